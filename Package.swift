@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "nsas",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nsas-bench", targets: ["nsas-bench"]),
+        .library(name: "NSASTensor", targets: ["NSASTensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        // libpng reports errors by longjmp, which Swift cannot cross: this shim catches them.
+        .target(name: "CPNGShim", dependencies: ["CPNG"]),
+
+        .target(name: "NSASBackends", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "NSASTensor", dependencies: ["NSASBackends"], swiftSettings: optimize),
+        .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
+        .executableTarget(name: "nsas-bench", dependencies: [
+            "NSASBackends", "NSASTensor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+
+        .target(name: "NSASTestSupport", dependencies: ["NSASTensor"], path: "Tests/NSASTestSupport"),
+        .testTarget(name: "NSASBackendsTests", dependencies: ["NSASBackends", "NSASTestSupport"]),
+        .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
+                    exclude: ["Golden"]),
+        .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

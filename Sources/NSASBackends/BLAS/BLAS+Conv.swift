@@ -1,0 +1,236 @@
+extension BLASBackend {
+    // x is (N,Cin,H,W), w is (Cout,Cin/groups,KH,KW), y is (N,Cout,OH,OW).
+    // Dense and grouped convolutions: im2col per image and group, then sgemm; 1x1 stride-1
+    // convolutions without padding skip im2col. Images are split across workers.
+    // Depthwise convolutions (groups == Cin == Cout) run as direct loops over channels.
+
+    @inline(__always)
+    private func isPointwise(_ g: ConvGeometry) -> Bool {
+        g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
+    }
+
+    /// col (Cin/groups*KH*KW, OH*OW) for one image and group; out-of-image taps are zero.
+    private func im2col(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
+        let oh = g.outH, ow = g.outW
+        var row = 0
+        for ci in 0..<g.cInPerGroup {
+            let plane = x + ci * g.h * g.w
+            for ky in 0..<g.kH {
+                for kx in 0..<g.kW {
+                    let dst = col + row * oh * ow
+                    for oy in 0..<oh {
+                        let iy = oy * g.strideH - g.padH + ky * g.dilationH
+                        let d = dst + oy * ow
+                        if iy < 0 || iy >= g.h { d.update(repeating: 0, count: ow); continue }
+                        let src = plane + iy * g.w
+                        for ox in 0..<ow {
+                            let ix = ox * g.strideW - g.padW + kx * g.dilationW
+                            d[ox] = (ix >= 0 && ix < g.w) ? src[ix] : 0
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// dx (one image and group) += col2im(col).
+    private func col2imAdd(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>) {
+        let oh = g.outH, ow = g.outW
+        var row = 0
+        for ci in 0..<g.cInPerGroup {
+            let plane = dx + ci * g.h * g.w
+            for ky in 0..<g.kH {
+                for kx in 0..<g.kW {
+                    let srcRow = col + row * oh * ow
+                    for oy in 0..<oh {
+                        let iy = oy * g.strideH - g.padH + ky * g.dilationH
+                        if iy < 0 || iy >= g.h { continue }
+                        let d = plane + iy * g.w, s = srcRow + oy * ow
+                        for ox in 0..<ow {
+                            let ix = ox * g.strideW - g.padW + kx * g.dilationW
+                            if ix >= 0 && ix < g.w { d[ix] += s[ox] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    public func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
+                              x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+        if g.isDepthwise { return depthwiseForward(g, y: y, x: x, w: w) }
+        let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
+        let pointwise = isPointwise(g)
+        Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            defer { col.deallocate() }
+            for img in images {
+                for grp in 0..<g.groups {
+                    let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
+                    let yg = y + (img * g.cOut + grp * cog) * ohw
+                    let src: UnsafePointer<Float>
+                    if pointwise { src = xg } else { im2col(g, col: col, x: xg); src = UnsafePointer(col) }
+                    Self.sgemm(false, false, cog, ohw, kk, 1, w + grp * cog * kk, kk, src, ohw, 0, yg, ohw)
+                }
+            }
+        }
+    }
+
+    public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+        if g.isDepthwise { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w) }
+        let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
+        let pointwise = isPointwise(g)
+        Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            defer { col.deallocate() }
+            for img in images {
+                for grp in 0..<g.groups {
+                    let dxg = dx + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
+                    let dyg = dy + (img * g.cOut + grp * cog) * ohw
+                    let wg = w + grp * cog * kk
+                    if pointwise {
+                        Self.sgemm(true, false, kk, ohw, cog, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+                    } else {
+                        Self.sgemm(true, false, kk, ohw, cog, 1, wg, kk, dyg, ohw, 0, col, ohw)
+                        col2imAdd(g, dx: dxg, col: col)
+                    }
+                }
+            }
+        }
+    }
+
+    public func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
+                                     x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
+        if g.isDepthwise { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
+        let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
+        let pointwise = isPointwise(g)
+        let workers = min(Parallel.threads, g.n)
+        // Each worker accumulates into its own buffer; the buffers are summed into dw at the end.
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * g.weightCount)
+        partial.update(repeating: 0, count: workers * g.weightCount)
+        defer { partial.deallocate() }
+        let slot = SlotCounter()
+        Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
+            let acc = partial + slot.next() * g.weightCount
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            defer { col.deallocate() }
+            for img in images {
+                for grp in 0..<g.groups {
+                    let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
+                    let dyg = dy + (img * g.cOut + grp * cog) * ohw
+                    let src: UnsafePointer<Float>
+                    if pointwise { src = xg } else { im2col(g, col: col, x: xg); src = UnsafePointer(col) }
+                    Self.sgemm(false, true, cog, kk, ohw, 1, dyg, ohw, src, ohw, 1, acc + grp * cog * kk, kk)
+                }
+            }
+        }
+        for s in 0..<slot.used { for i in 0..<g.weightCount { dw[i] += partial[s * g.weightCount + i] } }
+    }
+
+    // MARK: depthwise
+
+    /// Output columns ox with 0 <= ox*stride - pad + tap < width: the range where no bounds check is needed.
+    @inline(__always)
+    private func validColumns(outW: Int, width: Int, stride: Int, offset: Int) -> Range<Int> {
+        // ix = ox*stride + offset must lie in [0, width)
+        var lo = 0
+        if offset < 0 { lo = (-offset + stride - 1) / stride }
+        var hi = outW
+        let last = width - 1 - offset
+        if last < 0 { return 0..<0 }
+        hi = min(hi, last / stride + 1)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
+    /// Calls body(ky, kx, iy row, columns, x offset) for each in-image (output row, tap) pair.
+    @inline(__always)
+    private func depthwiseTaps(_ g: ConvGeometry, oy: Int,
+                               _ body: (_ tap: Int, _ iy: Int, _ cols: Range<Int>, _ ixOffset: Int) -> Void) {
+        for ky in 0..<g.kH {
+            let iy = oy * g.strideH - g.padH + ky * g.dilationH
+            if iy < 0 || iy >= g.h { continue }
+            for kx in 0..<g.kW {
+                let off = kx * g.dilationW - g.padW
+                let cols = validColumns(outW: g.outW, width: g.w, stride: g.strideW, offset: off)
+                body(ky * g.kW + kx, iy, cols, off)
+            }
+        }
+    }
+
+    private func depthwiseForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
+                                  x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+        let oh = g.outH, ow = g.outW, s = g.strideW
+        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * g.kH * g.kW) { planes in
+            for p in planes {
+                let c = p % g.cIn
+                let xp = x + p * g.h * g.w, yp = y + p * oh * ow, wc = w + c * g.kH * g.kW
+                yp.update(repeating: 0, count: oh * ow)
+                for oy in 0..<oh {
+                    let yr = yp + oy * ow
+                    depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
+                        let wv = wc[tap], xr = xp + iy * g.w + off
+                        if s == 1 { for ox in cols { yr[ox] += wv * xr[ox] } }
+                        else { for ox in cols { yr[ox] += wv * xr[ox * s] } }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwiseBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                                       dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+        let oh = g.outH, ow = g.outW, s = g.strideW
+        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * g.kH * g.kW) { planes in
+            for p in planes {
+                let c = p % g.cIn
+                let dxp = dx + p * g.h * g.w, dyp = dy + p * oh * ow, wc = w + c * g.kH * g.kW
+                for oy in 0..<oh {
+                    let dyr = dyp + oy * ow
+                    depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
+                        let wv = wc[tap], dxr = dxp + iy * g.w + off
+                        if s == 1 { for ox in cols { dxr[ox] += wv * dyr[ox] } }
+                        else { for ox in cols { dxr[ox * s] += wv * dyr[ox] } }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwiseBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
+                                         x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
+        let oh = g.outH, ow = g.outW, s = g.strideW, kk = g.kH * g.kW
+        // Split over channels so that each dw entry has one writer.
+        Parallel.forRanges(g.cIn, costPerItem: g.n * oh * ow * kk) { channels in
+            for c in channels {
+                let wc = dw + c * kk
+                for img in 0..<g.n {
+                    let p = img * g.cIn + c
+                    let xp = x + p * g.h * g.w, dyp = dy + p * oh * ow
+                    for oy in 0..<oh {
+                        let dyr = dyp + oy * ow
+                        depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
+                            let xr = xp + iy * g.w + off
+                            var acc: Float = 0
+                            if s == 1 { for ox in cols { acc += dyr[ox] * xr[ox] } }
+                            else { for ox in cols { acc += dyr[ox] * xr[ox * s] } }
+                            wc[tap] += acc
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hands each parallel worker its own slot index.
+final class SlotCounter: @unchecked Sendable {
+    private var count = 0
+    private let lock = NSLock()
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count - 1 }
+    var used: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+import Foundation

@@ -1,0 +1,74 @@
+import CBLAS
+import Foundation
+
+/// The fast CPU backend: OpenBLAS `cblas_sgemm` for convolutions and linear layers, direct loops
+/// for depthwise convolution, pooling, batch norm and elementwise work, all cores used.
+///
+/// OpenBLAS runs single-threaded here and this backend splits the work itself: every kernel is
+/// one parallel loop over images, channels or rows, so BLAS calls never nest thread pools.
+public final class BLASBackend: Backend, @unchecked Sendable {
+    public static let shared = BLASBackend()
+    /// The OpenBLAS core check ran before any BLAS call made through this backend.
+    public let core: OpenBLASCore.Status
+
+    public init() {
+        core = OpenBLASCore.status
+        openblas_set_num_threads(1)
+    }
+    public var name: String { "blas" }
+
+    // MARK: gemm
+
+    /// One single-threaded sgemm call.
+    @inline(__always)
+    static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Split the larger output dimension across workers; each part is an independent sgemm.
+        let cost = max(1, k)
+        if m >= n {
+            Parallel.forRanges(m, costPerItem: n * cost) { r in
+                let aPart = transA ? a + r.lowerBound : a + r.lowerBound * lda
+                Self.sgemm(transA, transB, r.count, n, k, alpha, aPart, lda, b, ldb, beta, c + r.lowerBound * ldc, ldc)
+            }
+        } else {
+            Parallel.forRanges(n, costPerItem: m * cost) { r in
+                let bPart = transB ? b + r.lowerBound * ldb : b + r.lowerBound
+                Self.sgemm(transA, transB, m, r.count, k, alpha, a, lda, bPart, ldb, beta, c + r.lowerBound, ldc)
+            }
+        }
+    }
+
+    // MARK: elementwise
+
+    public func unary(_ op: UnaryOp, count: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
+        Parallel.forRanges(count, costPerItem: op == .relu ? 1 : 8) { r in
+            ReferenceBackend.unaryLoop(op, range: r, y: y, x: x)
+        }
+    }
+
+    public func unaryBackward(_ op: UnaryOp, count: Int, dx: UnsafeMutablePointer<Float>,
+                              dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>) {
+        Parallel.forRanges(count) { r in
+            ReferenceBackend.unaryBackwardLoop(op, range: r, dx: dx, dy: dy, x: x, y: y)
+        }
+    }
+
+    public func binary(_ op: BinaryOp, count: Int, z: UnsafeMutablePointer<Float>,
+                       a: UnsafePointer<Float>, b: UnsafePointer<Float>) {
+        Parallel.forRanges(count) { r in ReferenceBackend.binaryLoop(op, range: r, z: z, a: a, b: b) }
+    }
+
+    public func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(count) { r in
+            for i in r { y[i] += alpha * x[i] }
+        }
+    }
+}

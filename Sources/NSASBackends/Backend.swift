@@ -1,0 +1,131 @@
+/// The kernel interface every tensor op runs through.
+///
+/// Buffers are flat float32 arrays in row-major order; images are NCHW. Arguments go outputs,
+/// inputs, then sizes' geometry (as in llm.c). Kernels whose name ends in `Backward` **add**
+/// into their gradient outputs, so gradients accumulate across paths that share weights.
+///
+/// `ReferenceBackend` is the definition of every kernel; faster backends are tested against it.
+public protocol Backend: AnyObject, Sendable {
+    /// Short name used on the command line (`reference`, `blas`).
+    var name: String { get }
+
+    /// c[m,n] = alpha * op(a)[m,k] * op(b)[k,n] + beta * c, row-major, op = transpose when set.
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+
+    /// y (N,Cout,OH,OW) = conv(x (N,Cin,H,W), w (Cout,Cin/groups,KH,KW)); overwrites y.
+    func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
+                       x: UnsafePointer<Float>, w: UnsafePointer<Float>)
+    /// dx += conv^T(dy, w)
+    func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                            dy: UnsafePointer<Float>, w: UnsafePointer<Float>)
+    /// dw += correlation of x with dy
+    func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
+                              x: UnsafePointer<Float>, dy: UnsafePointer<Float>)
+
+    /// y (N,C,OH,OW) = pool(x (N,C,H,W)); overwrites y. Average pooling divides by the number
+    /// of taps inside the image (padding is not counted).
+    func pool2dForward(_ g: PoolGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
+    /// dx += d pool / dx * dy. Max pooling routes to the first maximal tap (row-major order).
+    func pool2dBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>,
+                        dy: UnsafePointer<Float>, x: UnsafePointer<Float>)
+
+    /// Per-channel statistics of x (N,C,S): mean and biased variance, written to mean/variance (C).
+    func channelMoments(n: Int, c: Int, s: Int, mean: UnsafeMutablePointer<Float>,
+                        variance: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
+    /// y = (x - mean[c]) * scale[c] + shift[c]; the affine form of batch-norm's normalisation.
+    func channelAffine(n: Int, c: Int, s: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                       scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, mean: UnsafePointer<Float>)
+    /// Batch-norm backward with batch statistics, xhat = (x - mean) * invStd:
+    /// dx += gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat)) (gamma nil = 1),
+    /// dgamma += sum(dy*xhat), dbeta += sum(dy) where given.
+    func batchNormBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>,
+                           dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
+                           dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                           invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?)
+
+    /// y = f(x) elementwise.
+    func unary(_ op: UnaryOp, count: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
+    /// dx += f'(x) * dy, with y = f(x) given for the ops whose derivative is cheaper from it.
+    func unaryBackward(_ op: UnaryOp, count: Int, dx: UnsafeMutablePointer<Float>,
+                       dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>)
+    /// z = a (op) b elementwise, same length.
+    func binary(_ op: BinaryOp, count: Int, z: UnsafeMutablePointer<Float>,
+                a: UnsafePointer<Float>, b: UnsafePointer<Float>)
+    /// y += alpha * x
+    func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
+}
+
+public enum UnaryOp: String, Sendable, CaseIterable {
+    case relu, tanh, sigmoid
+}
+
+public enum BinaryOp: String, Sendable, CaseIterable {
+    case add, sub, mul
+}
+
+/// Geometry of a 2-D convolution over NCHW data.
+public struct ConvGeometry: Hashable, Sendable {
+    public var n, cIn, h, w, cOut, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, groups: Int
+    public init(n: Int, cIn: Int, h: Int, w: Int, cOut: Int, kH: Int, kW: Int,
+                stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+        self.n = n; self.cIn = cIn; self.h = h; self.w = w; self.cOut = cOut; self.kH = kH; self.kW = kW
+        strideH = stride; strideW = stride; padH = padding; padW = padding
+        dilationH = dilation; dilationW = dilation; self.groups = groups
+    }
+    public var outH: Int { (h + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1 }
+    public var outW: Int { (w + 2 * padW - dilationW * (kW - 1) - 1) / strideW + 1 }
+    public var cInPerGroup: Int { cIn / groups }
+    public var cOutPerGroup: Int { cOut / groups }
+    public var isDepthwise: Bool { groups == cIn && groups == cOut }
+    public var weightCount: Int { cOut * cInPerGroup * kH * kW }
+    /// Multiply-adds times two.
+    public var flops: Double { 2.0 * Double(n * cOut * outH * outW * cInPerGroup * kH * kW) }
+
+    /// Checks sizes; returns a description of the first problem, nil when valid.
+    public func problem() -> String? {
+        if n < 1 || cIn < 1 || h < 1 || w < 1 || cOut < 1 || kH < 1 || kW < 1 { return "sizes must be positive" }
+        if strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 { return "stride and dilation must be >= 1" }
+        if padH < 0 || padW < 0 { return "padding must be >= 0" }
+        if groups < 1 || cIn % groups != 0 || cOut % groups != 0 {
+            return "groups \(groups) must divide input channels \(cIn) and output channels \(cOut)"
+        }
+        if outH < 1 || outW < 1 { return "kernel \(kH)x\(kW) (dilation \(dilationH)) does not fit a \(h)x\(w) input with padding \(padH)" }
+        return nil
+    }
+}
+
+public enum PoolKind: String, Sendable { case max, average }
+
+/// Geometry of a 2-D pooling window over NCHW data.
+public struct PoolGeometry: Hashable, Sendable {
+    public var kind: PoolKind
+    public var n, c, h, w, k, stride, pad: Int
+    public init(kind: PoolKind, n: Int, c: Int, h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
+        self.kind = kind; self.n = n; self.c = c; self.h = h; self.w = w
+        k = kernel; self.stride = stride; pad = padding
+    }
+    public var outH: Int { (h + 2 * pad - k) / stride + 1 }
+    public var outW: Int { (w + 2 * pad - k) / stride + 1 }
+    public func problem() -> String? {
+        if n < 1 || c < 1 || h < 1 || w < 1 || k < 1 || stride < 1 { return "sizes must be positive" }
+        if pad < 0 || pad > k / 2 { return "padding \(pad) must be between 0 and half the kernel \(k)" }
+        if outH < 1 || outW < 1 { return "kernel \(k) does not fit a \(h)x\(w) input" }
+        return nil
+    }
+}
+
+/// Which backend a run uses.
+public enum BackendKind: String, CaseIterable, Sendable {
+    case reference, blas
+
+    public func make() -> any Backend {
+        switch self {
+        case .reference: return ReferenceBackend.shared
+        case .blas: return BLASBackend.shared
+        }
+    }
+    /// The default: the fast backend.
+    public static let `default`: BackendKind = .blas
+}

@@ -1,0 +1,87 @@
+import NSASBackends
+
+/// Running statistics of one batch-norm layer (not trained by gradients).
+public final class BatchNormStats {
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    public var momentum: Float
+    public var eps: Float
+    public init(channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+        runningMean = Tensor(zeros: [channels])
+        runningVar = Tensor(zeros: [channels])
+        for i in 0..<channels { runningVar.ptr[i] = 1 }
+        self.momentum = momentum; self.eps = eps
+    }
+}
+
+extension Tensor {
+    /// Batch normalisation of (N,C,H,W) or (N,C). Training mode normalises with the batch's
+    /// statistics and updates the running averages (unbiased variance, as PyTorch); evaluation mode
+    /// uses the running averages. gamma/beta (C) are the optional affine parameters.
+    public func batchNorm(_ stats: BatchNormStats, gamma: Tensor? = nil, beta: Tensor? = nil,
+                          training: Bool) throws -> Tensor {
+        guard rank == 4 || rank == 2 else {
+            throw TensorError.shape(op: "batchNorm", message: "input must be (N,C,H,W) or (N,C), got \(shape)")
+        }
+        let n = shape[0], c = shape[1], s = rank == 4 ? shape[2] * shape[3] : 1
+        for (label, t) in [("running statistics", stats.runningMean), ("gamma", gamma), ("beta", beta)] {
+            if let t, t.shape != [c] {
+                throw TensorError.shape(op: "batchNorm", message: "\(label) has shape \(t.shape), input \(shape) needs [\(c)]")
+            }
+        }
+        if (gamma == nil) != (beta == nil) {
+            throw TensorError.argument(op: "batchNorm", message: "gamma and beta come together")
+        }
+        if training && n * s < 2 {
+            throw TensorError.shape(op: "batchNorm", message: "training needs more than one value per channel, got input \(shape)")
+        }
+        let b = Engine.backend
+        let mean = Storage(count: c), variance = Storage(count: c)
+        if training {
+            b.channelMoments(n: n, c: c, s: s, mean: mean.ptr, variance: variance.ptr, x: ptr)
+            let m = stats.momentum, unbias = Float(n * s) / Float(n * s - 1)
+            for i in 0..<c {
+                stats.runningMean.ptr[i] = (1 - m) * stats.runningMean.ptr[i] + m * mean.ptr[i]
+                stats.runningVar.ptr[i] = (1 - m) * stats.runningVar.ptr[i] + m * variance.ptr[i] * unbias
+            }
+        } else {
+            mean.ptr.update(from: stats.runningMean.ptr, count: c)
+            variance.ptr.update(from: stats.runningVar.ptr, count: c)
+        }
+        let invStd = Storage(count: c), scale = Storage(count: c), shift = Storage(count: c)
+        for i in 0..<c {
+            invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot()
+            scale.ptr[i] = invStd.ptr[i] * (gamma?.ptr[i] ?? 1)
+            shift.ptr[i] = beta?.ptr[i] ?? 0
+        }
+        let inputs = [self] + [gamma, beta].compactMap { $0 }
+        let out = Tensor.result(shape, inputs) { out in
+            let dgamma = gamma.flatMap { $0.requiresGrad ? $0.gradPtr : nil }
+            let dbeta = beta.flatMap { $0.requiresGrad ? $0.gradPtr : nil }
+            if training {
+                // The kernel always writes dx; give it scratch space when the input needs none.
+                let scratch = self.requiresGrad ? nil : Storage(count: self.count, zeroed: true)
+                withExtendedLifetime(scratch) {
+                    b.batchNormBackward(n: n, c: c, s: s, dx: scratch?.ptr ?? self.gradPtr, dgamma: dgamma,
+                                        dbeta: dbeta, dy: out.gradPtr, x: self.ptr, mean: mean.ptr,
+                                        invStd: invStd.ptr, gamma: gamma?.ptr)
+                }
+            } else {
+                // Evaluation: y = (x - mean) * scale + shift is affine in x with fixed statistics.
+                let dy = out.gradPtr
+                for i in 0..<n {
+                    for ch in 0..<c {
+                        for j in 0..<s {
+                            let idx = (i * c + ch) * s + j
+                            if self.requiresGrad { self.gradPtr[idx] += dy[idx] * scale.ptr[ch] }
+                            dgamma?[ch] += dy[idx] * (self.ptr[idx] - mean.ptr[ch]) * invStd.ptr[ch]
+                            dbeta?[ch] += dy[idx]
+                        }
+                    }
+                }
+            }
+        }
+        b.channelAffine(n: n, c: c, s: s, y: out.ptr, x: ptr, scale: scale.ptr, shift: shift.ptr, mean: mean.ptr)
+        return out
+    }
+}

@@ -1,0 +1,179 @@
+import NSASBackends
+
+/// Errors a caller can cause: wrong shapes, wrong arguments. One line, naming the op.
+public enum TensorError: Error, CustomStringConvertible, Equatable {
+    case shape(op: String, message: String)
+    case argument(op: String, message: String)
+    case notScalar(shape: [Int])
+
+    public var description: String {
+        switch self {
+        case .shape(let op, let m): return "\(op): shape error: \(m)"
+        case .argument(let op, let m): return "\(op): \(m)"
+        case .notScalar(let s): return "backward(): the loss must have one element, got shape \(s)"
+        }
+    }
+}
+
+/// Contiguous float32 storage, owned by one tensor.
+public final class Storage {
+    public let count: Int
+    public let ptr: UnsafeMutablePointer<Float>
+    init(count: Int, zeroed: Bool = true) {
+        self.count = count
+        ptr = .allocate(capacity: max(count, 1))
+        if zeroed { ptr.update(repeating: 0, count: count) }
+    }
+    deinit { ptr.deallocate() }
+}
+
+/// The engine's global settings, scoped per task: the backend and whether a tape is recorded.
+public enum Engine {
+    /// The backend every op runs on. Override for a scope with `Engine.$backend.withValue(b) { ... }`.
+    @TaskLocal public static var backend: any Backend = BackendKind.default.make()
+    /// When false, ops record no tape (evaluation, ranking).
+    @TaskLocal public static var gradEnabled: Bool = true
+}
+
+/// Runs body without recording a tape: outputs have no gradient and hold no graph.
+public func withNoGrad<T>(_ body: () throws -> T) rethrows -> T {
+    try Engine.$gradEnabled.withValue(false, operation: body)
+}
+
+/// Runs body on the given backend.
+public func withBackend<T>(_ backend: any Backend, _ body: () throws -> T) rethrows -> T {
+    try Engine.$backend.withValue(backend, operation: body)
+}
+
+/// A float32 tensor with reverse-mode autodiff.
+///
+/// ```swift
+/// let w = Tensor.parameter(shape: [4, 3], rng: &rng)
+/// let loss = try x.matmul(w).relu().mean()
+/// try loss.backward()
+/// print(w.grad!)
+/// ```
+/// Gradients accumulate across `backward()` calls until `zeroGrad()`.
+public final class Tensor {
+    public let shape: [Int]
+    public let storage: Storage
+    var gradStorage: Storage?
+    /// Leaves with `requiresGrad` collect gradients; outputs of ops inherit it from their inputs.
+    public internal(set) var requiresGrad: Bool
+    var parents: [Tensor] = []
+    var backwardFn: ((Tensor) -> Void)?
+    /// Optional name (parameters), used in error messages and checkpoints.
+    public var name: String?
+
+    public var count: Int { storage.count }
+    public var ptr: UnsafeMutablePointer<Float> { storage.ptr }
+    public var rank: Int { shape.count }
+    public var isLeaf: Bool { backwardFn == nil }
+
+    init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
+        self.shape = shape; self.storage = storage; self.requiresGrad = requiresGrad
+    }
+
+    /// Zeros of a shape.
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// A tensor holding values; throws when their number does not match the shape.
+    public convenience init(_ values: [Float], shape: [Int], requiresGrad: Bool = false) throws {
+        let n = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 >= 0 }), values.count == n else {
+            throw TensorError.shape(op: "Tensor(values:shape:)", message: "\(values.count) values for shape \(shape) (\(n) elements)")
+        }
+        self.init(shape: shape, storage: Storage(count: n, zeroed: false), requiresGrad: requiresGrad)
+        values.withUnsafeBufferPointer { ptr.update(from: $0.baseAddress!, count: n) }
+    }
+
+    /// A scalar (shape [1]).
+    public convenience init(scalar: Float, requiresGrad: Bool = false) {
+        self.init(shape: [1], storage: Storage(count: 1), requiresGrad: requiresGrad)
+        ptr[0] = scalar
+    }
+
+    /// A trainable leaf filled by `init` (Kaiming-uniform style when nil: U(-b, b), b = 1/sqrt(fan-in)).
+    public static func parameter(shape: [Int], rng: inout RNG, name: String? = nil,
+                                 fanIn: Int? = nil) -> Tensor {
+        let t = Tensor(zeros: shape, requiresGrad: true)
+        let fan = fanIn ?? (shape.count > 1 ? shape.dropFirst().reduce(1, *) : max(1, shape[0]))
+        let bound = 1 / Float(fan).squareRoot()
+        for i in 0..<t.count { t.ptr[i] = rng.uniform(-bound, bound) }
+        t.name = name
+        return t
+    }
+
+    /// Values as an array.
+    public var array: [Float] { Array(UnsafeBufferPointer(start: ptr, count: count)) }
+    /// Gradient as an array; nil until a backward pass reached this tensor.
+    public var grad: [Float]? { gradStorage.map { Array(UnsafeBufferPointer(start: $0.ptr, count: $0.count)) } }
+    /// The gradient buffer, created zeroed on first use.
+    public var gradPtr: UnsafeMutablePointer<Float> {
+        if gradStorage == nil { gradStorage = Storage(count: count) }
+        return gradStorage!.ptr
+    }
+    /// The single value of a one-element tensor.
+    public var item: Float { ptr[0] }
+
+    /// Clears the accumulated gradient.
+    public func zeroGrad() { gradStorage = nil }
+
+    /// Marks a leaf as needing gradients (e.g. GDAS architecture logits).
+    public func requiringGrad(_ flag: Bool = true) -> Tensor { requiresGrad = flag; return self }
+
+    /// A copy of the values outside the tape.
+    public func detach() -> Tensor {
+        let t = Tensor(zeros: shape)
+        t.ptr.update(from: ptr, count: count)
+        return t
+    }
+
+    /// Output of an op: records the tape entry when any input needs a gradient and a tape is on.
+    static func result(_ shape: [Int], _ inputs: [Tensor], zeroed: Bool = false,
+                       backward: @escaping (_ out: Tensor) -> Void) -> Tensor {
+        let t = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: zeroed))
+        if Engine.gradEnabled && inputs.contains(where: { $0.requiresGrad }) {
+            t.requiresGrad = true
+            t.parents = inputs
+            t.backwardFn = backward
+        }
+        return t
+    }
+
+    /// Back-propagates from this one-element tensor into every leaf that requires a gradient.
+    /// The graph is released afterwards; leaves keep (and accumulate) their gradients.
+    public func backward() throws {
+        guard count == 1 else { throw TensorError.notScalar(shape: shape) }
+        guard requiresGrad else { return }
+        // Iterative post-order DFS: deep graphs (long RNN unrolls) must not overflow the stack.
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            if !visited.insert(ObjectIdentifier(node)).inserted { continue }
+            stack.append((node, true))
+            for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) {
+                stack.append((p, false))
+            }
+        }
+        gradPtr[0] += 1
+        for node in order.reversed() {
+            guard let fn = node.backwardFn else { continue }
+            if node.gradStorage != nil { fn(node) }
+            node.backwardFn = nil
+            node.parents = []
+            node.gradStorage = nil
+        }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = array.prefix(8).map { String($0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(head)\(count > 8 ? ", ..." : "")])"
+    }
+}

@@ -1,0 +1,31 @@
+import NSASBackends
+import NSASTestSupport
+import Testing
+
+@Suite struct BLASNormTests {
+    @Test(arguments: [(2, 3, 5), (16, 16, 256), (4, 64, 64), (3, 1, 1)])
+    func matchesReference(_ size: (Int, Int, Int)) {
+        let (n, c, s) = size
+        let r = ReferenceBackend.shared, b = BLASBackend.shared
+        let x = randomArray(n * c * s, seed: 31, lo: -2, hi: 3), dy = randomArray(n * c * s, seed: 32)
+        var mr = [Float](repeating: 0, count: c), vr = mr, mb = mr, vb = mr
+        r.channelMoments(n: n, c: c, s: s, mean: &mr, variance: &vr, x: x)
+        b.channelMoments(n: n, c: c, s: s, mean: &mb, variance: &vb, x: x)
+        assertClose(mb, mr, atol: 1e-5, "mean"); assertClose(vb, vr, atol: 1e-5, "variance")
+        let scale = randomArray(c, seed: 33), shift = randomArray(c, seed: 34)
+        var yr = [Float](repeating: 0, count: x.count), yb = yr
+        r.channelAffine(n: n, c: c, s: s, y: &yr, x: x, scale: scale, shift: shift, mean: mr)
+        b.channelAffine(n: n, c: c, s: s, y: &yb, x: x, scale: scale, shift: shift, mean: mr)
+        assertClose(yb, yr, atol: 1e-5, "affine")
+        let inv = vr.map { 1 / ($0 + 1e-5).squareRoot() }
+        for gamma in [nil, randomArray(c, seed: 35)] {
+            var dxr = randomArray(x.count, seed: 36), dxb = dxr
+            var dgr = [Float](repeating: 0.5, count: c), dgb = dgr, dbr = dgr, dbb = dgr
+            r.batchNormBackward(n: n, c: c, s: s, dx: &dxr, dgamma: &dgr, dbeta: &dbr, dy: dy, x: x, mean: mr, invStd: inv, gamma: gamma)
+            b.batchNormBackward(n: n, c: c, s: s, dx: &dxb, dgamma: &dgb, dbeta: &dbb, dy: dy, x: x, mean: mr, invStd: inv, gamma: gamma)
+            assertClose(dxb, dxr, rtol: 1e-3, atol: 1e-4, "dx")
+            assertClose(dgb, dgr, rtol: 1e-3, atol: 1e-3, "dgamma")
+            assertClose(dbb, dbr, rtol: 1e-4, atol: 1e-4, "dbeta")
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import NSASBackends
+import NSASTestSupport
+import Testing
+
+@Suite struct BLASPoolTests {
+    @Test(arguments: [
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 8, w: 8, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 9, w: 7, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 8, w: 8, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 9, w: 7, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 8, c: 16, h: 16, w: 16, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 8, c: 16, h: 16, w: 16, kernel: 2, stride: 2, padding: 0),
+    ])
+    func matchesReference(_ g: PoolGeometry) {
+        let r = ReferenceBackend.shared, b = BLASBackend.shared
+        let x = randomArray(g.n * g.c * g.h * g.w, seed: 21)
+        let dy = randomArray(g.n * g.c * g.outH * g.outW, seed: 22)
+        var yr = [Float](repeating: 0, count: dy.count), yb = yr
+        r.pool2dForward(g, y: &yr, x: x)
+        b.pool2dForward(g, y: &yb, x: x)
+        assertClose(yb, yr, "forward \(g)")
+        var dxr = randomArray(x.count, seed: 23), dxb = dxr
+        r.pool2dBackward(g, dx: &dxr, dy: dy, x: x)
+        b.pool2dBackward(g, dx: &dxb, dy: dy, x: x)
+        assertClose(dxb, dxr, "backward \(g)")
+    }
+}

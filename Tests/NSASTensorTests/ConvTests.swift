@@ -1,0 +1,36 @@
+import NSASBackends
+import NSASTensor
+import NSASTestSupport
+import Testing
+
+@Suite struct ConvTests {
+    @Test(arguments: BackendKind.allCases)
+    func gradientsOfEveryConvKind(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let x = randomTensor([2, 4, 7, 7], seed: 1)
+            let dense = randomTensor([3, 4, 3, 3], seed: 2), pw = randomTensor([5, 4, 1, 1], seed: 3)
+            let dw3 = randomTensor([4, 1, 3, 3], seed: 4), dw5 = randomTensor([4, 1, 5, 5], seed: 5)
+            let grouped = randomTensor([6, 2, 3, 3], seed: 6)
+            try checkGradients([x, dense], "dense s2") { try x.conv2d(dense, stride: 2, padding: 1) }
+            try checkGradients([x, pw], "1x1") { try x.conv2d(pw) }
+            try checkGradients([x, pw], "1x1 s2") { try x.conv2d(pw, stride: 2) }
+            try checkGradients([x, dw3], "depthwise 3x3 dil 2") { try x.conv2d(dw3, padding: 2, dilation: 2, groups: 4) }
+            try checkGradients([x, dw5], "depthwise 5x5 s2") { try x.conv2d(dw5, stride: 2, padding: 2, groups: 4) }
+            try checkGradients([x, grouped], "groups 2") { try x.conv2d(grouped, padding: 1, groups: 2) }
+        }
+    }
+
+    @Test func badShapesAreErrors() {
+        let x = Tensor(zeros: [1, 4, 8, 8])
+        #expect(throws: TensorError.self) { try x.conv2d(Tensor(zeros: [3, 3, 3, 3])) }
+        #expect(throws: TensorError.self) { try x.conv2d(Tensor(zeros: [4, 1, 3, 3]), groups: 3) }
+        #expect(throws: TensorError.self) { try x.conv2d(Tensor(zeros: [4, 4, 9, 9])) }
+        #expect(throws: TensorError.self) { try Tensor(zeros: [4, 8, 8]).conv2d(Tensor(zeros: [4, 4, 1, 1])) }
+    }
+
+    @Test func inputWithoutGradientIsNotDifferentiated() throws {
+        let x = randomTensor([1, 2, 5, 5], seed: 7, requiresGrad: false), w = randomTensor([2, 2, 3, 3], seed: 8)
+        try x.conv2d(w, padding: 1).sum().backward()
+        #expect(x.grad == nil && w.grad != nil)
+    }
+}

@@ -24,11 +24,14 @@ let package = Package(
         // libpng reports errors by longjmp, which Swift cannot cross: this shim catches them.
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
-        .target(name: "NSASBackends", dependencies: ["CBLAS"], swiftSettings: optimize),
+        // Hot loops of the fast backend in C, compiled for AVX-512, AVX2 and baseline x86-64 at once.
+        .target(name: "NSASKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-builtin"])]),
+        .target(name: "NSASBackends", dependencies: ["CBLAS", "NSASKernels"], swiftSettings: optimize),
         .target(name: "NSASTensor", dependencies: ["NSASBackends"], swiftSettings: optimize),
         .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
+        .target(name: "NSASBench", dependencies: ["NSASBackends", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
-            "NSASBackends", "NSASTensor",
+            "NSASBackends", "NSASBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -37,6 +40,7 @@ let package = Package(
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+        .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -14,6 +14,11 @@ import Testing
         ConvGeometry(n: 1, cIn: 3, h: 13, w: 13, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 3), // dil 5x5 s2
         ConvGeometry(n: 2, cIn: 6, h: 7, w: 7, cOut: 4, kH: 3, kW: 3, padding: 1, groups: 2),        // grouped
         ConvGeometry(n: 1, cIn: 2, h: 4, w: 4, cOut: 2, kH: 3, kW: 3, stride: 3, padding: 1, groups: 2),   // sparse stride
+        ConvGeometry(n: 2, cIn: 3, h: 1, w: 1, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),        // 1x1 plane
+        ConvGeometry(n: 1, cIn: 2, h: 1, w: 7, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 2), // one row
+        ConvGeometry(n: 1, cIn: 2, h: 3, w: 2, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),  // kernel wider than plane
+        ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 0, groups: 3),    // no padding, s2
+        ConvGeometry(n: 1, cIn: 2, h: 6, w: 5, cOut: 2, kH: 3, kW: 1, padding: 1, groups: 2),        // non-square: grouped gemm path
     ]
 
     @Test(arguments: shapes)

@@ -10,6 +10,12 @@ import Testing
         PoolGeometry(kind: .average, n: 2, c: 3, h: 9, w: 7, kernel: 3, stride: 2, padding: 1),
         PoolGeometry(kind: .average, n: 8, c: 16, h: 16, w: 16, kernel: 3, stride: 1, padding: 1),
         PoolGeometry(kind: .max, n: 8, c: 16, h: 16, w: 16, kernel: 2, stride: 2, padding: 0),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 1, w: 1, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 1, w: 1, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 1, w: 9, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 5, w: 2, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 33, w: 31, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 7, w: 7, kernel: 5, stride: 1, padding: 2),
     ])
     func matchesReference(_ g: PoolGeometry) {
         let r = ReferenceBackend.shared, b = BLASBackend.shared
@@ -23,5 +29,17 @@ import Testing
         r.pool2dBackward(g, dx: &dxr, dy: dy, x: x)
         b.pool2dBackward(g, dx: &dxb, dy: dy, x: x)
         assertClose(dxb, dxr, "backward \(g)")
+    }
+
+    @Test(arguments: [PoolKind.max, .average])
+    func tiesRouteLikeTheReference(_ kind: PoolKind) {
+        // Many equal values: max pooling must pick the same (first) tap as the reference.
+        let g = PoolGeometry(kind: kind, n: 2, c: 2, h: 9, w: 11, kernel: 3, stride: 1, padding: 1)
+        let x = randomArray(g.n * g.c * g.h * g.w, seed: 24).map { ($0 * 3).rounded() }
+        let dy = randomArray(g.n * g.c * g.outH * g.outW, seed: 25)
+        var dxr = [Float](repeating: 0, count: x.count), dxb = dxr
+        ReferenceBackend.shared.pool2dBackward(g, dx: &dxr, dy: dy, x: x)
+        BLASBackend.shared.pool2dBackward(g, dx: &dxb, dy: dy, x: x)
+        assertClose(dxb, dxr, "ties")
     }
 }

@@ -1,8 +1,16 @@
+import NSASKernels
+
 extension BLASBackend {
     // x is (N,Cin,H,W), w is (Cout,Cin/groups,KH,KW), y is (N,Cout,OH,OW).
     // Dense and grouped convolutions: im2col per image and group, then sgemm; 1x1 stride-1
     // convolutions without padding skip im2col. Images are split across workers.
     // Depthwise convolutions (groups == Cin == Cout) run as direct loops over channels.
+
+    /// Depthwise with the same kernel size, stride, padding and dilation on both axes.
+    @inline(__always)
+    private func isDirectDepthwise(_ g: ConvGeometry) -> Bool {
+        g.isDepthwise && g.kH == g.kW && g.strideH == g.strideW && g.padH == g.padW && g.dilationH == g.dilationW
+    }
 
     @inline(__always)
     private func isPointwise(_ g: ConvGeometry) -> Bool {
@@ -60,7 +68,7 @@ extension BLASBackend {
 
     public func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        if g.isDepthwise { return depthwiseForward(g, y: y, x: x, w: w) }
+        if isDirectDepthwise(g) { return depthwiseForward(g, y: y, x: x, w: w) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
@@ -80,7 +88,7 @@ extension BLASBackend {
 
     public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                                    dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        if g.isDepthwise { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w) }
+        if isDirectDepthwise(g) { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
@@ -104,7 +112,7 @@ extension BLASBackend {
 
     public func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                      x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
-        if g.isDepthwise { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
+        if isDirectDepthwise(g) { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         let pointwise = isPointwise(g)
         let workers = min(Parallel.threads, g.n)
@@ -130,95 +138,50 @@ extension BLASBackend {
         for s in 0..<slot.used { for i in 0..<g.weightCount { dw[i] += partial[s * g.weightCount + i] } }
     }
 
-    // MARK: depthwise
+    // MARK: depthwise (square kernels, as in the DARTS spaces; others take the grouped-gemm path)
 
-    /// Output columns ox with 0 <= ox*stride - pad + tap < width: the range where no bounds check is needed.
-    @inline(__always)
-    private func validColumns(outW: Int, width: Int, stride: Int, offset: Int) -> Range<Int> {
-        // ix = ox*stride + offset must lie in [0, width)
-        var lo = 0
-        if offset < 0 { lo = (-offset + stride - 1) / stride }
-        var hi = outW
-        let last = width - 1 - offset
-        if last < 0 { return 0..<0 }
-        hi = min(hi, last / stride + 1)
-        return lo < hi ? lo..<hi : 0..<0
-    }
-
-    /// Calls body(ky, kx, iy row, columns, x offset) for each in-image (output row, tap) pair.
-    @inline(__always)
-    private func depthwiseTaps(_ g: ConvGeometry, oy: Int,
-                               _ body: (_ tap: Int, _ iy: Int, _ cols: Range<Int>, _ ixOffset: Int) -> Void) {
-        for ky in 0..<g.kH {
-            let iy = oy * g.strideH - g.padH + ky * g.dilationH
-            if iy < 0 || iy >= g.h { continue }
-            for kx in 0..<g.kW {
-                let off = kx * g.dilationW - g.padW
-                let cols = validColumns(outW: g.outW, width: g.w, stride: g.strideW, offset: off)
-                body(ky * g.kW + kx, iy, cols, off)
-            }
-        }
+    private func depthwiseScratch(_ g: ConvGeometry) -> UnsafeMutablePointer<Float> {
+        .allocate(capacity: nsas_dw_scratch(Int32(g.h), Int32(g.w), Int32(g.kH), Int32(g.padH), Int32(g.dilationH)))
     }
 
     private func depthwiseForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                                   x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW, s = g.strideW
-        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * g.kH * g.kW) { planes in
+        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
+        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
+            let scratch = depthwiseScratch(g)
+            defer { scratch.deallocate() }
             for p in planes {
-                let c = p % g.cIn
-                let xp = x + p * g.h * g.w, yp = y + p * oh * ow, wc = w + c * g.kH * g.kW
-                yp.update(repeating: 0, count: oh * ow)
-                for oy in 0..<oh {
-                    let yr = yp + oy * ow
-                    depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
-                        let wv = wc[tap], xr = xp + iy * g.w + off
-                        if s == 1 { for ox in cols { yr[ox] += wv * xr[ox] } }
-                        else { for ox in cols { yr[ox] += wv * xr[ox * s] } }
-                    }
-                }
+                nsas_dw_forward(y + p * oh * ow, x + p * g.h * g.w, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
+                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
             }
         }
     }
 
     private func depthwiseBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                                        dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW, s = g.strideW
-        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * g.kH * g.kW) { planes in
+        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
+        Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
+            let scratch = depthwiseScratch(g)
+            defer { scratch.deallocate() }
             for p in planes {
-                let c = p % g.cIn
-                let dxp = dx + p * g.h * g.w, dyp = dy + p * oh * ow, wc = w + c * g.kH * g.kW
-                for oy in 0..<oh {
-                    let dyr = dyp + oy * ow
-                    depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
-                        let wv = wc[tap], dxr = dxp + iy * g.w + off
-                        if s == 1 { for ox in cols { dxr[ox] += wv * dyr[ox] } }
-                        else { for ox in cols { dxr[ox * s] += wv * dyr[ox] } }
-                    }
-                }
+                nsas_dw_backward_data_add(dx + p * g.h * g.w, dy + p * oh * ow, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
+                                          Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
             }
         }
     }
 
     private func depthwiseBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                          x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW, s = g.strideW, kk = g.kH * g.kW
+        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
         // Split over channels so that each dw entry has one writer.
         Parallel.forRanges(g.cIn, costPerItem: g.n * oh * ow * kk) { channels in
+            let scratch = depthwiseScratch(g)
+            defer { scratch.deallocate() }
             for c in channels {
-                let wc = dw + c * kk
                 for img in 0..<g.n {
                     let p = img * g.cIn + c
-                    let xp = x + p * g.h * g.w, dyp = dy + p * oh * ow
-                    for oy in 0..<oh {
-                        let dyr = dyp + oy * ow
-                        depthwiseTaps(g, oy: oy) { tap, iy, cols, off in
-                            let xr = xp + iy * g.w + off
-                            var acc: Float = 0
-                            if s == 1 { for ox in cols { acc += dyr[ox] * xr[ox] } }
-                            else { for ox in cols { acc += dyr[ox] * xr[ox * s] } }
-                            wc[tap] += acc
-                        }
-                    }
+                    nsas_dw_backward_weight_add(dw + c * kk, x + p * g.h * g.w, dy + p * oh * ow, scratch, Int32(g.h), Int32(g.w),
+                                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
                 }
             }
         }

@@ -1,26 +1,19 @@
+import NSASKernels
+
 extension BLASBackend {
-    // x is (N,C,S) with S = H*W. Statistics split over channels, the affine map over planes.
+    // x is (N,C,S) with S = H*W. Statistics split over channels, the affine map over planes;
+    // each plane's loop is a vectorised C kernel, plane totals are summed in double.
 
     public func channelMoments(n: Int, c: Int, s: Int, mean: UnsafeMutablePointer<Float>,
                                variance: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
         Parallel.forRanges(c, costPerItem: 2 * n * s) { channels in
             for ch in channels {
                 var sum = 0.0
-                for i in 0..<n {
-                    let r = x + (i * c + ch) * s
-                    var part: Float = 0
-                    for j in 0..<s { part += r[j] }
-                    sum += Double(part)
-                }
-                let m = sum / Double(n * s), mf = Float(m)
+                for i in 0..<n { sum += nsas_sum(x + (i * c + ch) * s, s) }
+                let m = Float(sum / Double(n * s))
                 var sq = 0.0
-                for i in 0..<n {
-                    let r = x + (i * c + ch) * s
-                    var part: Float = 0
-                    for j in 0..<s { let d = r[j] - mf; part += d * d }
-                    sq += Double(part)
-                }
-                mean[ch] = mf
+                for i in 0..<n { sq += nsas_sum_sq_centered(x + (i * c + ch) * s, m, s) }
+                mean[ch] = m
                 variance[ch] = Float(sq / Double(n * s))
             }
         }
@@ -31,9 +24,7 @@ extension BLASBackend {
         Parallel.forRanges(n * c, costPerItem: s) { planes in
             for p in planes {
                 let ch = p % c
-                let a = scale[ch], b = shift[ch] - mean[ch] * scale[ch]
-                let xr = x + p * s, yr = y + p * s
-                for j in 0..<s { yr[j] = xr[j] * a + b }
+                nsas_affine(y + p * s, x + p * s, scale[ch], shift[ch] - mean[ch] * scale[ch], s)
             }
         }
     }
@@ -45,23 +36,18 @@ extension BLASBackend {
         Parallel.forRanges(c, costPerItem: 3 * n * s) { channels in
             for ch in channels {
                 let m = mean[ch], inv = invStd[ch]
-                var sumDy = 0.0, sumDyXhat = 0.0
-                for i in 0..<n {
-                    let xr = x + (i * c + ch) * s, dyr = dy + (i * c + ch) * s
-                    var a: Float = 0, b: Float = 0
-                    for j in 0..<s { a += dyr[j]; b += dyr[j] * (xr[j] - m) }
-                    sumDy += Double(a); sumDyXhat += Double(b) * Double(inv)
-                }
+                var sumDy = 0.0, sumDyXc = 0.0
+                for i in 0..<n { nsas_sum_dy_dyxc(dy + (i * c + ch) * s, x + (i * c + ch) * s, m, s, &sumDy, &sumDyXc) }
+                let sumDyXhat = sumDyXc * Double(inv)
                 dgamma?[ch] += Float(sumDyXhat)
                 dbeta?[ch] += Float(sumDy)
                 let count = Double(n * s)
                 let k = (gamma?[ch] ?? 1) * inv
-                let meanDy = Float(sumDy / count), meanDyXhat = Float(sumDyXhat / count)
-                // dx += k * (dy - meanDy - (x - m) * inv * meanDyXhat)
-                let slope = inv * meanDyXhat
+                let meanDy = Float(sumDy / count), slope = inv * Float(sumDyXhat / count)
+                // dx += k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - m) * inv
                 for i in 0..<n {
-                    let xr = x + (i * c + ch) * s, dyr = dy + (i * c + ch) * s, dxr = dx + (i * c + ch) * s
-                    for j in 0..<s { dxr[j] += k * (dyr[j] - meanDy - (xr[j] - m) * slope) }
+                    let o = (i * c + ch) * s
+                    nsas_bn_dx_add(dx + o, dy + o, x + o, k, meanDy, m, slope, s)
                 }
             }
         }

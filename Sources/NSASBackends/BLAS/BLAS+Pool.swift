@@ -1,9 +1,25 @@
+import NSASKernels
+
 extension BLASBackend {
     // x is (N,C,H,W), y is (N,C,OH,OW); planes are split across workers.
-    // Window bounds are clamped once per output, so the inner loops carry no bounds checks.
+    // 3x3 windows with padding 1 (every DARTS pool) run the separable C kernels; other windows
+    // run the loops below, whose bounds are clamped once per output.
 
     public func pool2dForward(_ g: PoolGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
         let oh = g.outH, ow = g.outW
+        if g.k == 3 && g.pad == 1 {
+            Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * 4) { planes in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
+                defer { scratch.deallocate() }
+                for p in planes {
+                    let (yp, xp) = (y + p * oh * ow, x + p * g.h * g.w)
+                    let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
+                    if g.kind == .max { nsas_pool3_max_forward(yp, xp, scratch, h, w, o1, o2, s) }
+                    else { nsas_pool3_avg_forward(yp, xp, scratch, h, w, o1, o2, s) }
+                }
+            }
+            return
+        }
         Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * g.k * g.k) { planes in
             for p in planes {
                 let xp = x + p * g.h * g.w, yp = y + p * oh * ow
@@ -29,6 +45,19 @@ extension BLASBackend {
     public func pool2dBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>,
                                dy: UnsafePointer<Float>, x: UnsafePointer<Float>) {
         let oh = g.outH, ow = g.outW
+        if g.k == 3 && g.pad == 1 {
+            Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * 9) { planes in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
+                defer { scratch.deallocate() }
+                for p in planes {
+                    let (dxp, dyp, xp) = (dx + p * g.h * g.w, dy + p * oh * ow, x + p * g.h * g.w)
+                    let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
+                    if g.kind == .max { nsas_pool3_max_backward_add(dxp, dyp, xp, scratch, h, w, o1, o2, s) }
+                    else { nsas_pool3_avg_backward_add(dxp, dyp, scratch, h, w, o1, o2, s) }
+                }
+            }
+            return
+        }
         Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * g.k * g.k) { planes in
             for p in planes {
                 let xp = x + p * g.h * g.w, dxp = dx + p * g.h * g.w, dyp = dy + p * oh * ow

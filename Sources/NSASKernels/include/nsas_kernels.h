@@ -1,0 +1,41 @@
+#ifndef NSAS_KERNELS_H
+#define NSAS_KERNELS_H
+/* Hot loops of the fast CPU backend, one image plane or one row at a time (llm.c style:
+   outputs first, then inputs, then sizes). Compiled for several instruction sets at once
+   (AVX-512, AVX2+FMA, baseline) and picked at load time for the CPU at hand. The plain-Swift
+   reference backend defines what each computes; the tests compare the two.
+   Kernels named *_add add into their outputs. */
+#include <stddef.h>
+
+/* y (n) += a * x (n) */
+void nsas_axpy(float *y, const float *x, float a, long n);
+/* sum of x (n), and of (x - m)^2, in float lanes summed in double */
+double nsas_sum(const float *x, long n);
+double nsas_sum_sq_centered(const float *x, float m, long n);
+/* y (n) = x * a + b */
+void nsas_affine(float *y, const float *x, float a, float b, long n);
+/* sum dy, and sum dy * (x - m), over n */
+void nsas_sum_dy_dyxc(const float *dy, const float *x, float m, long n, double *sum_dy, double *sum_dyxc);
+/* dx (n) += k * (dy - mean_dy - (x - m) * slope) */
+void nsas_bn_dx_add(float *dx, const float *dy, const float *x, float k, float mean_dy, float m, float slope, long n);
+
+/* Depthwise convolution of one plane: x is (h,w), w is (k,k), y is (oh,ow); square kernel,
+   the same stride, padding and dilation on both axes. scratch holds nsas_dw_scratch(...) floats. */
+long nsas_dw_scratch(int h, int wd, int k, int pad, int dil);
+void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
+                     int k, int stride, int pad, int dil);
+void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
+                               int k, int stride, int pad, int dil);
+void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
+                                 int k, int stride, int pad, int dil);
+
+/* 3x3 pooling with padding 1 of one plane (the DARTS pools), any stride. scratch holds
+   nsas_pool3_scratch(h, w) floats. Average pooling does not count padding; max pooling's
+   gradient goes to the first maximal tap in row-major order. */
+long nsas_pool3_scratch(int h, int wd);
+void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
+                                 int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride);
+#endif

@@ -87,7 +87,7 @@ CLONES static void gather_strided(float *restrict y, const float *restrict wide,
 }
 
 /* wide (oh1, wp) = 0 except dy (oh, ow) at the strided grid positions. */
-static void scatter_strided(float *restrict wide, const float *restrict dy, int wp, int oh1, int oh, int ow, int stride) {
+CLONES static void scatter_strided(float *restrict wide, const float *restrict dy, int wp, int oh1, int oh, int ow, int stride) {
     memset(wide, 0, sizeof(float) * (size_t)oh1 * wp);
     for (int oy = 0; oy < oh; oy++) {
         float *restrict dst = wide + (long)oy * stride * wp;
@@ -148,9 +148,31 @@ CLONES static void wide_correlate(float *restrict yw, const float *restrict xp, 
     }
 }
 
-/* dw[t] += sum_i dyw[i] * xp[i + off[t]] over i < n (rounded up; dyw is zero past n). */
+/* dw[t] += sum_i dyw[i] * xp[i + off[t]] over i < n (whole vectors; dyw is zero past n).
+   For the DARTS kernels (9 and 25 taps) every tap's accumulator stays in a register and dyw is
+   loaded once per vector; other sizes loop over taps. */
+#define WEIGHT_GRAD_FIXED(T)                                                                   \
+    CLONES static void wide_weight_grad_##T(float *restrict dw, const float *restrict dyw,    \
+                                            const float *restrict xp, const long *restrict off, long n) { \
+        v16 acc[T];                                                                            \
+        for (int t = 0; t < T; t++) acc[t] = vsplat(0);                                        \
+        for (long i = 0; i < n; i += VL) {                                                     \
+            v16 g = vld(dyw + i);                                                              \
+            for (int t = 0; t < T; t++) acc[t] += g * vld(xp + i + off[t]);                    \
+        }                                                                                      \
+        for (int t = 0; t < T; t++) {                                                          \
+            float sum = 0;                                                                     \
+            for (int j = 0; j < VL; j++) sum += acc[t][j];                                     \
+            dw[t] += sum;                                                                      \
+        }                                                                                      \
+    }
+WEIGHT_GRAD_FIXED(9)
+WEIGHT_GRAD_FIXED(25)
+
 CLONES static void wide_weight_grad(float *restrict dw, const float *restrict dyw, const float *restrict xp,
                                     const long *restrict off, int taps, long n) {
+    if (taps == 9) { wide_weight_grad_9(dw, dyw, xp, off, n); return; }
+    if (taps == 25) { wide_weight_grad_25(dw, dyw, xp, off, n); return; }
     for (int t = 0; t < taps; t++) {
         v16 a0 = vsplat(0), a1 = vsplat(0);
         const float *restrict xt = xp + off[t];
@@ -167,7 +189,7 @@ CLONES static void wide_weight_grad(float *restrict dw, const float *restrict dy
     }
 }
 
-void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
+CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
@@ -179,7 +201,7 @@ void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, i
     gather_strided(y, yw, s.wp, oh, ow, stride);
 }
 
-void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
+CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
                                int k, int stride, int pad, int dil) {
     /* dxp[j] = sum_t w[t] * dyw[j - off[t]]: a correlation of the zero-extended upsampled dy with
        the flipped kernel. dyw sits `front` zeros into its buffer so that j - off[t] >= -front. */
@@ -195,7 +217,7 @@ void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float
     add_interior(dx, dxp, h, wd, pad);
 }
 
-void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
+CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
                                  int k, int stride, int pad, int dil) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
@@ -208,9 +230,9 @@ void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, flo
     wide_weight_grad(dw, dyw, xp, off, taps, s.span);
 }
 
-/* 3x3 pools, padding 1: wide layout with wp = w + 2; five wide buffers with slack. */
+/* 3x3 pools, padding 1: wide layout with wp = w + 2; up to eight wide buffers with slack. */
 static inline long pool_buf(wide_t s) { return (long)s.hp * s.wp + slack(s, 3, 1); }
-long nsas_pool3_scratch(int h, int wd) { return 5 * pool_buf(wide_sizes(h, wd, 3, 1, 1)); }
+long nsas_pool3_scratch(int h, int wd) { return 8 * pool_buf(wide_sizes(h, wd, 3, 1, 1)); }
 
 CLONES static void wide_max3(float *restrict r, const float *restrict x, long step, long n) {
     for (long i = 0; i < n; i++) {
@@ -226,14 +248,14 @@ CLONES static void wide_sum3(float *restrict r, const float *restrict x, long st
 static inline float taps3(int c, int n) { return (float)(imin(n - 1, c + 1) - imax(0, c - 1) + 1); }
 
 /* yw = max or sum over each 3x3 window of xp (padded with -inf or 0), separably. */
-static void pool3_wide(int is_max, float *yw, float *r, float *xp, const float *x, wide_t s, int h, int wd) {
+CLONES static void pool3_wide(int is_max, float *yw, float *r, float *xp, const float *x, wide_t s, int h, int wd) {
     pad_plane(xp, x, h, wd, 1, is_max ? -__builtin_inff() : 0);
     long rowspan = (long)(s.hp - 1) * s.wp + s.ow1;        /* row pass over every padded row */
     if (is_max) { wide_max3(r, xp, 1, rowspan); wide_max3(yw, r, s.wp, s.span); }
     else { wide_sum3(r, xp, 1, rowspan); wide_sum3(yw, r, s.wp, s.span); }
 }
 
-static void pool3_forward(int is_max, float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
+CLONES static void pool3_forward(int is_max, float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
     wide_t s = wide_sizes(h, wd, 3, 1, 1);
     long buf = pool_buf(s);
     float *xp = scratch, *r = xp + buf, *yw = r + buf, *inv_cols = yw + buf;
@@ -249,70 +271,68 @@ static void pool3_forward(int is_max, float *y, const float *x, float *scratch, 
     }
 }
 
-void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
+CLONES void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
     pool3_forward(1, y, x, scratch, h, wd, oh, ow, stride);
 }
-void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
+CLONES void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride) {
     pool3_forward(0, y, x, scratch, h, wd, oh, ow, stride);
 }
 
-/* win[i] = index of the first tap (row-major) whose value equals the window maximum yw[i]. */
-CLONES static void first_max_tap(float *restrict win, const float *restrict xp, const float *restrict yw,
-                                 const long *restrict off, long n) {
+/* win[i] = the first k in 0..2 with v[i + k*step] == m[i]: which of the three rows (step wp)
+   or columns (step 1) of a window holds its maximum first. */
+CLONES static void first_of3(float *restrict win, const float *restrict v, const float *restrict m, long step, long n) {
     for (long i = 0; i < n; i += VL) {
-        v16 y = vld(yw + i), w = vsplat(-1);
-        for (int t = 8; t >= 0; t--) {      /* descending, so the smallest matching tap is kept */
-            i16 eq = vld(xp + i + off[t]) == y;
-            w = (v16)((eq & (i16)vsplat(t)) | (~eq & (i16)w));
-        }
+        v16 mv = vld(m + i), w = vsplat(2);
+        i16 e1 = vld(v + i + step) == mv, e0 = vld(v + i) == mv;
+        w = (v16)((e1 & (i16)vsplat(1)) | (~e1 & (i16)w));
+        w = (v16)((e0 & (i16)vsplat(0)) | (~e0 & (i16)w));
         vst(win + i, w);
     }
 }
 
-/* dxp[j] = sum_t dyz[j + flipped[t]] where winz[j + flipped[t]] == t: each output's gradient
-   gathered by the input that won its window. A gather (loads only, one store per vector)
-   rather than a scatter, whose overlapping stores stall the store-to-load forwarding. */
-CLONES static void gather_routed(float *restrict dxp, const float *restrict winz, const float *restrict dyz,
-                                 const long *restrict flipped, long n) {
-    for (long j = 0; j < n; j += 2 * VL) {
-        v16 a0 = vsplat(0), a1 = a0;
-        for (int t = 0; t < 9; t++) {
-            const float *w = winz + j + flipped[t], *g = dyz + j + flipped[t];
-            v16 tv = vsplat(t);
-            a0 += (v16)((i16)vld(g) & (vld(w) == tv));
-            a1 += (v16)((i16)vld(g + VL) & (vld(w + VL) == tv));
-        }
-        vst(dxp + j, a0); vst(dxp + j + VL, a1);
+/* out[j] = sum_k g[j - k*step] where win[j - k*step] == k, k = 0..2: the gradient routed back
+   through one max-of-three stage, as a gather. g and win are read at j - 2*step >= their start. */
+CLONES static void route3(float *restrict out, const float *restrict g, const float *restrict win, long step, long n) {
+    for (long j = 0; j < n; j += VL) {
+        v16 acc = (v16)((i16)vld(g + j) & (vld(win + j) == vsplat(0)));
+        acc += (v16)((i16)vld(g + j - step) & (vld(win + j - step) == vsplat(1)));
+        acc += (v16)((i16)vld(g + j - 2 * step) & (vld(win + j - 2 * step) == vsplat(2)));
+        vst(out + j, acc);
     }
 }
 
-void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
+/* Max pooling's backward pass, separably: the 3x3 maximum is the maximum over three rows of
+   the row maxima, and the first maximal tap in row-major order is the first row holding the
+   maximum, then the first column of that row holding it. So the gradient goes back through the
+   column stage (to the row maxima) and then the row stage (to the inputs), three taps each. */
+CLONES void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
                                  int h, int wd, int oh, int ow, int stride) {
     wide_t s = wide_sizes(h, wd, 3, 1, 1);
-    long plane = (long)s.hp * s.wp, buf = pool_buf(s), off[9], flipped[9];
-    long front = 2L * (s.wp + 1);
-    float *xp = scratch, *r = xp + buf, *yw = r + buf, *winz = yw + buf, *dyz = winz + buf;
-    float *dxp = r;     /* the row pass is done before dxp is written */
+    long plane = (long)s.hp * s.wp, buf = pool_buf(s), rowspan = (long)(s.hp - 1) * s.wp + s.ow1;
+    long front = 2L * s.wp + VL;   /* room for reads at j - 2*wp */
+    float *xp = scratch, *r = xp + buf, *yw = r + buf, *colwin = yw + buf;
+    float *rowwinz = colwin + buf, *dyz = rowwinz + buf, *grz = dyz + buf, *dxp = grz + buf;
     pool3_wide(1, yw, r, xp, x, s, h, wd);
-    tap_offsets(off, 3, 1, s.wp);
-    for (long i = 0; i < buf; i++) winz[i] = -1;
-    first_max_tap(winz + front, xp, yw, off, s.span);
-    /* Positions past the last real output won nothing. */
-    for (long i = front + s.span; i < buf; i++) winz[i] = -1;
-    for (long i = 0; i < buf; i++) dyz[i] = 0;
+    first_of3(colwin, xp, r, 1, rowspan);                       /* which column won each row maximum */
+    for (long i = 0; i < buf; i++) { rowwinz[i] = -1; dyz[i] = 0; grz[i] = 0; }
+    first_of3(rowwinz + front, r, yw, s.wp, s.span);            /* which row won each window */
+    for (long i = front + s.span; i < buf; i++) rowwinz[i] = -1;
     scatter_strided(dyz + front, dy, s.wp, s.oh1, oh, ow, stride);
-    for (int t = 0; t < 9; t++) flipped[t] = front - off[t];
-    gather_routed(dxp, winz, dyz, flipped, plane);
+    /* Row maxima gradients (every padded row position), then the inputs'. */
+    route3(grz + front, dyz + front, rowwinz + front, s.wp, rowspan);
+    for (long i = front + rowspan; i < buf; i++) grz[i] = 0;
+    /* Reads before colwin's start meet zero gradients in grz's front zone: they add nothing. */
+    route3(dxp, grz + front, colwin, 1, plane);
     add_interior(dx, dxp, h, wd, 1);
 }
 
-void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride) {
-    /* dx = the 3x3 box sum of dy / count, upsampled: a correlation with a kernel of ones. */
+CLONES void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride) {
+    /* dx = the 3x3 box sum of the upsampled dy / count, separably: three columns, three rows. */
     wide_t s = wide_sizes(h, wd, 3, 1, 1);
-    long plane = (long)s.hp * s.wp, buf = pool_buf(s), off[9], flipped[9];
+    long plane = (long)s.hp * s.wp, buf = pool_buf(s);
     long front = 2L * (s.wp + 1);
-    float *dxp = scratch, *gz = scratch + buf;
-    memset(gz, 0, sizeof(float) * (size_t)(2 * buf));
+    float *dxp = scratch, *gz = scratch + buf, *a = scratch + 3 * buf;
+    for (long i = 0; i < 2 * buf; i++) gz[i] = 0;
     float *gw = gz + front;
     scatter_strided(gw, dy, s.wp, s.oh1, oh, ow, stride);
     for (int oy = 0; oy < oh; oy++) {
@@ -320,9 +340,28 @@ void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int
         float *g = gw + (long)oy * stride * s.wp;
         for (int ox = 0; ox < ow; ox++) g[ox * stride] *= inv_rows / taps3(ox * stride, wd);
     }
-    tap_offsets(off, 3, 1, s.wp);
-    static const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-    for (int t = 0; t < 9; t++) flipped[t] = front - off[t];
-    wide_correlate(dxp, gz, ones, flipped, 9, plane);
+    /* a[k] stands for position k - 2*wp: a[k] = g[j] + g[j-1] + g[j-2] with j = k - 2*wp. */
+    wide_sum3(a, gz, 1, plane + 2L * s.wp);
+    wide_sum3(dxp, a, s.wp, plane);
     add_interior(dx, dxp, h, wd, 1);
+}
+
+/* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
+   matrix costs more than the product. Sixteen rows of the output live in registers. */
+
+CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate) {
+    for (int m0 = 0; m0 < m; m0 += 16) {
+        const float *arow = a + (long)m0 * sam;
+        for (long p = 0; p < n; p += VL) {
+            v16 acc[16];
+            for (int j = 0; j < 16; j++) acc[j] = accumulate ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
+            for (int q = 0; q < k; q++) {
+                v16 bv = vld(b + (long)q * n + p);
+                const float *aq = arow + (long)q * sak;
+                for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
+            }
+            for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j]);
+        }
+    }
 }

@@ -19,6 +19,9 @@ import Testing
         ConvGeometry(n: 1, cIn: 2, h: 3, w: 2, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),  // kernel wider than plane
         ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 0, groups: 3),    // no padding, s2
         ConvGeometry(n: 1, cIn: 2, h: 6, w: 5, cOut: 2, kH: 3, kW: 1, padding: 1, groups: 2),        // non-square: grouped gemm path
+        ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 48, kH: 3, kW: 3, padding: 1),                  // stem: 16-row kernel forward
+        ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
+        ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
     ]
 
     @Test(arguments: shapes)

@@ -17,6 +17,20 @@ extension BLASBackend {
         g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
     }
 
+    /// c (m,n) = [c +] a (m,k) * b (k,n) on one thread, a's element (i,q) at a[i*aRowStride + q*aColStride].
+    /// Thin products (16-row multiples, as DARTS channel counts are) run the register-blocked C kernel,
+    /// which skips OpenBLAS's packing; the rest run sgemm.
+    @inline(__always)
+    static func product(_ c: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
+                        b: UnsafePointer<Float>, m: Int, k: Int, n: Int, accumulate: Bool) {
+        if m % 16 == 0 && n % 16 == 0 {
+            nsas_gemm_rows16(c, a, aRowStride, aColStride, b, Int32(m), Int32(k), n, accumulate ? 1 : 0)
+        } else {
+            let transA = aRowStride == 1 && aColStride != 1
+            sgemm(transA, false, m, n, k, 1, a, transA ? aColStride : aRowStride, b, n, accumulate ? 1 : 0, c, n)
+        }
+    }
+
     /// col (Cin/groups*KH*KW, OH*OW) for one image and group; out-of-image taps are zero.
     private func im2col(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
         let oh = g.outH, ow = g.outW
@@ -80,7 +94,9 @@ extension BLASBackend {
                     let yg = y + (img * g.cOut + grp * cog) * ohw
                     let src: UnsafePointer<Float>
                     if pointwise { src = xg } else { im2col(g, col: col, x: xg); src = UnsafePointer(col) }
-                    Self.sgemm(false, false, cog, ohw, kk, 1, w + grp * cog * kk, kk, src, ohw, 0, yg, ohw)
+                    // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw)
+                    Self.product(yg, a: w + grp * cog * kk, aRowStride: kk, aColStride: 1, b: src,
+                                 m: cog, k: kk, n: ohw, accumulate: false)
                 }
             }
         }
@@ -99,10 +115,11 @@ extension BLASBackend {
                     let dxg = dx + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let dyg = dy + (img * g.cOut + grp * cog) * ohw
                     let wg = w + grp * cog * kk
+                    // (kk, ohw) = w_g^T (kk, cog) * dy_g (cog, ohw), added to dx_g or through col2im.
                     if pointwise {
-                        Self.sgemm(true, false, kk, ohw, cog, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+                        Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: true)
                     } else {
-                        Self.sgemm(true, false, kk, ohw, cog, 1, wg, kk, dyg, ohw, 0, col, ohw)
+                        Self.product(col, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: false)
                         col2imAdd(g, dx: dxg, col: col)
                     }
                 }

@@ -38,4 +38,9 @@ void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int h, int
 void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
                                  int h, int wd, int oh, int ow, int stride);
 void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride);
+
+/* c (m,n) = [c +] a (m,k) * b (k,n), a's element (i,q) at a[i*sam + q*sak] (so a may be a
+   transposed view); m % 16 == 0, n % 16 == 0. For thin products (1x1 convolutions). */
+void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
+                      int m, int k, long n, int accumulate);
 #endif

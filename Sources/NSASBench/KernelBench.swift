@@ -15,14 +15,18 @@ public struct BenchFigure: Codable, Sendable {
     public var peer: Double
     /// value / peer.
     public var ratio: Double
+    /// Arithmetic rate of a memory-bound kernel that also computes (depthwise convolutions), so
+    /// its distance from the CPU's FMA peak shows beside its distance from memcpy.
+    public var gflops: Double?
 
-    public init(kernel: String, shape: String, backend: String, unit: String, value: Double, medianSeconds: Double, peer: Double) {
+    public init(kernel: String, shape: String, backend: String, unit: String, value: Double, medianSeconds: Double,
+                peer: Double, gflops: Double? = nil) {
         self.kernel = kernel; self.shape = shape; self.backend = backend; self.unit = unit
-        self.value = value; self.medianSeconds = medianSeconds; self.peer = peer
+        self.value = value; self.medianSeconds = medianSeconds; self.peer = peer; self.gflops = gflops
         ratio = peer > 0 ? value / peer : 0
     }
 
-    enum CodingKeys: String, CodingKey { case kernel, shape, backend, unit, value, medianSeconds = "median_seconds", peer, ratio }
+    enum CodingKeys: String, CodingKey { case kernel, shape, backend, unit, value, medianSeconds = "median_seconds", peer, ratio, gflops }
 }
 
 /// A target of the benchmark and whether this run met it.
@@ -54,6 +58,11 @@ public struct BenchReport: Codable, Sendable {
         case openblasCore = "openblas_core", openblasDetected = "openblas_detected", openblasNote = "openblas_note"
         case threads, sgemmGflops = "sgemm_gflops", figures, targets
     }
+}
+
+/// Left-aligns text in a column (String(format:) does not pad %@ on Linux).
+public func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
 }
 
 /// Kernel throughput on the shapes of a DARTS supernet step (C=16, batch 64, 32x32 input).
@@ -125,9 +134,14 @@ public struct KernelBench {
             // The reference backend is slow by design: fewer repetitions.
             let reps = be.name == "reference" ? 1 : 5
             func time(_ body: () -> Void) -> Double { Timing.median(minReps: reps, maxReps: reps == 1 ? 3 : 30, budget: budget, body) }
-            func add(_ kernel: String, _ shape: String, unit: String, value: Double, seconds: Double, peer: Double) {
-                let f = BenchFigure(kernel: kernel, shape: shape, backend: be.name, unit: unit, value: value, medianSeconds: seconds, peer: peer)
-                log(String(format: "%-9@ %-24@ %-28@ %8.2f %@  (%.0f%% of %@)", be.name, kernel, shape, value, unit, f.ratio * 100, unit == "GB/s" ? "memcpy" : "sgemm"))
+            func add(_ kernel: String, _ shape: String, unit: String, value: Double, seconds: Double, peer: Double,
+                     flops: Double? = nil) {
+                let f = BenchFigure(kernel: kernel, shape: shape, backend: be.name, unit: unit, value: value,
+                                    medianSeconds: seconds, peer: peer, gflops: flops.map { $0 / seconds / 1e9 })
+                var line = pad(be.name, 10) + pad(kernel, 26) + pad(shape, 30)
+                line += String(format: "%8.2f %@  (%3.0f%% of %@)", value, unit, f.ratio * 100, unit == "GB/s" ? "memcpy" : "sgemm")
+                if let gf = f.gflops { line += String(format: "  %6.1f GFLOP/s", gf) }
+                log(line)
                 out.append(f)
             }
 
@@ -171,9 +185,9 @@ public struct KernelBench {
                 let tf = time { be.conv2dForward(g, y: y, x: x, w: w) }
                 let td = time { be.conv2dBackwardData(g, dx: dx, dy: y, w: w) }
                 let tw = time { be.conv2dBackwardWeight(g, dw: dw, x: x, dy: y) }
-                add("depthwise forward", shape, unit: "GB/s", value: Double(bytes) / tf / 1e9, seconds: tf, peer: copy)
-                add("depthwise grad input", shape, unit: "GB/s", value: Double(bytes + 4 * xn) / td / 1e9, seconds: td, peer: copy)
-                add("depthwise grad weight", shape, unit: "GB/s", value: Double(bytes) / tw / 1e9, seconds: tw, peer: copy)
+                add("depthwise forward", shape, unit: "GB/s", value: Double(bytes) / tf / 1e9, seconds: tf, peer: copy, flops: g.flops)
+                add("depthwise grad input", shape, unit: "GB/s", value: Double(bytes + 4 * xn) / td / 1e9, seconds: td, peer: copy, flops: g.flops)
+                add("depthwise grad weight", shape, unit: "GB/s", value: Double(bytes) / tw / 1e9, seconds: tw, peer: copy, flops: g.flops)
             }
 
             // Pools (3x3, pad 1) and batch norm at the first stage's sizes.

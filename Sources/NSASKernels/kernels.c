@@ -64,6 +64,14 @@ CLONES void nsas_bn_dx_add(float *restrict dx, const float *restrict dy, const f
    row, which is what makes these memory-bound kernels fast. Strided outputs are the stride-1
    grid's positions (oy*stride, ox*stride). */
 
+/* dst (n) = src (n): whole vectors, then the rest (rows are short: a library call or a generic
+   vectorised loop costs more than the copy). */
+static inline void copy_row(float *restrict dst, const float *restrict src, int n) {
+    int c = 0;
+    for (; c + VL <= n; c += VL) vst(dst + c, vld(src + c));
+    for (; c < n; c++) dst[c] = src[c];
+}
+
 /* xp (hp, wp) = x (h, w) surrounded by pad rows and columns of fill. */
 CLONES static void pad_plane(float *restrict xp, const float *restrict x, int h, int wd, int pad, float fill) {
     int wp = wd + 2 * pad, hp = h + 2 * pad;
@@ -72,7 +80,7 @@ CLONES static void pad_plane(float *restrict xp, const float *restrict x, int h,
         float *restrict row = xp + (long)(r + pad) * wp;
         for (int c = 0; c < pad; c++) { row[c] = fill; row[pad + wd + c] = fill; }
         const float *restrict src = x + (long)r * wd;
-        for (int c = 0; c < wd; c++) row[pad + c] = src[c];
+        copy_row(row + pad, src, wd);
     }
 }
 
@@ -81,7 +89,7 @@ CLONES static void gather_strided(float *restrict y, const float *restrict wide,
     for (int oy = 0; oy < oh; oy++) {
         const float *restrict src = wide + (long)oy * stride * wp;
         float *restrict dst = y + (long)oy * ow;
-        if (stride == 1) for (int ox = 0; ox < ow; ox++) dst[ox] = src[ox];
+        if (stride == 1) copy_row(dst, src, ow);
         else for (int ox = 0; ox < ow; ox++) dst[ox] = src[ox * stride];
     }
 }
@@ -102,7 +110,9 @@ CLONES static void add_interior(float *restrict dx, const float *restrict xp, in
     for (int r = 0; r < h; r++) {
         const float *restrict src = xp + (long)(r + pad) * wp + pad;
         float *restrict dst = dx + (long)r * wd;
-        for (int c = 0; c < wd; c++) dst[c] += src[c];
+        int c = 0;
+        for (; c + VL <= wd; c += VL) vst(dst + c, vld(dst + c) + vld(src + c));
+        for (; c < wd; c++) dst[c] += src[c];
     }
 }
 

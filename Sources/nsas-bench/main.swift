@@ -38,7 +38,7 @@ struct NSASBenchCommand: ParsableCommand {
         log("nsas-bench: \(core.summary), \(Parallel.threads) threads, batch \(batch), C=\(channels)")
         let bench = KernelBench(batch: batch, channels: channels, backends: kinds.map { $0.make() }, budget: budget, log: log)
         let sgemm = bench.rawSgemmGflops()
-        log(String(format: "%-9@ %-24@ %-28@ %8.2f GFLOP/s  (the ceiling)", "openblas", "cblas_sgemm", "1024^3", sgemm))
+        log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3", 30) + String(format: "%8.2f GFLOP/s  (the ceiling)", sgemm))
         let figures = bench.run(sgemm: sgemm)
         let targets = KernelBench.targets(sgemm: sgemm, figures: figures)
         if json {
@@ -50,7 +50,7 @@ struct NSASBenchCommand: ParsableCommand {
         } else {
             print("\ntargets (blas backend, medians of this run):")
             for t in targets {
-                print(String(format: "  %@ %-44@ measured %.2f, target %.2f", t.met ? "met " : "MISS", t.name, t.measured, t.required))
+                print("  " + (t.met ? "met  " : "MISS ") + pad(t.name, 46) + String(format: "measured %.2f, target %.2f", t.measured, t.required))
             }
         }
     }

@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "NSASKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-builtin"])]),
         .target(name: "NSASBackends", dependencies: ["CBLAS", "NSASKernels"], swiftSettings: optimize),
         .target(name: "NSASTensor", dependencies: ["NSASBackends"], swiftSettings: optimize),
+        .target(name: "NSASSearchSpace", dependencies: ["NSASTensor"], swiftSettings: optimize),
         .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+        .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
     ],
     swiftLanguageModes: [.v5]

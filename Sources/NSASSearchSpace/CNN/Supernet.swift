@@ -1,0 +1,96 @@
+import NSASTensor
+
+/// The weight-sharing supernet of the DARTS CNN space: one weight set holding every op on every
+/// edge of every cell. A forward pass for an architecture runs only the ops on its path; the
+/// other ops' weights get no gradient, and their BN statistics are untouched.
+public final class Supernet: Layer {
+    public let config: CNNConfig
+    let stem: Stem
+    let cells: [SupernetCell]
+    let classifier: Classifier
+
+    /// Builds the supernet with weights from a seeded RNG.
+    public init(_ config: CNNConfig, rng: inout RNG) throws {
+        try config.validate()
+        self.config = config
+        stem = Stem(config, rng: &rng)
+        let plans = CellPlan.plan(config) { _ in config.nodes }
+        var cells: [SupernetCell] = []
+        for p in plans { cells.append(SupernetCell(p, config: config, rng: &rng)) }
+        self.cells = cells
+        classifier = Classifier(config.nodes * plans.last!.c, config.classes, rng: &rng)
+    }
+
+    /// Logits (N, classes) of the architecture's path for images (N, inputChannels, size, size).
+    public func forward(_ x: Tensor, arch: Genotype, _ ctx: ForwardContext) throws -> Tensor {
+        guard x.rank == 4, x.shape[1] == config.inputChannels, x.shape[2] == config.imageSize, x.shape[3] == config.imageSize else {
+            throw TensorError.shape(op: "Supernet", message: "expects images (N, \(config.inputChannels), \(config.imageSize), \(config.imageSize)), got \(x.shape)")
+        }
+        guard arch.nodes == config.nodes else {
+            throw SearchSpaceError.genotype("it has \(arch.nodes) nodes per cell, the supernet \(config.nodes)")
+        }
+        var s0 = try stem.forward(x, ctx), s1 = s0
+        for cell in cells {
+            let out = try cell.forward(s0, s1, cell.plan.reduction ? arch.reduce : arch.normal,
+                                       concat: cell.plan.reduction ? arch.reduceConcat : arch.normalConcat, ctx)
+            s0 = s1; s1 = out
+        }
+        return try classifier.forward(s1)
+    }
+
+    public var parameters: [Tensor] { stem.parameters + cells.flatMap(\.parameters) + classifier.parameters }
+
+    /// The parameters an architecture's path uses (the rest get no gradient from it).
+    public func parameters(of arch: Genotype) -> [Tensor] {
+        stem.parameters + cells.flatMap { $0.parameters(of: $0.plan.reduction ? arch.reduce : arch.normal) } + classifier.parameters
+    }
+
+    public func named(_ p: String = "supernet") -> [(String, Tensor)] {
+        stem.named("\(p).stem") + cells.enumerated().flatMap { $1.named("\(p).cells.\($0)") } + classifier.named("\(p).classifier")
+    }
+}
+
+final class SupernetCell: Layer {
+    let plan: CellPlan
+    let pre0: CellOp, pre1: CellOp
+    /// ops[edge][primitive index in DARTS order]
+    let ops: [[CellOp]]
+    let nodes: Int
+
+    init(_ plan: CellPlan, config: CNNConfig, rng: inout RNG) {
+        self.plan = plan; nodes = config.nodes
+        pre0 = preprocess0(plan, affine: false, rng: &rng)
+        pre1 = ReLUConvBN(plan.cPrev, plan.c, kernel: 1, stride: 1, pad: 0, affine: false, rng: &rng)
+        var ops: [[CellOp]] = []
+        for i in 0..<config.nodes {
+            for j in 0..<(2 + i) {
+                let stride = plan.reduction && j < 2 ? 2 : 1
+                ops.append(Primitive.allCases.map { $0.make(channels: plan.c, stride: stride, affine: false, search: true, rng: &rng) })
+            }
+        }
+        self.ops = ops
+    }
+
+    func op(_ edges: [Edge], _ k: Int) -> CellOp {
+        let e = edges[k]
+        return ops[CNNConfig.edgeIndex(node: k / 2, input: e.input)][Primitive.allCases.firstIndex(of: e.op)!]
+    }
+
+    func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext) throws -> Tensor {
+        try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx) {
+            op(edges, $0)
+        }
+    }
+
+    var parameters: [Tensor] { pre0.parameters + pre1.parameters + ops.flatMap { $0.flatMap(\.parameters) } }
+    func parameters(of edges: [Edge]) -> [Tensor] {
+        pre0.parameters + pre1.parameters + edges.indices.flatMap { op(edges, $0).parameters }
+    }
+    func named(_ p: String) -> [(String, Tensor)] {
+        var out = pre0.named("\(p).preprocess0") + pre1.named("\(p).preprocess1")
+        for (e, row) in ops.enumerated() {
+            for (k, op) in row.enumerated() { out += op.named("\(p).edges.\(e).\(Primitive.allCases[k].name)") }
+        }
+        return out
+    }
+}

@@ -1,0 +1,59 @@
+import NSASTensor
+
+/// What a forward pass needs besides its input: the mode, and the randomness of drop-path.
+public final class ForwardContext {
+    public var training: Bool
+    /// Probability of dropping a whole op output per sample (stand-alone networks only).
+    public var dropPath: Float
+    public var rng: RNG
+    public init(training: Bool, dropPath: Float = 0, rng: RNG = RNG(seed: 0)) {
+        self.training = training; self.dropPath = dropPath; self.rng = rng
+    }
+}
+
+/// Something with trainable parameters and named state (parameters and BN running statistics),
+/// the names being stable keys for checkpoints.
+public protocol Layer: AnyObject {
+    /// Trainable tensors.
+    var parameters: [Tensor] { get }
+    /// Every tensor of state under a dotted name: parameters and buffers (BN running statistics).
+    func named(_ prefix: String) -> [(String, Tensor)]
+}
+
+extension Layer {
+    /// Total number of trainable values.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+/// Batch normalisation with its running statistics, affine or not.
+public final class BatchNorm: Layer {
+    public let stats: BatchNormStats
+    public let gamma: Tensor?, beta: Tensor?
+
+    public init(_ channels: Int, affine: Bool) {
+        stats = BatchNormStats(channels: channels)
+        if affine {
+            gamma = try! Tensor([Float](repeating: 1, count: channels), shape: [channels], requiresGrad: true)
+            beta = Tensor(zeros: [channels], requiresGrad: true)
+        } else {
+            gamma = nil; beta = nil
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
+        try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training)
+    }
+
+    public var parameters: [Tensor] { [gamma, beta].compactMap { $0 } }
+
+    public func named(_ prefix: String) -> [(String, Tensor)] {
+        var out = [("\(prefix).running_mean", stats.runningMean), ("\(prefix).running_var", stats.runningVar)]
+        if let gamma, let beta { out += [("\(prefix).weight", gamma), ("\(prefix).bias", beta)] }
+        return out
+    }
+}
+
+/// A convolution weight without bias, PyTorch's default initialisation.
+func convWeight(_ cOut: Int, _ cInPerGroup: Int, _ k: Int, _ rng: inout RNG) -> Tensor {
+    Tensor.parameter(shape: [cOut, cInPerGroup, k, k], rng: &rng)
+}

@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "NSASBackends", dependencies: ["CBLAS", "NSASKernels"], swiftSettings: optimize),
         .target(name: "NSASTensor", dependencies: ["NSASBackends"], swiftSettings: optimize),
         .target(name: "NSASSearchSpace", dependencies: ["NSASTensor"], swiftSettings: optimize),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "NSASData", dependencies: ["NSASTensor", "CZlib"], swiftSettings: optimize),
         .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+        .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),
         .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
     ],

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "nsas-bench", targets: ["nsas-bench"]),
+        .executable(name: "nsas-train", targets: ["nsas-train"]),
         .library(name: "NSASTensor", targets: ["NSASTensor"]),
     ],
     dependencies: [
@@ -31,7 +32,12 @@ let package = Package(
         .target(name: "NSASSearchSpace", dependencies: ["NSASTensor"], swiftSettings: optimize),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NSASData", dependencies: ["NSASTensor", "CZlib"], swiftSettings: optimize),
+        .target(name: "NSASTrain", dependencies: ["NSASSearchSpace", "NSASData", "NSASTensor"], swiftSettings: optimize),
         .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
+        .target(name: "NSASCLI", dependencies: ["NSASBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "nsas-train", dependencies: ["NSASCLI", "NSASTrain", "NSASData", "NSASSearchSpace", "NSASTensor",
+                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimize),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
             "NSASBackends", "NSASBench",
@@ -43,6 +49,7 @@ let package = Package(
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+        .testTarget(name: "NSASTrainTests", dependencies: ["NSASTrain", "NSASTestSupport"]),
         .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),
         .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),

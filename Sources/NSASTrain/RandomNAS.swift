@@ -1,0 +1,97 @@
+import Foundation
+import NSASData
+import NSASSearchSpace
+import NSASTensor
+
+/// What a search ends with.
+public struct SearchResult: Sendable {
+    public var genotype: Genotype
+    /// Accuracy of the chosen architecture on the full held-out split, with inherited weights.
+    public var heldoutAccuracy: Float
+    public var epochs: [EpochMetrics]
+}
+
+/// RandomNAS (Li & Talwalkar 2019): every step trains the path of one uniformly sampled
+/// architecture; the search ends with random search over the trained supernet.
+public final class RandomNASTrainer {
+    public let config: TrainConfig
+    public let data: DataSplits
+    public let supernet: Supernet
+    let sgd: SGD
+    let sampler: ArchitectureSampler
+    var samplingRNG: RNG, dataRNG: RNG
+    let log: RunLog
+    let batcher: Batcher
+
+    public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
+        try config.validate()
+        self.config = config; self.data = data; self.log = log
+        var initRNG = RNG(seed: config.seed)
+        supernet = try Supernet(CNNConfig(layers: config.layers, channels: config.channels, inputChannels: data.channels,
+                                          imageSize: data.imageSize, classes: data.classes), rng: &initRNG)
+        sgd = SGD(parameters: supernet.parameters, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay)
+        sampler = ArchitectureSampler(allowNone: config.allowNone)
+        samplingRNG = RNG(seed: config.seed &+ 1)
+        dataRNG = RNG(seed: config.seed &+ 2)
+        batcher = Batcher(data)
+    }
+
+    /// One epoch of single-path training.
+    public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
+        let runner = EpochRunner(config: config, data: data, batcher: batcher, augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
+                                 log: log, label: "randomnas")
+        return try runner.run(epoch: epoch, dataRNG: &dataRNG, sgd: sgd, parameters: supernet.parameters) { x, labels, _ in
+            let arch = sampler.sample(&samplingRNG)
+            let logits = try supernet.forward(x, arch: arch, ForwardContext(training: true))
+            let loss = try logits.crossEntropy(labels: labels)
+            try loss.backward()
+            return (loss.item, logits)
+        }
+    }
+
+    /// Held-out accuracy of an architecture with inherited weights (on `batches` batches, or all).
+    public func score(_ arch: Genotype, batches: Int? = nil) throws -> Float {
+        try evaluate(data.heldout, batcher: batcher, batchSize: config.evalBatch, maxBatches: batches) {
+            try supernet.forward($0, arch: arch, ForwardContext(training: false))
+        }.accuracy
+    }
+
+    /// Random search: `searchSamples` architectures scored on `searchBatches` held-out batches,
+    /// the best `searchTop` re-scored on the whole held-out split; the best of those wins.
+    public func select() throws -> (Genotype, Float) {
+        var rng = RNG(seed: config.seed &+ 3)
+        var scored: [(Genotype, Float)] = []
+        for i in 0..<config.searchSamples {
+            let arch = sampler.sample(&rng)
+            scored.append((arch, try score(arch, batches: config.searchBatches)))
+            log.progress("random search: \(i + 1)/\(config.searchSamples) architectures scored", step: i + 1, of: config.searchSamples)
+        }
+        let top = scored.sorted { $0.1 > $1.1 }.prefix(config.searchTop)
+        var best: (Genotype, Float)? = nil
+        for (k, (arch, _)) in top.enumerated() {
+            let acc = try score(arch)
+            log.progress("random search: re-scoring the top \(top.count) on the full held-out split (\(k + 1))", step: k + 1, of: top.count)
+            if best == nil || acc > best!.1 { best = (arch, acc) }
+        }
+        return best!
+    }
+
+    /// The whole search.
+    public func run() throws -> SearchResult {
+        log.line("nsas-train randomnas: \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
+        var epochs: [EpochMetrics] = []
+        for e in 0..<config.epochs {
+            let m = try trainEpoch(e)
+            epochs.append(m)
+            log.record(m.record)
+            log.line(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.3f, lr %.5f, %.1f s, %.0f img/s",
+                            m.epoch, config.epochs, m.trainLoss, m.trainAccuracy, m.lr, m.seconds, m.imagesPerSecond))
+        }
+        let (arch, acc) = try select()
+        log.record(["event": "selection", "genotype": arch.description, "canonical": arch.canonical, "heldout_accuracy": acc,
+                    "samples": config.searchSamples, "top": config.searchTop])
+        log.line(String(format: "selected (held-out accuracy %.3f with inherited weights):", acc))
+        log.line(arch.description)
+        return SearchResult(genotype: arch, heldoutAccuracy: acc, epochs: epochs)
+    }
+}

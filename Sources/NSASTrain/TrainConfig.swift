@@ -1,0 +1,75 @@
+import NSASBackends
+
+/// The search or training methods.
+public enum Method: String, Codable, CaseIterable, Sendable {
+    case randomnas
+    case standalone
+}
+
+/// Everything a run needs; defaults follow SPEC.md (the NSAS/DARTS search settings).
+public struct TrainConfig: Codable, Hashable, Sendable {
+    public var method: Method = .randomnas
+    public var data: String = "default"
+    public var epochs: Int = 5
+    public var layers: Int = 8
+    public var channels: Int = 16
+    public var batch: Int = 64
+    public var seed: UInt64 = 0
+    public var lr: Float = 0.025
+    public var lrMin: Float = 0.001
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 3e-4
+    public var clip: Float = 5
+    public var backend: String = BackendKind.default.rawValue
+    /// Fraction of the training file held out for scoring architectures (not for `default`, which ships one).
+    public var heldoutFraction: Double = 0.5
+    /// Stop each epoch after this many steps (0: the whole split). For quick looks and tests.
+    public var maxSteps: Int = 0
+    public var evalBatch: Int = 256
+
+    // RandomNAS selection: random search over the trained supernet.
+    public var searchSamples: Int = 50
+    public var searchBatches: Int = 2
+    public var searchTop: Int = 10
+    public var allowNone: Bool = false
+
+    // Stand-alone training.
+    public var genotype: String? = nil
+    public var dropPath: Float = 0.2
+    public var auxiliaryWeight: Float = 0.4
+    public var cutout: Int = 0
+
+    public init() {}
+
+    /// One-line errors for settings that cannot work.
+    public func validate() throws {
+        func bad(_ m: String) -> TrainError { .config(m) }
+        if epochs < 1 { throw bad("--epochs must be at least 1") }
+        if layers < 3 { throw bad("--layers must be at least 3 (reduction cells sit at L/3 and 2L/3)") }
+        if channels < 2 || channels % 2 != 0 { throw bad("--channels must be even and at least 2") }
+        if batch < 2 { throw bad("--batch must be at least 2 (batch norm needs two samples)") }
+        if !(lr > 0) || lrMin < 0 || lrMin > lr { throw bad("need 0 <= --lr-min <= --lr and --lr > 0") }
+        if !(0..<1).contains(momentum) || weightDecay < 0 || !(clip > 0) { throw bad("need 0 <= --momentum < 1, --weight-decay >= 0, --clip > 0") }
+        if BackendKind(rawValue: backend) == nil { throw bad("--backend must be one of \(BackendKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if !(heldoutFraction > 0 && heldoutFraction < 1) { throw bad("--heldout-fraction must be in (0, 1)") }
+        if maxSteps < 0 || evalBatch < 1 { throw bad("--max-steps >= 0 and --eval-batch >= 1") }
+        if searchSamples < 1 || searchBatches < 1 || searchTop < 1 { throw bad("--search-samples, --search-batches and --search-top must be positive") }
+        if method == .standalone && genotype == nil { throw bad("--method standalone needs --genotype \"Genotype(...)\" (or a name: DARTS_V2, NSAS)") }
+        if !(0..<1).contains(dropPath) || auxiliaryWeight < 0 || cutout < 0 { throw bad("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0") }
+    }
+}
+
+public enum TrainError: Error, CustomStringConvertible, Equatable {
+    case config(String)
+    case diverged(epoch: Int, step: Int, loss: Float)
+    case output(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .config(let m): return m
+        case .diverged(let e, let s, let l):
+            return "training diverged at epoch \(e), step \(s): loss is \(l); lower --lr or raise --clip's strictness (files written so far are kept)"
+        case .output(let p, let r): return "\(p): \(r)"
+        }
+    }
+}

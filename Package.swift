@@ -38,9 +38,9 @@ let package = Package(
         .executableTarget(name: "nsas-train", dependencies: ["NSASCLI", "NSASTrain", "NSASData", "NSASSearchSpace", "NSASTensor",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
-        .target(name: "NSASBench", dependencies: ["NSASBackends", "CBLAS"], swiftSettings: optimize),
+        .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
-            "NSASBackends", "NSASBench",
+            "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 

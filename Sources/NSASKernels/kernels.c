@@ -375,3 +375,20 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
         }
     }
 }
+
+/* Elementwise kernels of the fast backend (the Swift loops of the reference define them). */
+CLONES void nsas_relu(float *restrict y, const float *restrict x, long n) {
+    for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+CLONES void nsas_relu_backward_add(float *restrict dx, const float *restrict dy, const float *restrict x, long n) {
+    for (long i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+}
+CLONES void nsas_add(float *restrict z, const float *restrict a, const float *restrict b, long n) {
+    for (long i = 0; i < n; i++) z[i] = a[i] + b[i];
+}
+CLONES void nsas_sub(float *restrict z, const float *restrict a, const float *restrict b, long n) {
+    for (long i = 0; i < n; i++) z[i] = a[i] - b[i];
+}
+CLONES void nsas_mul(float *restrict z, const float *restrict a, const float *restrict b, long n) {
+    for (long i = 0; i < n; i++) z[i] = a[i] * b[i];
+}

@@ -1,3 +1,4 @@
+import Foundation
 import NSASBackends
 
 /// Errors a caller can cause: wrong shapes, wrong arguments. One line, naming the op.
@@ -15,16 +16,52 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Contiguous float32 storage, owned by one tensor.
+/// Contiguous float32 storage, owned by one tensor. Buffers come from a cache of freed ones of
+/// the same size: a training step allocates the same shapes every time, and fresh pages from the
+/// system cost a page fault and a clearing each.
 public final class Storage {
     public let count: Int
     public let ptr: UnsafeMutablePointer<Float>
     init(count: Int, zeroed: Bool = true) {
         self.count = count
-        ptr = .allocate(capacity: max(count, 1))
+        ptr = BufferCache.shared.take(count)
         if zeroed { ptr.update(repeating: 0, count: count) }
     }
-    deinit { ptr.deallocate() }
+    deinit { BufferCache.shared.give(ptr, count: count) }
+}
+
+/// Freed buffers by element count, up to `limitBytes` in all; the rest go back to the system.
+final class BufferCache: @unchecked Sendable {
+    static let shared = BufferCache()
+    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    private var cachedBytes = 0
+    private let lock = NSLock()
+    let limitBytes = 1 << 30
+
+    func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let n = max(count, 1)
+        lock.lock()
+        if let p = free[n]?.popLast() {
+            cachedBytes -= n * 4
+            lock.unlock()
+            return p
+        }
+        lock.unlock()
+        return .allocate(capacity: n)
+    }
+
+    func give(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let n = max(count, 1)
+        lock.lock()
+        if cachedBytes + n * 4 <= limitBytes {
+            free[n, default: []].append(p)
+            cachedBytes += n * 4
+            lock.unlock()
+        } else {
+            lock.unlock()
+            p.deallocate()
+        }
+    }
 }
 
 /// The engine's global settings, scoped per task: the backend and whether a tape is recorded.

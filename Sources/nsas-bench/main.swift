@@ -2,11 +2,62 @@ import ArgumentParser
 import Foundation
 import NSASBackends
 import NSASBench
+import NSASCLI
+import NSASSearchSpace
+import NSASTensor
 
 @main
 struct NSASBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-bench",
+        abstract: "Benchmarks: kernels (default) and the supernet training step.",
+        subcommands: [Kernels.self, SupernetStep.self],
+        defaultSubcommand: Kernels.self)
+}
+
+struct SupernetStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supernet",
+        abstract: "One RandomNAS training step of the C=16, 8-cell supernet (batch 64, 32x32) and inference of a 256 batch.",
+        discussion: """
+        The same work as shared/bench/torch_darts_step.py: pass the same --archs file to both. Medians over --steps
+        steps after 3 warm-up steps. Run with -c release.
+        """)
+
+    @Option(help: "Architectures to train, one genotype a line (default: random samples).") var archs: String?
+    @Option var steps: Int = 20
+    @Option var inferReps: Int = 10
+    @Option var batch: Int = 64
+    @Option var inferBatch: Int = 256
+    @OptionGroup var backend: BackendOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try runReportingErrors("nsas-bench supernet") {
+            let list: [Genotype]
+            if let archs { list = try SupernetBench.loadArchs(archs) } else {
+                var rng = RNG(seed: 0)
+                list = (0..<10).map { _ in ArchitectureSampler().sample(&rng) }
+            }
+            let (be, line) = backend.make()
+            var bench = SupernetBench(archs: list)
+            bench.steps = steps; bench.inferReps = inferReps; bench.batch = batch; bench.inferBatch = inferBatch
+            if !json { print("nsas-bench supernet: \(line)"); bench.log = { print($0); fflush(stdout) } }
+            let r = try withBackend(be) { try bench.run() }
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(String(format: "train step: median %.3f s (min %.3f, max %.3f), %.0f images/s", r.trainStep.median, r.trainStep.min, r.trainStep.max, r.trainImagesPerSecond))
+                print(String(format: "inference (batch %d): median %.3f s (min %.3f, max %.3f), %.0f images/s", inferBatch, r.infer.median, r.infer.min, r.infer.max, r.inferImagesPerSecond))
+            }
+        }
+    }
+}
+
+struct Kernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
         abstract: "Kernel throughput on the shapes of a DARTS supernet step, beside raw OpenBLAS sgemm and memcpy.",
         discussion: """
         Figures are medians. GFLOP/s figures are compared with cblas_sgemm 1024^3 measured in the same run;

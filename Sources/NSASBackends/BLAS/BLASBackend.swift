@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import NSASKernels
 
 /// The fast CPU backend: OpenBLAS `cblas_sgemm` for convolutions and linear layers, direct loops
 /// for depthwise convolution, pooling, batch norm and elementwise work, all cores used.
@@ -48,27 +49,37 @@ public final class BLASBackend: Backend, @unchecked Sendable {
 
     // MARK: elementwise
 
+    // ReLU and the binary ops run vectorised C loops; tanh and sigmoid the reference loops.
+    // Large arrays are split across the cores.
+
     public func unary(_ op: UnaryOp, count: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
         Parallel.forRanges(count, costPerItem: op == .relu ? 1 : 8) { r in
-            ReferenceBackend.unaryLoop(op, range: r, y: y, x: x)
+            if op == .relu { nsas_relu(y + r.lowerBound, x + r.lowerBound, r.count) }
+            else { ReferenceBackend.unaryLoop(op, range: r, y: y, x: x) }
         }
     }
 
     public func unaryBackward(_ op: UnaryOp, count: Int, dx: UnsafeMutablePointer<Float>,
                               dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>) {
         Parallel.forRanges(count) { r in
-            ReferenceBackend.unaryBackwardLoop(op, range: r, dx: dx, dy: dy, x: x, y: y)
+            if op == .relu { nsas_relu_backward_add(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count) }
+            else { ReferenceBackend.unaryBackwardLoop(op, range: r, dx: dx, dy: dy, x: x, y: y) }
         }
     }
 
     public func binary(_ op: BinaryOp, count: Int, z: UnsafeMutablePointer<Float>,
                        a: UnsafePointer<Float>, b: UnsafePointer<Float>) {
-        Parallel.forRanges(count) { r in ReferenceBackend.binaryLoop(op, range: r, z: z, a: a, b: b) }
+        Parallel.forRanges(count) { r in
+            let (zz, aa, bb, n) = (z + r.lowerBound, a + r.lowerBound, b + r.lowerBound, r.count)
+            switch op {
+            case .add: nsas_add(zz, aa, bb, n)
+            case .sub: nsas_sub(zz, aa, bb, n)
+            case .mul: nsas_mul(zz, aa, bb, n)
+            }
+        }
     }
 
     public func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        Parallel.forRanges(count) { r in
-            for i in r { y[i] += alpha * x[i] }
-        }
+        Parallel.forRanges(count) { r in nsas_axpy(y + r.lowerBound, x + r.lowerBound, alpha, r.count) }
     }
 }

@@ -43,4 +43,11 @@ void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int
    transposed view); m % 16 == 0, n % 16 == 0. For thin products (1x1 convolutions). */
 void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
                       int m, int k, long n, int accumulate);
+
+/* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
+void nsas_relu(float *y, const float *x, long n);
+void nsas_relu_backward_add(float *dx, const float *dy, const float *x, long n);
+void nsas_add(float *z, const float *a, const float *b, long n);
+void nsas_sub(float *z, const float *a, const float *b, long n);
+void nsas_mul(float *z, const float *a, const float *b, long n);
 #endif

@@ -15,12 +15,13 @@ public protocol Backend: AnyObject, Sendable {
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 
     /// y (N,Cout,OH,OW) = conv(x (N,Cin,H,W), w (Cout,Cin/groups,KH,KW)); overwrites y.
+    /// With `g.reluInput` the convolution reads relu(x) (the ReLU before every DARTS convolution, fused).
     func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                        x: UnsafePointer<Float>, w: UnsafePointer<Float>)
-    /// dx += conv^T(dy, w)
+    /// dx += conv^T(dy, w), times (x > 0) with `g.reluInput`.
     func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
-                            dy: UnsafePointer<Float>, w: UnsafePointer<Float>)
-    /// dw += correlation of x with dy
+                            dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)
+    /// dw += correlation of x (relu(x) with `g.reluInput`) with dy
     func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, dy: UnsafePointer<Float>)
 
@@ -68,11 +69,13 @@ public enum BinaryOp: String, Sendable, CaseIterable {
 /// Geometry of a 2-D convolution over NCHW data.
 public struct ConvGeometry: Hashable, Sendable {
     public var n, cIn, h, w, cOut, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, groups: Int
+    /// The convolution reads relu(x) instead of x.
+    public var reluInput: Bool
     public init(n: Int, cIn: Int, h: Int, w: Int, cOut: Int, kH: Int, kW: Int,
-                stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+                stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, reluInput: Bool = false) {
         self.n = n; self.cIn = cIn; self.h = h; self.w = w; self.cOut = cOut; self.kH = kH; self.kW = kW
         strideH = stride; strideW = stride; padH = padding; padW = padding
-        dilationH = dilation; dilationW = dilation; self.groups = groups
+        dilationH = dilation; dilationW = dilation; self.groups = groups; self.reluInput = reluInput
     }
     public var outH: Int { (h + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1 }
     public var outW: Int { (w + 2 * padW - dilationW * (kW - 1) - 1) / strideW + 1 }

@@ -163,7 +163,7 @@ public struct KernelBench {
                 defer { [x, w, y, dx, dw].forEach { $0.deallocate() } }
                 let shape = "\(n)x\(ci)x\(s)x\(s) -> \(co)"
                 let tf = time { be.conv2dForward(g, y: y, x: x, w: w) }
-                let td = time { be.conv2dBackwardData(g, dx: dx, dy: y, w: w) }
+                let td = time { be.conv2dBackwardData(g, dx: dx, dy: y, w: w, x: x) }
                 let tw = time { be.conv2dBackwardWeight(g, dw: dw, x: x, dy: y) }
                 add("conv1x1 forward", shape, unit: "GFLOP/s", value: g.flops / tf / 1e9, seconds: tf, peer: sgemm)
                 add("conv1x1 grad input", shape, unit: "GFLOP/s", value: g.flops / td / 1e9, seconds: td, peer: sgemm)
@@ -183,7 +183,7 @@ public struct KernelBench {
                 let bytes = 4 * (xn + yn), copy = copyGBs(bytes: bytes)
                 let shape = "\(n)x\(c)x\(s)x\(s) k\(k) s\(stride) d\(dil)"
                 let tf = time { be.conv2dForward(g, y: y, x: x, w: w) }
-                let td = time { be.conv2dBackwardData(g, dx: dx, dy: y, w: w) }
+                let td = time { be.conv2dBackwardData(g, dx: dx, dy: y, w: w, x: x) }
                 let tw = time { be.conv2dBackwardWeight(g, dw: dw, x: x, dy: y) }
                 add("depthwise forward", shape, unit: "GB/s", value: Double(bytes) / tf / 1e9, seconds: tf, peer: copy, flops: g.flops)
                 add("depthwise grad input", shape, unit: "GB/s", value: Double(bytes + 4 * xn) / td / 1e9, seconds: td, peer: copy, flops: g.flops)

@@ -73,14 +73,15 @@ static inline void copy_row(float *restrict dst, const float *restrict src, int 
 }
 
 /* xp (hp, wp) = x (h, w) surrounded by pad rows and columns of fill. */
-CLONES static void pad_plane(float *restrict xp, const float *restrict x, int h, int wd, int pad, float fill) {
+CLONES static void pad_plane(float *restrict xp, const float *restrict x, int h, int wd, int pad, float fill, int relu) {
     int wp = wd + 2 * pad, hp = h + 2 * pad;
     for (long i = 0; i < (long)pad * wp; i++) { xp[i] = fill; xp[(long)(hp - pad) * wp + i] = fill; }
     for (int r = 0; r < h; r++) {
         float *restrict row = xp + (long)(r + pad) * wp;
         for (int c = 0; c < pad; c++) { row[c] = fill; row[pad + wd + c] = fill; }
         const float *restrict src = x + (long)r * wd;
-        copy_row(row + pad, src, wd);
+        if (relu) for (int c = 0; c < wd; c++) row[pad + c] = src[c] > 0 ? src[c] : 0;
+        else copy_row(row + pad, src, wd);
     }
 }
 
@@ -105,14 +106,20 @@ CLONES static void scatter_strided(float *restrict wide, const float *restrict d
 }
 
 /* dx (h, w) += interior of xp (hp, wp). */
-CLONES static void add_interior(float *restrict dx, const float *restrict xp, int h, int wd, int pad) {
+/* dx (h, w) += interior of xp (hp, wp), only where mask > 0 when a mask (the ReLU's input) is given. */
+CLONES static void add_interior(float *restrict dx, const float *restrict xp, int h, int wd, int pad, const float *restrict mask) {
     int wp = wd + 2 * pad;
     for (int r = 0; r < h; r++) {
         const float *restrict src = xp + (long)(r + pad) * wp + pad;
         float *restrict dst = dx + (long)r * wd;
-        int c = 0;
-        for (; c + VL <= wd; c += VL) vst(dst + c, vld(dst + c) + vld(src + c));
-        for (; c < wd; c++) dst[c] += src[c];
+        if (mask) {
+            const float *restrict m = mask + (long)r * wd;
+            for (int c = 0; c < wd; c++) dst[c] += m[c] > 0 ? src[c] : 0;
+        } else {
+            int c = 0;
+            for (; c + VL <= wd; c += VL) vst(dst + c, vld(dst + c) + vld(src + c));
+            for (; c < wd; c++) dst[c] += src[c];
+        }
     }
 }
 
@@ -200,11 +207,11 @@ CLONES static void wide_weight_grad(float *restrict dw, const float *restrict dy
 }
 
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
-                     int k, int stride, int pad, int dil) {
+                     int k, int stride, int pad, int dil, int relu) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *yw = scratch + buf;
-    pad_plane(xp, x, h, wd, pad, 0);
+    pad_plane(xp, x, h, wd, pad, 0, relu);
     memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
     int taps = tap_offsets(off, k, dil, s.wp);
     wide_correlate(yw, xp, w, off, taps, s.span);
@@ -212,7 +219,7 @@ CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scr
 }
 
 CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
-                               int k, int stride, int pad, int dil) {
+                               int k, int stride, int pad, int dil, const float *relu_input) {
     /* dxp[j] = sum_t w[t] * dyw[j - off[t]]: a correlation of the zero-extended upsampled dy with
        the flipped kernel. dyw sits `front` zeros into its buffer so that j - off[t] >= -front. */
     wide_t s = wide_sizes(h, wd, k, pad, dil);
@@ -224,15 +231,15 @@ CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w
     scatter_strided(dyz + front, dy, s.wp, s.oh1, oh, ow, stride);
     for (int t = 0; t < taps; t++) flipped[t] = front - off[t];
     wide_correlate(dxp, dyz, w, flipped, taps, plane);
-    add_interior(dx, dxp, h, wd, pad);
+    add_interior(dx, dxp, h, wd, pad, relu_input);
 }
 
 CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
-                                 int k, int stride, int pad, int dil) {
+                                 int k, int stride, int pad, int dil, int relu) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *dyw = scratch + buf;
-    pad_plane(xp, x, h, wd, pad, 0);
+    pad_plane(xp, x, h, wd, pad, 0, relu);
     memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
     memset(dyw, 0, sizeof(float) * (size_t)buf);
     scatter_strided(dyw, dy, s.wp, s.oh1, oh, ow, stride);
@@ -259,7 +266,7 @@ static inline float taps3(int c, int n) { return (float)(imin(n - 1, c + 1) - im
 
 /* yw = max or sum over each 3x3 window of xp (padded with -inf or 0), separably. */
 CLONES static void pool3_wide(int is_max, float *yw, float *r, float *xp, const float *x, wide_t s, int h, int wd) {
-    pad_plane(xp, x, h, wd, 1, is_max ? -__builtin_inff() : 0);
+    pad_plane(xp, x, h, wd, 1, is_max ? -__builtin_inff() : 0, 0);
     long rowspan = (long)(s.hp - 1) * s.wp + s.ow1;        /* row pass over every padded row */
     if (is_max) { wide_max3(r, xp, 1, rowspan); wide_max3(yw, r, s.wp, s.span); }
     else { wide_sum3(r, xp, 1, rowspan); wide_sum3(yw, r, s.wp, s.span); }
@@ -333,7 +340,7 @@ CLONES void nsas_pool3_max_backward_add(float *dx, const float *dy, const float 
     for (long i = front + rowspan; i < buf; i++) grz[i] = 0;
     /* Reads before colwin's start meet zero gradients in grz's front zone: they add nothing. */
     route3(dxp, grz + front, colwin, 1, plane);
-    add_interior(dx, dxp, h, wd, 1);
+    add_interior(dx, dxp, h, wd, 1, 0);
 }
 
 CLONES void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride) {
@@ -353,7 +360,7 @@ CLONES void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scrat
     /* a[k] stands for position k - 2*wp: a[k] = g[j] + g[j-1] + g[j-2] with j = k - 2*wp. */
     wide_sum3(a, gz, 1, plane + 2L * s.wp);
     wide_sum3(dxp, a, s.wp, plane);
-    add_interior(dx, dxp, h, wd, 1);
+    add_interior(dx, dxp, h, wd, 1, 0);
 }
 
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
@@ -392,3 +399,4 @@ CLONES void nsas_sub(float *restrict z, const float *restrict a, const float *re
 CLONES void nsas_mul(float *restrict z, const float *restrict a, const float *restrict b, long n) {
     for (long i = 0; i < n; i++) z[i] = a[i] * b[i];
 }
+

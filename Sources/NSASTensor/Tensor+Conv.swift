@@ -2,22 +2,23 @@ import NSASBackends
 
 extension Tensor {
     /// 2-D convolution without bias. self is (N,Cin,H,W), weight (Cout,Cin/groups,KH,KW).
-    /// `groups == Cin == Cout` is a depthwise convolution.
+    /// `groups == Cin == Cout` is a depthwise convolution. `reluInput` convolves relu(self) without
+    /// materialising it: `x.conv2d(w, reluInput: true)` equals `x.relu().conv2d(w)`.
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
-                       groups: Int = 1) throws -> Tensor {
+                       groups: Int = 1, reluInput: Bool = false) throws -> Tensor {
         guard rank == 4, weight.rank == 4 else {
             throw TensorError.shape(op: "conv2d", message: "input must be (N,C,H,W) and weight (Cout,Cin/groups,KH,KW); got \(shape) and \(weight.shape)")
         }
         let g = ConvGeometry(n: shape[0], cIn: shape[1], h: shape[2], w: shape[3], cOut: weight.shape[0],
                              kH: weight.shape[2], kW: weight.shape[3], stride: stride, padding: padding,
-                             dilation: dilation, groups: groups)
+                             dilation: dilation, groups: groups, reluInput: reluInput)
         if let problem = g.problem() { throw TensorError.shape(op: "conv2d", message: problem + " (input \(shape), weight \(weight.shape))") }
         guard weight.shape[1] == g.cInPerGroup else {
             throw TensorError.shape(op: "conv2d", message: "weight \(weight.shape) needs \(g.cInPerGroup) input channels per group (input \(shape), groups \(groups))")
         }
         let b = Engine.backend
         let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
-            if self.requiresGrad { b.conv2dBackwardData(g, dx: self.gradPtr, dy: out.gradPtr, w: weight.ptr) }
+            if self.requiresGrad { b.conv2dBackwardData(g, dx: self.gradPtr, dy: out.gradPtr, w: weight.ptr, x: self.ptr) }
             if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
         }
         b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)

@@ -30,13 +30,14 @@ public final class Storage {
     deinit { BufferCache.shared.give(ptr, count: count) }
 }
 
-/// Freed buffers by element count, up to `limitBytes` in all; the rest go back to the system.
+/// Freed buffers by element count, up to `limitBytes` in all (a 256-image batch of the C=16
+/// supernet has activations of 67 MB each); the rest go back to the system.
 final class BufferCache: @unchecked Sendable {
     static let shared = BufferCache()
     private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     private var cachedBytes = 0
     private let lock = NSLock()
-    let limitBytes = 1 << 30
+    let limitBytes = 4 << 30
 
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let n = max(count, 1)

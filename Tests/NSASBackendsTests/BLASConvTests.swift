@@ -24,8 +24,10 @@ import Testing
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
     ]
 
-    @Test(arguments: shapes)
-    func matchesReference(_ g: ConvGeometry) {
+    @Test(arguments: shapes, [false, true])
+    func matchesReference(_ shape: ConvGeometry, _ relu: Bool) {
+        var g = shape
+        g.reluInput = relu
         let r = ReferenceBackend.shared, b = BLASBackend.shared
         let x = randomArray(g.n * g.cIn * g.h * g.w, seed: 11), w = randomArray(g.weightCount, seed: 12)
         let dy = randomArray(g.n * g.cOut * g.outH * g.outW, seed: 13)
@@ -35,8 +37,8 @@ import Testing
         assertClose(yb, yr, atol: 1e-5, "forward \(g)")
         // Both gradients accumulate into what is already there.
         var dxr = randomArray(x.count, seed: 14), dxb = dxr
-        r.conv2dBackwardData(g, dx: &dxr, dy: dy, w: w)
-        b.conv2dBackwardData(g, dx: &dxb, dy: dy, w: w)
+        r.conv2dBackwardData(g, dx: &dxr, dy: dy, w: w, x: x)
+        b.conv2dBackwardData(g, dx: &dxb, dy: dy, w: w, x: x)
         assertClose(dxb, dxr, atol: 1e-5, "backward data \(g)")
         var dwr = randomArray(w.count, seed: 15), dwb = dwr
         r.conv2dBackwardWeight(g, dw: &dwr, x: x, dy: dy)
@@ -48,7 +50,8 @@ import Testing
         // Big enough for the parallel path in every kernel.
         for g in [ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 1, kW: 1),
                   ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16)] {
-            matchesReference(g)
+            matchesReference(g, false)
+            matchesReference(g, true)
         }
     }
 }

@@ -33,7 +33,7 @@ import Testing
         var y = [Float](repeating: 0, count: dy.count)
         var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
         r.conv2dForward(g, y: &y, x: x, w: w)
-        r.conv2dBackwardData(g, dx: &dx, dy: dy, w: w)
+        r.conv2dBackwardData(g, dx: &dx, dy: dy, w: w, x: x)
         r.conv2dBackwardWeight(g, dw: &dw, x: x, dy: dy)
         let lhs = dot(y, dy)
         #expect(abs(lhs - dot(x, dx)) < 1e-3 * max(1, abs(lhs)))

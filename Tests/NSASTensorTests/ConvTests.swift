@@ -20,6 +20,22 @@ import Testing
         }
     }
 
+    @Test(arguments: BackendKind.allCases)
+    func fusedReLUEqualsReLUThenConv(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let x = randomTensor([2, 4, 6, 6], seed: 9)
+            for (w, groups, pad) in [(randomTensor([4, 1, 3, 3], seed: 10), 4, 1), (randomTensor([5, 4, 1, 1], seed: 11), 1, 0),
+                                     (randomTensor([3, 4, 3, 3], seed: 12), 1, 1)] {
+                let fused = try tapeGradients([x, w]) { try x.conv2d(w, padding: pad, groups: groups, reluInput: true) }
+                let plain = try tapeGradients([x, w]) { try x.relu().conv2d(w, padding: pad, groups: groups) }
+                assertClose(fused[0], plain[0], atol: 1e-5, "dx")
+                assertClose(fused[1], plain[1], atol: 1e-5, "dw")
+                let a = try x.conv2d(w, padding: pad, groups: groups, reluInput: true), b = try x.relu().conv2d(w, padding: pad, groups: groups)
+                assertClose(a.array, b.array, atol: 1e-5, "forward")
+            }
+        }
+    }
+
     @Test func badShapesAreErrors() {
         let x = Tensor(zeros: [1, 4, 8, 8])
         #expect(throws: TensorError.self) { try x.conv2d(Tensor(zeros: [3, 3, 3, 3])) }

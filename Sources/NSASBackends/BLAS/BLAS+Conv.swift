@@ -47,7 +47,8 @@ extension BLASBackend {
                         let src = plane + iy * g.w
                         for ox in 0..<ow {
                             let ix = ox * g.strideW - g.padW + kx * g.dilationW
-                            d[ox] = (ix >= 0 && ix < g.w) ? src[ix] : 0
+                            let v = (ix >= 0 && ix < g.w) ? src[ix] : 0
+                            d[ox] = g.reluInput ? max(v, 0) : v
                         }
                     }
                     row += 1
@@ -56,22 +57,23 @@ extension BLASBackend {
         }
     }
 
-    /// dx (one image and group) += col2im(col).
-    private func col2imAdd(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>) {
+    /// dx (one image and group) += col2im(col), where x > 0 with `g.reluInput`.
+    private func col2imAdd(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>,
+                           x: UnsafePointer<Float>) {
         let oh = g.outH, ow = g.outW
         var row = 0
         for ci in 0..<g.cInPerGroup {
-            let plane = dx + ci * g.h * g.w
+            let plane = dx + ci * g.h * g.w, xplane = x + ci * g.h * g.w
             for ky in 0..<g.kH {
                 for kx in 0..<g.kW {
                     let srcRow = col + row * oh * ow
                     for oy in 0..<oh {
                         let iy = oy * g.strideH - g.padH + ky * g.dilationH
                         if iy < 0 || iy >= g.h { continue }
-                        let d = plane + iy * g.w, s = srcRow + oy * ow
+                        let d = plane + iy * g.w, s = srcRow + oy * ow, xr = xplane + iy * g.w
                         for ox in 0..<ow {
                             let ix = ox * g.strideW - g.padW + kx * g.dilationW
-                            if ix >= 0 && ix < g.w { d[ix] += s[ox] }
+                            if ix >= 0 && ix < g.w && (!g.reluInput || xr[ix] > 0) { d[ix] += s[ox] }
                         }
                     }
                     row += 1
@@ -80,20 +82,31 @@ extension BLASBackend {
         }
     }
 
+    /// The (kk, ohw) matrix a product reads for one image and group: x itself for a plain 1x1
+    /// convolution, relu(x) copied into col, or im2col into col.
+    @inline(__always)
+    private func source(_ g: ConvGeometry, _ xg: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if !isPointwise(g) { im2col(g, col: col, x: xg); return UnsafePointer(col) }
+        if g.reluInput { nsas_relu(col, xg, g.cInPerGroup * g.h * g.w); return UnsafePointer(col) }
+        return xg
+    }
+
+    /// Whether a product needs the col scratch buffer.
+    @inline(__always)
+    private func needsCol(_ g: ConvGeometry) -> Bool { !isPointwise(g) || g.reluInput }
+
     public func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
         if isDirectDepthwise(g) { return depthwiseForward(g, y: y, x: x, w: w) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
-        let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: needsCol(g) ? kk * ohw : 1)
             defer { col.deallocate() }
             for img in images {
                 for grp in 0..<g.groups {
                     let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let yg = y + (img * g.cOut + grp * cog) * ohw
-                    let src: UnsafePointer<Float>
-                    if pointwise { src = xg } else { im2col(g, col: col, x: xg); src = UnsafePointer(col) }
+                    let src = source(g, xg, col: col)
                     // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw)
                     Self.product(yg, a: w + grp * cog * kk, aRowStride: kk, aColStride: 1, b: src,
                                  m: cog, k: kk, n: ohw, accumulate: false)
@@ -103,24 +116,27 @@ extension BLASBackend {
     }
 
     public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
-                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        if isDirectDepthwise(g) { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w) }
+                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
+        if isDirectDepthwise(g) { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w, x: x) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: needsCol(g) ? kk * ohw : 1)
             defer { col.deallocate() }
             for img in images {
                 for grp in 0..<g.groups {
-                    let dxg = dx + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
+                    let offset = (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
+                    let dxg = dx + offset, xg = x + offset
                     let dyg = dy + (img * g.cOut + grp * cog) * ohw
                     let wg = w + grp * cog * kk
-                    // (kk, ohw) = w_g^T (kk, cog) * dy_g (cog, ohw), added to dx_g or through col2im.
-                    if pointwise {
+                    // (kk, ohw) = w_g^T (kk, cog) * dy_g (cog, ohw), added to dx_g (masked by x > 0 after
+                    // a fused ReLU) directly or through col2im.
+                    if pointwise && !g.reluInput {
                         Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: true)
                     } else {
                         Self.product(col, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: false)
-                        col2imAdd(g, dx: dxg, col: col)
+                        if pointwise { nsas_relu_backward_add(dxg, col, xg, kk * ohw) }
+                        else { col2imAdd(g, dx: dxg, col: col, x: xg) }
                     }
                 }
             }
@@ -131,7 +147,6 @@ extension BLASBackend {
                                      x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
         if isDirectDepthwise(g) { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
-        let pointwise = isPointwise(g)
         let workers = min(Parallel.threads, g.n)
         // Each worker accumulates into its own buffer; the buffers are summed into dw at the end.
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * g.weightCount)
@@ -140,14 +155,13 @@ extension BLASBackend {
         let slot = SlotCounter()
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
             let acc = partial + slot.next() * g.weightCount
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : kk * ohw)
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: needsCol(g) ? kk * ohw : 1)
             defer { col.deallocate() }
             for img in images {
                 for grp in 0..<g.groups {
                     let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let dyg = dy + (img * g.cOut + grp * cog) * ohw
-                    let src: UnsafePointer<Float>
-                    if pointwise { src = xg } else { im2col(g, col: col, x: xg); src = UnsafePointer(col) }
+                    let src = source(g, xg, col: col)
                     Self.sgemm(false, true, cog, kk, ohw, 1, dyg, ohw, src, ohw, 1, acc + grp * cog * kk, kk)
                 }
             }
@@ -169,20 +183,22 @@ extension BLASBackend {
             defer { scratch.deallocate() }
             for p in planes {
                 nsas_dw_forward(y + p * oh * ow, x + p * g.h * g.w, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
-                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
+                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
+                                g.reluInput ? 1 : 0)
             }
         }
     }
 
     private func depthwiseBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
-                                       dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+                                       dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
         let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
         Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
             for p in planes {
                 nsas_dw_backward_data_add(dx + p * g.h * g.w, dy + p * oh * ow, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
-                                          Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
+                                          Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
+                                          g.reluInput ? x + p * g.h * g.w : nil)
             }
         }
     }
@@ -198,7 +214,8 @@ extension BLASBackend {
                 for img in 0..<g.n {
                     let p = img * g.cIn + c
                     nsas_dw_backward_weight_add(dw + c * kk, x + p * g.h * g.w, dy + p * oh * ow, scratch, Int32(g.h), Int32(g.w),
-                                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH))
+                                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
+                                                g.reluInput ? 1 : 0)
                 }
             }
         }

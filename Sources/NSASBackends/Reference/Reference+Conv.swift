@@ -33,16 +33,24 @@ extension ReferenceBackend {
     public func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
         y.update(repeating: 0, count: g.n * g.cOut * g.outH * g.outW)
-        forEachTap(g) { yi, xi, wi in y[yi] += x[xi] * w[wi] }
+        forEachTap(g) { yi, xi, wi in y[yi] += input(g, x, xi) * w[wi] }
     }
 
     public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
-                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        forEachTap(g) { yi, xi, wi in dx[xi] += dy[yi] * w[wi] }
+                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
+        forEachTap(g) { yi, xi, wi in
+            if !g.reluInput || x[xi] > 0 { dx[xi] += dy[yi] * w[wi] }
+        }
     }
 
     public func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                      x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
-        forEachTap(g) { yi, xi, wi in dw[wi] += dy[yi] * x[xi] }
+        forEachTap(g) { yi, xi, wi in dw[wi] += dy[yi] * input(g, x, xi) }
+    }
+
+    /// The value the convolution reads at x[xi]: x, or relu(x).
+    @inline(__always)
+    private func input(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ xi: Int) -> Float {
+        g.reluInput ? max(x[xi], 0) : x[xi]
     }
 }

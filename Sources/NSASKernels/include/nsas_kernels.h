@@ -20,14 +20,16 @@ void nsas_sum_dy_dyxc(const float *dy, const float *x, float m, long n, double *
 void nsas_bn_dx_add(float *dx, const float *dy, const float *x, float k, float mean_dy, float m, float slope, long n);
 
 /* Depthwise convolution of one plane: x is (h,w), w is (k,k), y is (oh,ow); square kernel,
-   the same stride, padding and dilation on both axes. scratch holds nsas_dw_scratch(...) floats. */
+   the same stride, padding and dilation on both axes. scratch holds nsas_dw_scratch(...) floats.
+   With relu set (relu_input given) the convolution reads relu(x) (and its gradient is masked by
+   relu_input > 0): the ReLU that precedes every DARTS convolution, fused. */
 long nsas_dw_scratch(int h, int wd, int k, int pad, int dil);
 void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
-                     int k, int stride, int pad, int dil);
+                     int k, int stride, int pad, int dil, int relu);
 void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
-                               int k, int stride, int pad, int dil);
+                               int k, int stride, int pad, int dil, const float *relu_input);
 void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
-                                 int k, int stride, int pad, int dil);
+                                 int k, int stride, int pad, int dil, int relu);
 
 /* 3x3 pooling with padding 1 of one plane (the DARTS pools), any stride. scratch holds
    nsas_pool3_scratch(h, w) floats. Average pooling does not count padding; max pooling's

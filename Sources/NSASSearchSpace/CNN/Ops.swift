@@ -12,7 +12,7 @@ public final class ReLUConvBN: CellOp {
         w = convWeight(cOut, cIn, kernel, &rng); bn = BatchNorm(cOut, affine: affine); self.stride = stride; self.pad = pad
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        try bn(x.relu().conv2d(w, stride: stride, padding: pad), ctx)
+        try bn(x.conv2d(w, stride: stride, padding: pad, reluInput: true), ctx)
     }
     public var parameters: [Tensor] { [w] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] { [("\(p).conv.weight", w)] + bn.named("\(p).bn") }
@@ -26,7 +26,7 @@ public final class DilConv: CellOp {
         bn = BatchNorm(cOut, affine: affine); c = cIn; self.stride = stride; self.pad = pad; self.dilation = dilation
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let y = try x.relu().conv2d(dw, stride: stride, padding: pad, dilation: dilation, groups: c).conv2d(pw)
+        let y = try x.conv2d(dw, stride: stride, padding: pad, dilation: dilation, groups: c, reluInput: true).conv2d(pw)
         return try bn(y, ctx)
     }
     public var parameters: [Tensor] { [dw, pw] + bn.parameters }
@@ -58,13 +58,13 @@ public final class FactorizedReduce: CellOp {
         w1 = convWeight(cOut / 2, cIn, 1, &rng); w2 = convWeight(cOut / 2, cIn, 1, &rng); bn = BatchNorm(cOut, affine: affine)
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let r = x.relu()
-        let h = r.shape[2], w = r.shape[3]
+        let h = x.shape[2], w = x.shape[3]
         guard h % 2 == 0, w % 2 == 0, h >= 2, w >= 2 else {
             throw TensorError.shape(op: "FactorizedReduce", message: "needs an even height and width, got \(h)x\(w)")
         }
-        let a = try r.conv2d(w1, stride: 2)
-        let b = try r.crop(top: 1, left: 1, height: h - 1, width: w - 1).conv2d(w2, stride: 2)
+        // relu(x) then two stride-2 1x1 convolutions, the second on x shifted by one pixel (ReLU fused).
+        let a = try x.conv2d(w1, stride: 2, reluInput: true)
+        let b = try x.crop(top: 1, left: 1, height: h - 1, width: w - 1).conv2d(w2, stride: 2, reluInput: true)
         return try bn(Tensor.concat([a, b], axis: 1), ctx)
     }
     public var parameters: [Tensor] { [w1, w2] + bn.parameters }

@@ -80,8 +80,11 @@ CLONES static void pad_plane(float *restrict xp, const float *restrict x, int h,
         float *restrict row = xp + (long)(r + pad) * wp;
         for (int c = 0; c < pad; c++) { row[c] = fill; row[pad + wd + c] = fill; }
         const float *restrict src = x + (long)r * wd;
-        if (relu) for (int c = 0; c < wd; c++) row[pad + c] = src[c] > 0 ? src[c] : 0;
-        else copy_row(row + pad, src, wd);
+        if (relu) {
+            int c = 0;
+            for (; c + VL <= wd; c += VL) vst(row + pad + c, __builtin_elementwise_max(vld(src + c), vsplat(0)));
+            for (; c < wd; c++) row[pad + c] = src[c] > 0 ? src[c] : 0;
+        } else copy_row(row + pad, src, wd);
     }
 }
 
@@ -367,7 +370,7 @@ CLONES void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scrat
    matrix costs more than the product. Sixteen rows of the output live in registers. */
 
 CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
-                             int m, int k, long n, int accumulate) {
+                             int m, int k, long n, int accumulate, int relu_b) {
     for (int m0 = 0; m0 < m; m0 += 16) {
         const float *arow = a + (long)m0 * sam;
         for (long p = 0; p < n; p += VL) {
@@ -375,6 +378,7 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
             for (int j = 0; j < 16; j++) acc[j] = accumulate ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
             for (int q = 0; q < k; q++) {
                 v16 bv = vld(b + (long)q * n + p);
+                if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));
                 const float *aq = arow + (long)q * sak;
                 for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
             }

@@ -23,13 +23,17 @@ extension BLASBackend {
     @inline(__always)
     static func product(_ c: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
                         b: UnsafePointer<Float>, m: Int, k: Int, n: Int, accumulate: Bool) {
-        if m % 16 == 0 && n % 16 == 0 {
-            nsas_gemm_rows16(c, a, aRowStride, aColStride, b, Int32(m), Int32(k), n, accumulate ? 1 : 0)
+        if thin(m, n) {
+            nsas_gemm_rows16(c, a, aRowStride, aColStride, b, Int32(m), Int32(k), n, accumulate ? 1 : 0, 0)
         } else {
             let transA = aRowStride == 1 && aColStride != 1
             sgemm(transA, false, m, n, k, 1, a, transA ? aColStride : aRowStride, b, n, accumulate ? 1 : 0, c, n)
         }
     }
+
+    /// Products the 16-row kernel takes.
+    @inline(__always)
+    static func thin(_ m: Int, _ n: Int) -> Bool { m % 16 == 0 && n % 16 == 0 }
 
     /// col (Cin/groups*KH*KW, OH*OW) for one image and group; out-of-image taps are zero.
     private func im2col(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
@@ -106,8 +110,13 @@ extension BLASBackend {
                 for grp in 0..<g.groups {
                     let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let yg = y + (img * g.cOut + grp * cog) * ohw
+                    // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw); the 16-row kernel applies a fused
+                    // ReLU of a 1x1 convolution's input as it loads it.
+                    if isPointwise(g) && g.reluInput && Self.thin(cog, ohw) {
+                        nsas_gemm_rows16(yg, w + grp * cog * kk, kk, 1, xg, Int32(cog), Int32(kk), ohw, 0, 1)
+                        continue
+                    }
                     let src = source(g, xg, col: col)
-                    // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw)
                     Self.product(yg, a: w + grp * cog * kk, aRowStride: kk, aColStride: 1, b: src,
                                  m: cog, k: kk, n: ohw, accumulate: false)
                 }

@@ -42,9 +42,10 @@ void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, flo
 void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride);
 
 /* c (m,n) = [c +] a (m,k) * b (k,n), a's element (i,q) at a[i*sam + q*sak] (so a may be a
-   transposed view); m % 16 == 0, n % 16 == 0. For thin products (1x1 convolutions). */
+   transposed view), b read as relu(b) when relu_b is set; m % 16 == 0, n % 16 == 0. For thin
+   products (1x1 convolutions). */
 void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
-                      int m, int k, long n, int accumulate);
+                      int m, int k, long n, int accumulate, int relu_b);
 
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);

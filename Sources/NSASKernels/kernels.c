@@ -136,7 +136,8 @@ static inline wide_t wide_sizes(int h, int wd, int k, int pad, int dil) {
     return s;
 }
 
-/* Taps of a k x k window with dilation dil as offsets in the wide layout; at most 7x7. */
+/* Taps of a k x k window with dilation dil as offsets in the wide layout; at most 7x7 (the
+   callers send larger kernels to the im2col path). */
 static int tap_offsets(long *off, int k, int dil, int wp) {
     int t = 0;
     for (int ky = 0; ky < k; ky++)
@@ -209,13 +210,18 @@ CLONES static void wide_weight_grad(float *restrict dw, const float *restrict dy
     }
 }
 
+/* xp = the padded plane (relu'd when asked) with its slack zeroed, ready for whole-vector loops. */
+CLONES static void padded_input(float *xp, const float *x, wide_t s, int h, int wd, int k, int pad, int dil, int relu) {
+    pad_plane(xp, x, h, wd, pad, 0, relu);
+    memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
+}
+
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil, int relu) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *yw = scratch + buf;
-    pad_plane(xp, x, h, wd, pad, 0, relu);
-    memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
+    padded_input(xp, x, s, h, wd, k, pad, dil, relu);
     int taps = tap_offsets(off, k, dil, s.wp);
     wide_correlate(yw, xp, w, off, taps, s.span);
     gather_strided(y, yw, s.wp, oh, ow, stride);
@@ -242,8 +248,7 @@ CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *dyw = scratch + buf;
-    pad_plane(xp, x, h, wd, pad, 0, relu);
-    memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
+    padded_input(xp, x, s, h, wd, k, pad, dil, relu);
     memset(dyw, 0, sizeof(float) * (size_t)buf);
     scatter_strided(dyw, dy, s.wp, s.oh1, oh, ow, stride);
     int taps = tap_offsets(off, k, dil, s.wp);

@@ -22,6 +22,7 @@ import Testing
         ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 48, kH: 3, kW: 3, padding: 1),                  // stem: 16-row kernel forward
         ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
+        ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
     ]
 
     @Test(arguments: shapes, [false, true])

@@ -6,10 +6,10 @@ extension BLASBackend {
     // convolutions without padding skip im2col. Images are split across workers.
     // Depthwise convolutions (groups == Cin == Cout) run as direct loops over channels.
 
-    /// Depthwise with the same kernel size, stride, padding and dilation on both axes.
+    /// Depthwise with the same kernel size (at most 7x7), stride, padding and dilation on both axes.
     @inline(__always)
     private func isDirectDepthwise(_ g: ConvGeometry) -> Bool {
-        g.isDepthwise && g.kH == g.kW && g.strideH == g.strideW && g.padH == g.padW && g.dilationH == g.dilationW
+        g.isDepthwise && g.kH == g.kW && g.kH <= 7 && g.strideH == g.strideW && g.padH == g.padW && g.dilationH == g.dilationW
     }
 
     @inline(__always)

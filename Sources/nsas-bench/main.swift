@@ -31,6 +31,32 @@ struct SupernetStep: ParsableCommand {
     @Option var inferBatch: Int = 256
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Peer: a Python with PyTorch, to run --peer-script in the same run (e.g. /tmp/torch-venv/bin/python).")
+    var peerPython: String?
+    @Option(help: "Peer: the PyTorch step script (shared/bench/torch_darts_step.py); run with --channels-last and --threads 2.")
+    var peerScript: String?
+
+    /// Runs the PyTorch peer on the same architecture file; its JSON object.
+    func runPeer() throws -> [String: Any]? {
+        guard let peerPython, let peerScript else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: peerPython)
+        var args = [peerScript, "--threads", "\(Parallel.threads)", "--channels-last", "--steps", "\(steps)",
+                    "--infer-reps", "\(inferReps)", "--batch", "\(batch)", "--infer-batch", "\(inferBatch)"]
+        if let archs { args += ["--archs", archs] }
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw ValidationError("the peer \(peerScript) failed (exit \(p.terminationStatus)); run it by hand to see why")
+        }
+        return obj
+    }
 
     func run() throws {
         try runReportingErrors("nsas-bench supernet") {
@@ -44,12 +70,26 @@ struct SupernetStep: ParsableCommand {
             bench.steps = steps; bench.inferReps = inferReps; bench.batch = batch; bench.inferBatch = inferBatch
             if !json { print("nsas-bench supernet: \(line)"); bench.log = { print($0); fflush(stdout) } }
             let r = try withBackend(be) { try bench.run() }
+            if !json && peerPython != nil { print("running the PyTorch peer (channels-last) on the same paths ...") }
+            let peer = try runPeer()
+            func median(_ key: String) -> Double? { ((peer?[key] as? [String: Any])?["median"] as? NSNumber)?.doubleValue }
+            let peerTrain = median("train_step_s"), peerInfer = median("infer_fwd_s")
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-                print(String(decoding: try enc.encode(r), as: UTF8.self))
+                var obj = try JSONSerialization.jsonObject(with: enc.encode(r)) as! [String: Any]
+                if let peer {
+                    obj["peer"] = peer
+                    if let peerTrain { obj["train_ratio_to_peer"] = r.trainStep.median / peerTrain }
+                    if let peerInfer { obj["infer_ratio_to_peer"] = r.infer.median / peerInfer }
+                }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print(String(format: "train step: median %.3f s (min %.3f, max %.3f), %.0f images/s", r.trainStep.median, r.trainStep.min, r.trainStep.max, r.trainImagesPerSecond))
                 print(String(format: "inference (batch %d): median %.3f s (min %.3f, max %.3f), %.0f images/s", inferBatch, r.infer.median, r.infer.min, r.infer.max, r.inferImagesPerSecond))
+                if let peerTrain, let peerInfer {
+                    print(String(format: "PyTorch %@ channels-last: train step %.3f s, inference %.3f s; ours / PyTorch: train %.2fx, inference %.2fx",
+                                 (peer?["torch"] as? String) ?? "?", peerTrain, peerInfer, r.trainStep.median / peerTrain, r.infer.median / peerInfer))
+                }
             }
         }
     }

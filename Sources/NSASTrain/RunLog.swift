@@ -21,7 +21,7 @@ public final class RunLog {
                 throw TrainError.output(path: directory, reason: "cannot create the output folder (\(error.localizedDescription))")
             }
             let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             guard let h = FileHandle(forWritingAtPath: path) else { throw TrainError.output(path: path, reason: "cannot open for writing") }
             h.seekToEndOfFile()
             metrics = h

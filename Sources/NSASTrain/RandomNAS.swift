@@ -22,6 +22,10 @@ public final class RandomNASTrainer {
     var samplingRNG: RNG, dataRNG: RNG
     let log: RunLog
     let batcher: Batcher
+    /// The architecture trained at each step of the current epoch.
+    public private(set) var epochPaths: [Genotype] = []
+    /// Writes a checkpoint after every epoch when set.
+    public var checkpointer: RunCheckpointer?
 
     public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
         try config.validate()
@@ -40,8 +44,10 @@ public final class RandomNASTrainer {
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
         let runner = EpochRunner(config: config, data: data, batcher: batcher, augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
                                  log: log, label: "randomnas")
+        epochPaths = []
         return try runner.run(epoch: epoch, dataRNG: &dataRNG, sgd: sgd, parameters: supernet.parameters) { x, labels, _ in
             let arch = sampler.sample(&samplingRNG)
+            epochPaths.append(arch)
             let logits = try supernet.forward(x, arch: arch, ForwardContext(training: true))
             let loss = try logits.crossEntropy(labels: labels)
             try loss.backward()
@@ -84,8 +90,18 @@ public final class RandomNASTrainer {
             let m = try trainEpoch(e)
             epochs.append(m)
             log.record(m.record)
-            log.line(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.3f, lr %.5f, %.1f s, %.0f img/s",
-                            m.epoch, config.epochs, m.trainLoss, m.trainAccuracy, m.lr, m.seconds, m.imagesPerSecond))
+            var saved = ""
+            if let checkpointer {
+                let t0 = Timing.now()
+                let (path, size) = try checkpointer.write(epoch: m.epoch, config: config, network: supernet.config, dataName: data.name,
+                                                          metrics: m, paths: epochPaths, sampling: samplingRNG, data: dataRNG,
+                                                          named: supernet.named(), sgd: sgd)
+                let dt = Timing.now() - t0
+                log.record(["event": "checkpoint", "epoch": m.epoch, "path": path, "bytes": size, "seconds": dt])
+                saved = String(format: "; checkpoint %@ (%.1f MB, %.2f s)", (path as NSString).lastPathComponent, Double(size) / 1e6, dt)
+            }
+            log.line(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.3f, lr %.5f, %.1f s, %.0f img/s%@",
+                            m.epoch, config.epochs, m.trainLoss, m.trainAccuracy, m.lr, m.seconds, m.imagesPerSecond, saved))
         }
         let (arch, acc) = try select()
         log.record(["event": "selection", "genotype": arch.description, "canonical": arch.canonical, "heldout_accuracy": acc,

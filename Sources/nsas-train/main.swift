@@ -24,7 +24,7 @@ struct NSASTrainCommand: ParsableCommand {
     var method: String = "randomnas"
     @Option(help: "Dataset: 'default' or a folder of CIFAR-10, CIFAR-100 or IDX files.")
     var data: String = "default"
-    @Option(help: "Output folder for metrics (and, later, checkpoints).")
+    @Option(help: "Output folder: metrics.jsonl and a checkpoint every epoch (epoch-NNNN.nsasckpt, latest).")
     var out: String?
     @Option var epochs: Int = 5
     @Option(help: "Cells L (reductions at L/3 and 2L/3).") var layers: Int = 8
@@ -50,6 +50,7 @@ struct NSASTrainCommand: ParsableCommand {
     @Option(help: "Stand-alone: cutout square side (0: none).") var cutout: Int = 0
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print only the final lines.") var quiet = false
+    @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest).") var keepOptimizer = false
 
     func validate() throws {
         guard Method(rawValue: method) != nil else {
@@ -77,7 +78,9 @@ struct NSASTrainCommand: ParsableCommand {
             try withBackend(be) {
                 switch c.method {
                 case .randomnas:
-                    let result = try RandomNASTrainer(config: c, data: splits, log: log).run()
+                    let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+                    if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
+                    let result = try trainer.run()
                     if quiet { print(result.genotype.description) }
                 case .standalone:
                     _ = try StandaloneTrainer(genotype: parsed!, config: c, data: splits, log: log).run()

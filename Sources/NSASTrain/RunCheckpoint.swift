@@ -1,0 +1,69 @@
+import Foundation
+import NSASCheckpoint
+import NSASSearchSpace
+import NSASTensor
+
+/// The version string written into checkpoints.
+public let nsasVersion = "nsas 0.1.0"
+
+/// Writes a run's checkpoint every epoch: `DIR/epoch-0007.nsasckpt`, then `DIR/latest` naming it.
+/// Sections: config, state, metrics, paths (the architecture of every step, one-line form),
+/// rng, weights (every parameter and BN statistic by name), optimizer (SGD momentum by
+/// parameter name; by default kept only in the newest checkpoint).
+public struct RunCheckpointer {
+    public var directory: String
+    /// Keep optimizer state in every checkpoint (true) or only the newest (false).
+    public var keepAllOptimizerState = false
+
+    public init(directory: String, keepAllOptimizerState: Bool = false) {
+        self.directory = directory; self.keepAllOptimizerState = keepAllOptimizerState
+    }
+
+    public static func fileName(epoch: Int) -> String { String(format: "epoch-%04d.nsasckpt", epoch) }
+
+    struct Config: Codable { var tool: String; var train: TrainConfig; var network: CNNConfig; var data: String }
+    struct State: Codable { var epoch: Int; var method: String; var lr: Float; var steps: Int }
+    struct RNGs: Codable { var sampling: [UInt64]; var data: [UInt64] }
+
+    static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
+        named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }
+    }
+
+    /// Writes epoch `epoch` (1-based, completed) and returns the file's path and size.
+    @discardableResult
+    func write(epoch: Int, config: TrainConfig, network: CNNConfig, dataName: String, metrics: EpochMetrics,
+               paths: [Genotype], sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD) throws -> (String, Int) {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        var momentum: [StoredTensor] = []
+        for (p, v) in zip(sgd.parameters, sgd.velocity) where !v.isEmpty {
+            momentum.append(StoredTensor(name: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), shape: p.shape, values: v))
+        }
+        let sections = [
+            CheckpointWriter.Section("config", Array(try enc.encode(Config(tool: nsasVersion, train: config, network: network, data: dataName)))),
+            CheckpointWriter.Section("state", Array(try enc.encode(State(epoch: epoch, method: config.method.rawValue, lr: sgd.lr, steps: paths.count)))),
+            CheckpointWriter.Section("metrics", Array(try enc.encode(metrics))),
+            CheckpointWriter.Section("paths", Array(paths.map(\.canonical).joined(separator: "\n").utf8)),
+            CheckpointWriter.Section("rng", Array(try enc.encode(RNGs(sampling: sampling.state, data: data.state)))),
+            CheckpointWriter.Section("weights", TensorCodec.encode(Self.stored(named)), codec: .zstdShuffle4),
+            CheckpointWriter.Section("optimizer", TensorCodec.encode(momentum), codec: .zstdShuffle4),
+        ]
+        let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
+        let bytes = try CheckpointWriter.encode(sections)
+        try CheckpointWriter.writeAtomically(bytes, to: path)
+        try CheckpointWriter.writeAtomically(Array((Self.fileName(epoch: epoch) + "\n").utf8),
+                                             to: (directory as NSString).appendingPathComponent("latest"))
+        if !keepAllOptimizerState && epoch > 1 { try dropOptimizer(epoch: epoch - 1) }
+        return (path, bytes.count)
+    }
+
+    /// Rewrites an older checkpoint without its optimizer section (atomically, like every write).
+    func dropOptimizer(epoch: Int) throws {
+        let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let f = try CheckpointFile(path)
+        guard f.has("optimizer") else { return }
+        let sections = try f.entries.filter { $0.name != "optimizer" }.map { CheckpointWriter.Section($0.name, try f.read($0.name), codec: $0.codec) }
+        try CheckpointWriter.write(sections, to: path)
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import NSASCheckpoint
+import NSASCLI
+import NSASSearchSpace
+
+@main
+struct NSASCkpt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nsas-ckpt",
+        abstract: "Inspect nsas checkpoints.",
+        subcommands: [Info.self, Paths.self, Verify.self])
+}
+
+func jsonString(_ obj: Any) -> String {
+    (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Configuration, sections and sizes, and metrics of a checkpoint or of every checkpoint of a run folder.")
+    @Argument(help: "A checkpoint file or a run folder.") var path: String
+    @Flag(help: "One JSON object per file.") var json = false
+
+    func run() throws {
+        try runReportingErrors("nsas-ckpt info") {
+            for (i, file) in try RunDirectory.files(path).enumerated() {
+                let f = try CheckpointFile(file)
+                let sections: [[String: Any]] = f.entries.map {
+                    ["name": $0.name, "codec": "\($0.codec)", "stored_bytes": $0.storedLength, "raw_bytes": $0.rawLength]
+                }
+                func section(_ name: String) -> Any? {
+                    guard f.has(name), let b = try? f.read(name) else { return nil }
+                    return try? JSONSerialization.jsonObject(with: Data(b))
+                }
+                if json {
+                    var obj: [String: Any] = ["file": file, "bytes": f.fileSize, "format_version": f.version, "sections": sections]
+                    for name in ["config", "state", "metrics"] { if let v = section(name) { obj[name] = v } }
+                    print(jsonString(obj))
+                    continue
+                }
+                print("\(file): format \(f.version), \(f.fileSize) bytes")
+                for e in f.entries {
+                    let ratio = e.rawLength > 0 ? Double(e.storedLength) / Double(e.rawLength) : 1
+                    print("  \(e.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(describing: e.codec).padding(toLength: 13, withPad: " ", startingAt: 0)) \(e.storedLength) of \(e.rawLength) bytes (\(String(format: "%.2f", ratio)))")
+                }
+                if i == 0, let config = section("config") { print("  config: \(jsonString(config))") }
+                if let state = section("state") { print("  state: \(jsonString(state))") }
+                if let metrics = section("metrics") { print("  metrics: \(jsonString(metrics))") }
+            }
+        }
+    }
+}
+
+struct Paths: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The architecture sampled at every step of the checkpoint's epoch, one a line.")
+    @Argument(help: "A checkpoint file.") var file: String
+    @Flag(help: "DARTS genotype text instead of the one-line form.") var darts = false
+
+    func run() throws {
+        try runReportingErrors("nsas-ckpt paths") {
+            let text = String(decoding: try CheckpointFile(file).read("paths"), as: UTF8.self)
+            for line in text.split(separator: "\n") {
+                print(darts ? try Genotype(parsing: String(line)).description : String(line))
+            }
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check every section's checksums of a checkpoint or a run folder.")
+    @Argument(help: "A checkpoint file or a run folder.") var path: String
+    @Flag(help: "One JSON object per file.") var json = false
+
+    func run() throws {
+        var failed = 0
+        try runReportingErrors("nsas-ckpt verify") {
+            for file in try RunDirectory.files(path) {
+                do {
+                    try CheckpointFile(file).verify()
+                    print(json ? jsonString(["file": file, "ok": true]) : "ok      \(file)")
+                } catch {
+                    failed += 1
+                    print(json ? jsonString(["file": file, "ok": false, "error": "\(error)"]) : "FAILED  \(error)")
+                }
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import NSASCheckpoint
+import NSASData
+import NSASSearchSpace
+import NSASTensor
+import NSASTrain
+import Testing
+
+@Suite struct RunCheckpointTests {
+    @Test func everyEpochWritesAVerifiedCheckpoint() throws {
+        let dir = NSTemporaryDirectory() + "nsas-run-ckpt-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        var c = TrainConfig()
+        c.layers = 3; c.channels = 4; c.batch = 32; c.epochs = 2; c.maxSteps = 4; c.searchSamples = 2; c.searchTop = 1; c.evalBatch = 500
+        let trainer = try RandomNASTrainer(config: c, data: DataSource.load("default"), log: RunLog(directory: dir, quiet: true))
+        trainer.checkpointer = RunCheckpointer(directory: dir)
+        _ = try trainer.run()
+
+        let files = try RunDirectory.files(dir)
+        #expect(files.map { ($0 as NSString).lastPathComponent } == ["epoch-0001.nsasckpt", "epoch-0002.nsasckpt"])
+        #expect(try RunDirectory.latest(dir) == files[1])
+        let first = try CheckpointFile(files[0]), last = try CheckpointFile(files[1])
+        try first.verify(); try last.verify()
+        // Optimizer state only in the newest checkpoint.
+        #expect(!first.has("optimizer") && last.has("optimizer"))
+        // The sampled path of every step, parseable.
+        let paths = String(decoding: try last.read("paths"), as: UTF8.self).split(separator: "\n")
+        #expect(paths.count == 4)
+        #expect(paths.allSatisfy { (try? Genotype(parsing: String($0))) != nil })
+        // Every named tensor of the supernet, with its values.
+        let weights = try last.tensors("weights")
+        let named = trainer.supernet.named()
+        #expect(weights.map(\.name) == named.map(\.0))
+        #expect(weights[0].values == named[0].1.array && weights[0].shape == named[0].1.shape)
+        #expect(try last.tensors("optimizer").allSatisfy { $0.name.hasPrefix("momentum.") })
+        // No temporary files left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }.isEmpty)
+    }
+}

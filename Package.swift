@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "NSASIO", dependencies: ["CZstd", "CPNGShim"]),
         .target(name: "NSASCLI", dependencies: ["NSASBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "nsas-train", dependencies: ["NSASCLI", "NSASTrain", "NSASData", "NSASSearchSpace", "NSASTensor",
+                                                             "NSASCheckpoint", "NSASBackends",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
         .executableTarget(name: "nsas-ckpt", dependencies: ["NSASCLI", "NSASCheckpoint", "NSASSearchSpace",

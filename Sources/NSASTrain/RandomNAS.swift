@@ -1,4 +1,5 @@
 import Foundation
+import NSASCheckpoint
 import NSASData
 import NSASSearchSpace
 import NSASTensor
@@ -82,11 +83,37 @@ public final class RandomNASTrainer {
         return best!
     }
 
-    /// The whole search.
-    public func run() throws -> SearchResult {
+    /// Restores weights, momentum and random-number states from a checkpoint of this run;
+    /// returns the number of epochs it completed. Training then continues with `run(startEpoch:)`.
+    public func restore(from path: String) throws -> Int {
+        let f = try CheckpointFile(path)
+        let saved = try f.json("config", as: RunCheckpointer.Config.self)
+        guard saved.network == supernet.config else {
+            throw CheckpointError(path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
+        }
+        let named = supernet.named()
+        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
+        guard f.has("optimizer") else {
+            throw CheckpointError(path, section: "optimizer", "is missing (older checkpoints keep only weights)", advice: "resume from the newest checkpoint, or write all with --keep-optimizer")
+        }
+        let momentum = Dictionary(try f.tensors("optimizer").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        for (i, p) in sgd.parameters.enumerated() {
+            if let v = momentum["momentum." + (nameOf[ObjectIdentifier(p)] ?? "")], v.count == p.count { sgd.velocity[i] = v } else { sgd.velocity[i] = [] }
+        }
+        let rngs = try f.json("rng", as: RunCheckpointer.RNGs.self)
+        do { samplingRNG = try RNG(state: rngs.sampling); dataRNG = try RNG(state: rngs.data) } catch {
+            throw CheckpointError(path, section: "rng", "\(error)")
+        }
+        return try f.json("state", as: RunCheckpointer.State.self).epoch
+    }
+
+    /// The whole search, from `startEpoch` (after `restore`) to the end.
+    public func run(startEpoch: Int = 0) throws -> SearchResult {
         log.line("nsas-train randomnas: \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
+        if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
-        for e in 0..<config.epochs {
+        for e in startEpoch..<max(startEpoch, config.epochs) {
             let m = try trainEpoch(e)
             epochs.append(m)
             log.record(m.record)

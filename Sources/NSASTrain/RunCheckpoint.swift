@@ -21,9 +21,9 @@ public struct RunCheckpointer {
 
     public static func fileName(epoch: Int) -> String { String(format: "epoch-%04d.nsasckpt", epoch) }
 
-    struct Config: Codable { var tool: String; var train: TrainConfig; var network: CNNConfig; var data: String }
-    struct State: Codable { var epoch: Int; var method: String; var lr: Float; var steps: Int }
-    struct RNGs: Codable { var sampling: [UInt64]; var data: [UInt64] }
+    public struct Config: Codable, Sendable { public var tool: String; public var train: TrainConfig; public var network: CNNConfig; public var data: String }
+    public struct State: Codable, Sendable { public var epoch: Int; public var method: String; public var lr: Float; public var steps: Int }
+    public struct RNGs: Codable, Sendable { public var sampling: [UInt64]; public var data: [UInt64] }
 
     static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
         named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }
@@ -49,6 +49,9 @@ public struct RunCheckpointer {
             CheckpointWriter.Section("optimizer", TensorCodec.encode(momentum), codec: .zstdShuffle4),
         ]
         let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw CheckpointError(directory, "cannot create the run folder (\(error.localizedDescription))")
+        }
         let bytes = try CheckpointWriter.encode(sections)
         try CheckpointWriter.writeAtomically(bytes, to: path)
         try CheckpointWriter.writeAtomically(Array((Self.fileName(epoch: epoch) + "\n").utf8),
@@ -65,5 +68,22 @@ public struct RunCheckpointer {
         guard f.has("optimizer") else { return }
         let sections = try f.entries.filter { $0.name != "optimizer" }.map { CheckpointWriter.Section($0.name, try f.read($0.name), codec: $0.codec) }
         try CheckpointWriter.write(sections, to: path)
+    }
+}
+
+/// Restoring a run's state from a checkpoint.
+enum RunRestore {
+    /// Copies stored tensors into live ones by name; every live tensor must be present with its shape.
+    static func load(_ stored: [StoredTensor], into named: [(String, Tensor)], path: String, section: String) throws {
+        let byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, t) in named {
+            guard let s = byName[name] else {
+                throw CheckpointError(path, section: section, "has no tensor '\(name)'", advice: "the checkpoint is from a different network; resume with the options it was written with")
+            }
+            guard s.shape == t.shape else {
+                throw CheckpointError(path, section: section, "tensor '\(name)' has shape \(s.shape), the network \(t.shape)")
+            }
+            s.values.withUnsafeBufferPointer { t.ptr.update(from: $0.baseAddress!, count: t.count) }
+        }
     }
 }

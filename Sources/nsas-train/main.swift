@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NSASBackends
+import NSASCheckpoint
 import NSASCLI
 import NSASData
 import NSASSearchSpace
@@ -26,6 +28,8 @@ struct NSASTrainCommand: ParsableCommand {
     var data: String = "default"
     @Option(help: "Output folder: metrics.jsonl and a checkpoint every epoch (epoch-NNNN.nsasckpt, latest).")
     var out: String?
+    @Option(help: "Continue the run in this folder from its newest complete checkpoint, with the options it was started with.")
+    var resume: String?
     @Option var epochs: Int = 5
     @Option(help: "Cells L (reductions at L/3 and 2L/3).") var layers: Int = 8
     @Option(help: "Initial channels C.") var channels: Int = 16
@@ -58,8 +62,28 @@ struct NSASTrainCommand: ParsableCommand {
         }
     }
 
+    /// `--resume DIR`: the stored options, the restored trainer, and the epochs done.
+    func resumeRun(_ dir: String) throws {
+        let latest = try RunDirectory.latest(dir)
+        let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
+        let c = saved.train
+        guard c.method == .randomnas else { throw TrainError.config("--resume continues searches (randomnas); \(latest) is a \(c.method.rawValue) run") }
+        let kind = BackendKind(rawValue: c.backend) ?? .blas
+        let log = try RunLog(directory: dir, quiet: quiet)
+        let splits = try DataSource.load(c.data, seed: c.seed, heldoutFraction: c.heldoutFraction)
+        try withBackend(kind.make()) {
+            let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+            trainer.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
+            let done = try trainer.restore(from: latest)
+            log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
+            let result = try trainer.run(startEpoch: done)
+            if quiet { print(result.genotype.description) }
+        }
+    }
+
     func run() throws {
         try runReportingErrors("nsas-train") {
+            if let resume { return try resumeRun(resume) }
             var c = TrainConfig()
             c.method = Method(rawValue: method)!; c.data = data; c.epochs = epochs; c.layers = layers; c.channels = channels
             c.batch = batch; c.seed = seed; c.lr = lr; c.lrMin = lrMin; c.momentum = momentum; c.weightDecay = weightDecay

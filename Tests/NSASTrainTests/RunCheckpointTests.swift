@@ -37,3 +37,35 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }.isEmpty)
     }
 }
+
+@Suite struct ResumeTests {
+    @Test func resumedRunEqualsUninterruptedRun() throws {
+        let dir = NSTemporaryDirectory() + "nsas-resume-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        var c = TrainConfig()
+        c.layers = 3; c.channels = 4; c.batch = 16; c.epochs = 3; c.maxSteps = 3; c.searchSamples = 1; c.searchTop = 1; c.evalBatch = 1000
+        let data = try DataSource.load("default")
+        // Uninterrupted, keeping every epoch's optimizer state.
+        let a = try RandomNASTrainer(config: c, data: data, log: RunLog(directory: nil, quiet: true))
+        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let ra = try a.run()
+        // A new process would do this: restore epoch 1 and go on.
+        let b = try RandomNASTrainer(config: c, data: data, log: RunLog(directory: nil, quiet: true))
+        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        let rb = try b.run(startEpoch: 1)
+        #expect(rb.epochs.map(\.epoch) == [2, 3])
+        #expect(rb.epochs.map(\.trainLoss) == ra.epochs.suffix(2).map(\.trainLoss))
+        let wa = a.supernet.named(), wb = b.supernet.named()
+        #expect(zip(wa, wb).allSatisfy { $0.1.array == $1.1.array }, "weights differ after resuming")
+        #expect(ra.genotype == rb.genotype)
+        // A checkpoint without optimizer state cannot be resumed from, and says so.
+        let dropped = dir + "-dropped"
+        try? FileManager.default.removeItem(atPath: dropped)
+        let d = try RandomNASTrainer(config: c, data: data, log: RunLog(directory: nil, quiet: true))
+        d.checkpointer = RunCheckpointer(directory: dropped)
+        _ = try d.run()
+        do { _ = try b.restore(from: dropped + "/epoch-0001.nsasckpt"); Issue.record("no error") } catch {
+            #expect("\(error)".contains("optimizer"))
+        }
+    }
+}

@@ -156,14 +156,15 @@ extension BLASBackend {
                                      x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
         if isDirectDepthwise(g) { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
-        let workers = min(Parallel.threads, g.n)
-        // Each worker accumulates into its own buffer; the buffers are summed into dw at the end.
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * g.weightCount)
-        partial.update(repeating: 0, count: workers * g.weightCount)
+        let cost = Int(g.flops) / g.n
+        let chunks = Parallel.chunks(g.n, costPerItem: cost)
+        // Each chunk of images accumulates into its own buffer; the buffers are summed into dw
+        // in chunk order, so the result does not depend on thread timing.
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * g.weightCount)
+        partial.update(repeating: 0, count: chunks * g.weightCount)
         defer { partial.deallocate() }
-        let slot = SlotCounter()
-        Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
-            let acc = partial + slot.next() * g.weightCount
+        Parallel.forChunks(g.n, costPerItem: cost) { chunk, images in
+            let acc = partial + chunk * g.weightCount
             let col = UnsafeMutablePointer<Float>.allocate(capacity: needsCol(g) ? kk * ohw : 1)
             defer { col.deallocate() }
             for img in images {
@@ -175,7 +176,7 @@ extension BLASBackend {
                 }
             }
         }
-        for s in 0..<slot.used { for i in 0..<g.weightCount { dw[i] += partial[s * g.weightCount + i] } }
+        for c in 0..<chunks { for i in 0..<g.weightCount { dw[i] += partial[c * g.weightCount + i] } }
     }
 
     // MARK: depthwise (square kernels, as in the DARTS spaces; others take the grouped-gemm path)
@@ -229,14 +230,6 @@ extension BLASBackend {
             }
         }
     }
-}
-
-/// Hands each parallel worker its own slot index.
-final class SlotCounter: @unchecked Sendable {
-    private var count = 0
-    private let lock = NSLock()
-    func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count - 1 }
-    var used: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 import Foundation

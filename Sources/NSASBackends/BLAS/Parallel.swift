@@ -8,14 +8,28 @@ public enum Parallel {
     /// `count * costPerItem` is worth a thread hand-off (about 32k cheap operations).
     @inline(__always)
     public static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
-        let workers = min(threads, count)
-        if workers <= 1 || count * costPerItem < 1 << 15 {
-            if count > 0 { body(0..<count) }
+        forChunks(count, costPerItem: costPerItem) { _, r in body(r) }
+    }
+
+    /// As `forRanges`, also passing each range's chunk index (0..<chunks(count, costPerItem)):
+    /// the same index always covers the same range, so per-chunk partial results can be
+    /// combined in a fixed order (bit-identical runs for a fixed thread count).
+    @inline(__always)
+    public static func forChunks(_ count: Int, costPerItem: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        let workers = chunks(count, costPerItem: costPerItem)
+        if workers <= 1 {
+            if count > 0 { body(0, 0..<count) }
             return
         }
         DispatchQueue.concurrentPerform(iterations: workers) { t in
             let lo = count * t / workers, hi = count * (t + 1) / workers
-            if lo < hi { body(lo..<hi) }
+            if lo < hi { body(t, lo..<hi) }
         }
+    }
+
+    /// How many chunks `forChunks` splits `count` items into.
+    public static func chunks(_ count: Int, costPerItem: Int = 1) -> Int {
+        let workers = min(threads, count)
+        return workers <= 1 || count * costPerItem < 1 << 15 ? 1 : workers
     }
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A reader for nsas checkpoints (docs/checkpoint-format.md), in plain Python and numpy.
+
+    import nsas_ckpt
+    ck = nsas_ckpt.read("runs/demo/epoch-0002.nsasckpt")
+    ck.sections                      # names in file order
+    ck.json("config")["train"]       # the run's options
+    w = ck.tensors("weights")        # {name: numpy float32 array}
+    ck.text("paths").splitlines()    # the architecture of every step
+
+zstd sections are decoded with the `zstandard` module when it is installed, else with the
+`zstd` command. `python3 nsas_ckpt.py FILE` prints a JSON summary (used by nsas's tests).
+"""
+import json, shutil, struct, subprocess, sys, zlib
+
+import numpy as np
+
+MAGIC = b"NSASCKPT"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    pass
+
+
+def _zstd_decompress(data, size):
+    try:
+        import zstandard
+        return zstandard.ZstdDecompressor().decompress(data, max_output_size=size)
+    except ImportError:
+        if shutil.which("zstd") is None:
+            raise CheckpointError("neither the zstandard module nor the zstd command is available")
+        out = subprocess.run(["zstd", "-d", "-c", "-q"], input=data, capture_output=True)
+        if out.returncode != 0:
+            raise CheckpointError("zstd failed: " + out.stderr.decode(errors="replace"))
+        return out.stdout
+
+
+def _unshuffle4(b):
+    m = len(b) // 4
+    out = bytearray(len(b))
+    for k in range(4):
+        out[k:4 * m:4] = b[k * m:(k + 1) * m]
+    out[4 * m:] = b[4 * m:]
+    return bytes(out)
+
+
+class Checkpoint:
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            self._bytes = f.read()
+        b = self._bytes
+        if len(b) < 24 or b[:8] != MAGIC:
+            raise CheckpointError(f"{path}: not an nsas checkpoint")
+        version, n = struct.unpack_from("<II", b, 8)
+        if version != VERSION:
+            raise CheckpointError(f"{path}: format version {version}, this reader reads {VERSION}")
+        end = 24 + 64 * n
+        if len(b) < end + 4 or struct.unpack_from("<I", b, end)[0] != zlib.crc32(b[:end]):
+            raise CheckpointError(f"{path}: damaged section table")
+        self._entries = {}
+        self.sections = []
+        for i in range(n):
+            o = 24 + 64 * i
+            name = b[o:o + 16].rstrip(b"\0").decode()
+            codec, raw_crc, off, stored, raw, stored_crc = struct.unpack_from("<IIQQQI", b, o + 16)
+            self._entries[name] = (codec, raw_crc, off, stored, raw, stored_crc)
+            self.sections.append(name)
+
+    def raw(self, name):
+        codec, raw_crc, off, stored, size, stored_crc = self._entries[name]
+        data = self._bytes[off:off + stored]
+        if len(data) != stored or zlib.crc32(data) != stored_crc:
+            raise CheckpointError(f"{self.path}, section '{name}': fails its checksum")
+        if codec in (1, 2):
+            data = _zstd_decompress(data, size)
+            if codec == 2:
+                data = _unshuffle4(data)
+        if len(data) != size or zlib.crc32(data) != raw_crc:
+            raise CheckpointError(f"{self.path}, section '{name}': decodes to bytes that fail their checksum")
+        return data
+
+    def json(self, name):
+        return json.loads(self.raw(name))
+
+    def text(self, name):
+        return self.raw(name).decode()
+
+    def tensors(self, name):
+        b = self.raw(name)
+        (count,), pos, out = struct.unpack_from("<I", b, 0), 4, {}
+        for _ in range(count):
+            (nl,) = struct.unpack_from("<H", b, pos); pos += 2
+            tname = b[pos:pos + nl].decode(); pos += nl
+            rank = b[pos]; pos += 1
+            shape = struct.unpack_from(f"<{rank}I", b, pos); pos += 4 * rank
+            n = int(np.prod(shape)) if rank else 1
+            out[tname] = np.frombuffer(b, "<f4", count=n, offset=pos).reshape(shape).copy(); pos += 4 * n
+        return out
+
+
+def read(path):
+    return Checkpoint(path)
+
+
+if __name__ == "__main__":
+    ck = read(sys.argv[1])
+    summary = {"sections": ck.sections}
+    for s in ("weights", "optimizer"):
+        if s in ck.sections:
+            t = ck.tensors(s)
+            summary[s] = {k: {"shape": list(v.shape), "sum": float(np.float64(v.astype(np.float64).sum()))} for k, v in t.items()}
+    if "config" in ck.sections:
+        summary["config"] = ck.json("config")
+    if "paths" in ck.sections:
+        summary["paths"] = ck.text("paths").splitlines()
+    print(json.dumps(summary))

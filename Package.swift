@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "nsas-bench", targets: ["nsas-bench"]),
         .executable(name: "nsas-train", targets: ["nsas-train"]),
         .executable(name: "nsas-ckpt", targets: ["nsas-ckpt"]),
+        .executable(name: "nsas-replay", targets: ["nsas-replay"]),
         .library(name: "NSASTensor", targets: ["NSASTensor"]),
     ],
     dependencies: [
@@ -43,6 +44,9 @@ let package = Package(
                           swiftSettings: optimize),
         .executableTarget(name: "nsas-ckpt", dependencies: ["NSASCLI", "NSASCheckpoint", "NSASSearchSpace",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "nsas-replay", dependencies: ["NSASCLI", "NSASTrain", "NSASTensor", "NSASBackends",
+                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimize),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
             "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",

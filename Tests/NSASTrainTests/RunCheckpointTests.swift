@@ -69,3 +69,33 @@ import Testing
         }
     }
 }
+
+@Suite struct ReplayTests {
+    @Test func replayReproducesAndFindsTheFirstDivergence() throws {
+        let dir = NSTemporaryDirectory() + "nsas-replay-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        var c = TrainConfig()
+        c.layers = 3; c.channels = 4; c.batch = 16; c.epochs = 2; c.maxSteps = 3; c.searchSamples = 1; c.searchTop = 1; c.evalBatch = 1000
+        let t = try RandomNASTrainer(config: c, data: DataSource.load("default"), log: RunLog(directory: nil, quiet: true))
+        t.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        _ = try t.run()
+        let log = try RunLog(directory: nil, quiet: true)
+        let (ok, none) = try Replay(directory: dir, log: log).run(from: 0, to: nil)
+        #expect(none == nil && ok.count == 2 && ok.allSatisfy { $0.pathsMatch && $0.maxWeightDifference == 0 })
+        let (fromOne, none1) = try Replay(directory: dir, log: log).run(from: 1, to: 2)
+        #expect(none1 == nil && fromOne.map(\.epoch) == [2])
+
+        // Tamper with the second step's path of epoch 2: replay reports exactly that step.
+        let path = dir + "/epoch-0002.nsasckpt"
+        let f = try CheckpointFile(path)
+        var lines = String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").map(String.init)
+        lines[1] = NamedGenotypes.dartsV2.canonical
+        let sections = try f.entries.map { e in
+            CheckpointWriter.Section(e.name, e.name == "paths" ? Array(lines.joined(separator: "\n").utf8) : try f.read(e.name), codec: e.codec)
+        }
+        try CheckpointWriter.write(sections, to: path)
+        let (_, divergence) = try Replay(directory: dir, log: log).run(from: 0, to: nil)
+        #expect(divergence?.epoch == 2 && divergence?.step == 2)
+        #expect(throws: TrainError.self) { try Replay(directory: dir, log: log).run(from: 5, to: nil) }
+    }
+}

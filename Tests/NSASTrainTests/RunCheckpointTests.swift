@@ -6,12 +6,19 @@ import NSASTensor
 import NSASTrain
 import Testing
 
+/// A search small enough for a debug build: 3 cells of C=4, a few steps an epoch.
+func tinySearch(epochs: Int, steps: Int, batch: Int = 16) -> TrainConfig {
+    var c = TrainConfig()
+    c.layers = 3; c.channels = 4; c.batch = batch; c.epochs = epochs; c.maxSteps = steps
+    c.searchSamples = 1; c.searchTop = 1; c.evalBatch = 1000
+    return c
+}
+
 @Suite struct RunCheckpointTests {
     @Test func everyEpochWritesAVerifiedCheckpoint() throws {
         let dir = NSTemporaryDirectory() + "nsas-run-ckpt-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
-        var c = TrainConfig()
-        c.layers = 3; c.channels = 4; c.batch = 32; c.epochs = 2; c.maxSteps = 4; c.searchSamples = 2; c.searchTop = 1; c.evalBatch = 500
+        let c = tinySearch(epochs: 2, steps: 4, batch: 32)
         let trainer = try RandomNASTrainer(config: c, data: DataSource.load("default"), log: RunLog(directory: dir, quiet: true))
         trainer.checkpointer = RunCheckpointer(directory: dir)
         _ = try trainer.run()
@@ -42,8 +49,7 @@ import Testing
     @Test func resumedRunEqualsUninterruptedRun() throws {
         let dir = NSTemporaryDirectory() + "nsas-resume-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
-        var c = TrainConfig()
-        c.layers = 3; c.channels = 4; c.batch = 16; c.epochs = 3; c.maxSteps = 3; c.searchSamples = 1; c.searchTop = 1; c.evalBatch = 1000
+        let c = tinySearch(epochs: 3, steps: 3)
         let data = try DataSource.load("default")
         // Uninterrupted, keeping every epoch's optimizer state.
         let a = try RandomNASTrainer(config: c, data: data, log: RunLog(directory: nil, quiet: true))
@@ -74,8 +80,7 @@ import Testing
     @Test func replayReproducesAndFindsTheFirstDivergence() throws {
         let dir = NSTemporaryDirectory() + "nsas-replay-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
-        var c = TrainConfig()
-        c.layers = 3; c.channels = 4; c.batch = 16; c.epochs = 2; c.maxSteps = 3; c.searchSamples = 1; c.searchTop = 1; c.evalBatch = 1000
+        let c = tinySearch(epochs: 2, steps: 3)
         let t = try RandomNASTrainer(config: c, data: DataSource.load("default"), log: RunLog(directory: nil, quiet: true))
         t.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
         _ = try t.run()

@@ -52,7 +52,7 @@ import Testing
         let path = tempPath("fuzz.nsasckpt")
         defer { unlink(path) }
         func check(_ bytes: [UInt8]) {
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             do {
                 let f = try CheckpointFile(path)
                 try f.verify()
@@ -69,7 +69,7 @@ import Testing
         }
         // Truncations at every section boundary and at many other points.
         let f = try { () throws -> CheckpointFile in
-            FileManager.default.createFile(atPath: path, contents: Data(good)); return try CheckpointFile(path) }()
+            _ = FileManager.default.createFile(atPath: path, contents: Data(good)); return try CheckpointFile(path) }()
         var cuts = Set(f.entries.flatMap { [Int($0.offset), Int($0.offset + $0.storedLength)] })
         cuts.formUnion(stride(from: 0, to: good.count, by: max(1, good.count / 97)))
         for c in cuts where c < good.count { check(Array(good.prefix(c))) }
@@ -85,7 +85,7 @@ import Testing
         b[8] = 9
         let path = tempPath("v.nsasckpt")
         defer { unlink(path) }
-        FileManager.default.createFile(atPath: path, contents: Data(b))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(b))
         do { _ = try CheckpointFile(path); Issue.record("no error") } catch let e as CheckpointError {
             #expect(e.description.contains("version 9") && e.description.contains("newer nsas"))
         }

@@ -27,6 +27,10 @@ public final class RandomNASTrainer {
     public private(set) var epochPaths: [Genotype] = []
     /// Writes a checkpoint after every epoch when set.
     public var checkpointer: RunCheckpointer?
+    /// NSAS's constraint archive (method `nsas`), and the generator of its random draws.
+    public private(set) var archive: ConstraintArchive
+    var archiveRNG: RNG
+    var globalStep = 0
 
     public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
         try config.validate()
@@ -38,22 +42,62 @@ public final class RandomNASTrainer {
         sampler = ArchitectureSampler(allowNone: config.allowNone)
         samplingRNG = RNG(seed: config.seed &+ 1)
         dataRNG = RNG(seed: config.seed &+ 2)
+        archiveRNG = RNG(seed: config.seed &+ 5)
+        archive = ConstraintArchive(capacity: config.archiveSize, recentCapacity: config.recentSize, k: config.knnK, draws: config.noveltyDraws)
         batcher = Batcher(data)
     }
 
     /// One epoch of single-path training.
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
-        let runner = EpochRunner(config: config, data: data, batcher: batcher, augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
-                                 log: log, label: "randomnas")
         epochPaths = []
+        archive.clearChanges()
+        let label = config.method == .nsas ? "nsas" : "randomnas"
+        let runner = EpochRunner(config: config, data: data, batcher: batcher, augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
+                                 log: log, label: label)
         return try runner.run(epoch: epoch, dataRNG: &dataRNG, sgd: sgd, parameters: supernet.parameters) { x, labels, _ in
             let arch = sampler.sample(&samplingRNG)
             epochPaths.append(arch)
-            let logits = try supernet.forward(x, arch: arch, ForwardContext(training: true))
-            let loss = try logits.crossEntropy(labels: labels)
-            try loss.backward()
-            return (loss.item, logits)
+            defer { globalStep += 1 }
+            guard config.method == .nsas else { return try pathLoss(arch, x, labels, weight: 1) }
+            // Algorithm 2: the archive fills during the first M steps with the plain loss.
+            defer { archive.update(current: arch, step: globalStep, rng: &archiveRNG) }
+            guard archive.isFull else { return try pathLoss(arch, x, labels, weight: 1) }
+            let weight = config.nsasBeta / (config.constraintReduction == .mean ? Float(archive.members.count) : 1)
+            switch config.nsasMode {
+            case .loss:
+                // Eq. 8 on the shared weights: each archived path's loss on the same batch
+                // back-propagated in turn; the gradients add up before the one optimizer step.
+                let current = try pathLoss(arch, x, labels, weight: 1)
+                for m in archive.members { _ = try pathLoss(m, x, labels, weight: weight) }
+                return current
+            case .replay:
+                // Extra single-path steps on the archived architectures, then the current step.
+                for m in archive.members {
+                    sgd.zeroGrad()
+                    _ = try pathLoss(m, x, labels, weight: 1)
+                    clipGradNorm(supernet.parameters, maxNorm: config.clip)
+                    sgd.step()
+                }
+                sgd.zeroGrad()
+                return try pathLoss(arch, x, labels, weight: 1)
+            case .referenceCompat:
+                // The constraint losses are evaluated but carry no gradient (`.item()` in the
+                // reference code); the update is the current path's gradient times 0.5.
+                for m in archive.members {
+                    _ = try withNoGrad { try supernet.forward(x, arch: m, ForwardContext(training: true)).crossEntropy(labels: labels) }
+                }
+                return try pathLoss(arch, x, labels, weight: 0.5)
+            }
         }
+    }
+
+    /// Forward and backward of one path's loss times `weight` (gradients accumulate); the loss
+    /// value and logits.
+    func pathLoss(_ arch: Genotype, _ x: Tensor, _ labels: [Int], weight: Float) throws -> (loss: Float, logits: Tensor) {
+        let logits = try supernet.forward(x, arch: arch, ForwardContext(training: true))
+        let loss = try logits.crossEntropy(labels: labels)
+        try (weight == 1 ? loss : loss.scaled(by: weight)).backward()
+        return (loss.item, logits)
     }
 
     /// Held-out accuracy of an architecture with inherited weights (on `batches` batches, or all).
@@ -105,12 +149,18 @@ public final class RandomNASTrainer {
         do { samplingRNG = try RNG(state: rngs.sampling); dataRNG = try RNG(state: rngs.data) } catch {
             throw CheckpointError(path, section: "rng", "\(error)")
         }
-        return try f.json("state", as: RunCheckpointer.State.self).epoch
+        let state = try f.json("state", as: RunCheckpointer.State.self)
+        if config.method == .nsas {
+            let a = try f.json("archive", as: RunCheckpointer.ArchiveState.self)
+            archive = a.archive; globalStep = a.globalStep
+            do { archiveRNG = try RNG(state: a.rng) } catch { throw CheckpointError(path, section: "archive", "\(error)") }
+        }
+        return state.epoch
     }
 
     /// The whole search, from `startEpoch` (after `restore`) to the end.
     public func run(startEpoch: Int = 0) throws -> SearchResult {
-        log.line("nsas-train randomnas: \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
+        log.line("nsas-train \(config.method.rawValue): \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
         if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
         for e in startEpoch..<max(startEpoch, config.epochs) {
@@ -122,7 +172,8 @@ public final class RandomNASTrainer {
                 let t0 = Timing.now()
                 let (path, size) = try checkpointer.write(epoch: m.epoch, config: config, network: supernet.config, dataName: data.name,
                                                           metrics: m, paths: epochPaths, sampling: samplingRNG, data: dataRNG,
-                                                          named: supernet.named(), sgd: sgd)
+                                                          named: supernet.named(), sgd: sgd,
+                                                          archive: config.method == .nsas ? .init(archive: archive, rng: archiveRNG.state, globalStep: globalStep) : nil)
                 let dt = Timing.now() - t0
                 log.record(["event": "checkpoint", "epoch": m.epoch, "path": path, "bytes": size, "seconds": dt])
                 saved = String(format: "; checkpoint %@ (%.1f MB, %.2f s)", (path as NSString).lastPathComponent, Double(size) / 1e6, dt)

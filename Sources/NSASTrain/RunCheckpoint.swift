@@ -24,6 +24,8 @@ public struct RunCheckpointer {
     public struct Config: Codable, Sendable { public var tool: String; public var train: TrainConfig; public var network: CNNConfig; public var data: String }
     public struct State: Codable, Sendable { public var epoch: Int; public var method: String; public var lr: Float; public var steps: Int }
     public struct RNGs: Codable, Sendable { public var sampling: [UInt64]; public var data: [UInt64] }
+    /// NSAS state: the archive with the recent list and the epoch's changes, its generator, the step count.
+    public struct ArchiveState: Codable, Sendable { public var archive: ConstraintArchive; public var rng: [UInt64]; public var globalStep: Int }
 
     static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
         named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }
@@ -32,14 +34,15 @@ public struct RunCheckpointer {
     /// Writes epoch `epoch` (1-based, completed) and returns the file's path and size.
     @discardableResult
     func write(epoch: Int, config: TrainConfig, network: CNNConfig, dataName: String, metrics: EpochMetrics,
-               paths: [Genotype], sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD) throws -> (String, Int) {
+               paths: [Genotype], sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD,
+               archive: ArchiveState? = nil) throws -> (String, Int) {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var momentum: [StoredTensor] = []
         for (p, v) in zip(sgd.parameters, sgd.velocity) where !v.isEmpty {
             momentum.append(StoredTensor(name: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), shape: p.shape, values: v))
         }
-        let sections = [
+        var sections = [
             CheckpointWriter.Section("config", Array(try enc.encode(Config(tool: nsasVersion, train: config, network: network, data: dataName)))),
             CheckpointWriter.Section("state", Array(try enc.encode(State(epoch: epoch, method: config.method.rawValue, lr: sgd.lr, steps: paths.count)))),
             CheckpointWriter.Section("metrics", Array(try enc.encode(metrics))),
@@ -48,6 +51,7 @@ public struct RunCheckpointer {
             CheckpointWriter.Section("weights", TensorCodec.encode(Self.stored(named)), codec: .zstdShuffle4),
             CheckpointWriter.Section("optimizer", TensorCodec.encode(momentum), codec: .zstdShuffle4),
         ]
+        if let archive { sections.insert(CheckpointWriter.Section("archive", Array(try enc.encode(archive))), at: 5) }
         let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw CheckpointError(directory, "cannot create the run folder (\(error.localizedDescription))")

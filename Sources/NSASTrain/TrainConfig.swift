@@ -3,8 +3,30 @@ import NSASBackends
 /// The search or training methods.
 public enum Method: String, Codable, CaseIterable, Sendable {
     case randomnas
+    /// RandomNAS-NSAS: RandomNAS sampling with the NSAS constraint archive and loss.
+    case nsas
     case standalone
+
+    /// Accepts the long names too (`randomnas-nsas`).
+    public init?(name: String) {
+        if name == "randomnas-nsas" { self = .nsas } else { self.init(rawValue: name) }
+    }
 }
+
+/// How NSAS uses its archive (SPEC.md section 4).
+public enum NSASMode: String, Codable, CaseIterable, Sendable {
+    /// The paper's Eq. 8: the archived architectures' losses on the same batch, with gradients.
+    case loss
+    /// The replay-buffer variant: each archived architecture trained as an extra single-path step.
+    case replay
+    /// The public reference code: constraint losses computed without gradient (plain RandomNAS with
+    /// the gradient scaled by 0.5), to show what that costs.
+    case referenceCompat = "reference-compat"
+}
+
+/// How the constraint losses are combined: L = L_current + beta * (sum or mean over the archive).
+/// The reference code's 0.5 * L_current + 0.5 * mean is `mean` with beta = 1, halved.
+public enum ConstraintReduction: String, Codable, CaseIterable, Sendable { case sum, mean }
 
 /// Everything a run needs; defaults follow SPEC.md (the NSAS/DARTS search settings).
 public struct TrainConfig: Codable, Hashable, Sendable {
@@ -33,6 +55,15 @@ public struct TrainConfig: Codable, Hashable, Sendable {
     public var searchTop: Int = 10
     public var allowNone: Bool = false
 
+    // NSAS.
+    public var nsasBeta: Float = 1
+    public var archiveSize: Int = 4
+    public var recentSize: Int = 50
+    public var knnK: Int = 10
+    public var noveltyDraws: Int = 10
+    public var constraintReduction: ConstraintReduction = .mean
+    public var nsasMode: NSASMode = .loss
+
     // Stand-alone training.
     public var genotype: String? = nil
     public var dropPath: Float = 0.2
@@ -56,6 +87,9 @@ public struct TrainConfig: Codable, Hashable, Sendable {
         if searchSamples < 1 || searchBatches < 1 || searchTop < 1 { throw bad("--search-samples, --search-batches and --search-top must be positive") }
         if method == .standalone && genotype == nil { throw bad("--method standalone needs --genotype \"Genotype(...)\" (or a name: DARTS_V2, NSAS)") }
         if !(0..<1).contains(dropPath) || auxiliaryWeight < 0 || cutout < 0 { throw bad("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0") }
+        if nsasBeta < 0 || archiveSize < 1 || recentSize < 1 || knnK < 1 || noveltyDraws < 1 {
+            throw bad("need --nsas-beta >= 0 and positive --archive-size, --recent-size, --knn-k, --novelty-draws")
+        }
     }
 }
 

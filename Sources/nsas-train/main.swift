@@ -22,7 +22,7 @@ struct NSASTrainCommand: ParsableCommand {
         Metrics are written as JSON lines to DIR/metrics.jsonl.
         """)
 
-    @Option(help: "randomnas (search) or standalone (train --genotype from scratch).")
+    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas) or standalone (train --genotype from scratch).")
     var method: String = "randomnas"
     @Option(help: "Dataset: 'default' or a folder of CIFAR-10, CIFAR-100 or IDX files.")
     var data: String = "default"
@@ -52,14 +52,25 @@ struct NSASTrainCommand: ParsableCommand {
     @Option(help: "Stand-alone: final drop-path probability.") var dropPath: Float = 0.2
     @Option(help: "Stand-alone: auxiliary head loss weight (0: no head).") var auxiliaryWeight: Float = 0.4
     @Option(help: "Stand-alone: cutout square side (0: none).") var cutout: Int = 0
+    @Option(help: "NSAS: weight beta of the constraint losses (Eq. 8).") var nsasBeta: Float = 1
+    @Option(help: "NSAS: archive size M.") var archiveSize: Int = 4
+    @Option(help: "NSAS: length of the recent-architecture list C.") var recentSize: Int = 50
+    @Option(help: "NSAS: k of the k-nearest-neighbour novelty (Eq. 7).") var knnK: Int = 10
+    @Option(help: "NSAS: random draws n from C per archive update (Algorithm 1).") var noveltyDraws: Int = 10
+    @Option(help: "NSAS: sum or mean of the constraint losses (L = L_current + beta * sum|mean); the reference code's 0.5/0.5 weighting is mean with beta 1, halved.")
+    var constraintReduction: String = "mean"
+    @Option(help: "NSAS: loss (the paper's Eq. 8), replay (archived architectures as extra single-path steps), or reference-compat (reproduces the public code's bug: constraint losses carry no gradient).")
+    var nsasMode: String = "loss"
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print only the final lines.") var quiet = false
     @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest).") var keepOptimizer = false
 
     func validate() throws {
-        guard Method(rawValue: method) != nil else {
-            throw ValidationError("--method must be one of: \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard Method(name: method) != nil else {
+            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), standalone")
         }
+        guard NSASMode(rawValue: nsasMode) != nil else { throw ValidationError("--nsas-mode must be loss, replay or reference-compat") }
+        guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
     }
 
     /// `--resume DIR`: the stored options, the restored trainer, and the epochs done.
@@ -67,7 +78,7 @@ struct NSASTrainCommand: ParsableCommand {
         let latest = try RunDirectory.latest(dir)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let c = saved.train
-        guard c.method == .randomnas else { throw TrainError.config("--resume continues searches (randomnas); \(latest) is a \(c.method.rawValue) run") }
+        guard c.method != .standalone else { throw TrainError.config("--resume continues searches (randomnas, nsas); \(latest) is a stand-alone run") }
         let kind = BackendKind(rawValue: c.backend) ?? .blas
         let log = try RunLog(directory: dir, quiet: quiet)
         let splits = try DataSource.load(c.data, seed: c.seed, heldoutFraction: c.heldoutFraction)
@@ -85,12 +96,15 @@ struct NSASTrainCommand: ParsableCommand {
         try runReportingErrors("nsas-train") {
             if let resume { return try resumeRun(resume) }
             var c = TrainConfig()
-            c.method = Method(rawValue: method)!; c.data = data; c.epochs = epochs; c.layers = layers; c.channels = channels
+            c.method = Method(name: method)!; c.data = data; c.epochs = epochs; c.layers = layers; c.channels = channels
             c.batch = batch; c.seed = seed; c.lr = lr; c.lrMin = lrMin; c.momentum = momentum; c.weightDecay = weightDecay
             c.clip = clip; c.maxSteps = maxSteps; c.evalBatch = evalBatch; c.heldoutFraction = heldoutFraction
             c.searchSamples = searchSamples; c.searchBatches = searchBatches; c.searchTop = searchTop; c.allowNone = allowNone
             c.genotype = genotype; c.dropPath = dropPath; c.auxiliaryWeight = auxiliaryWeight; c.cutout = cutout
             c.backend = backend.backend
+            c.nsasBeta = nsasBeta; c.archiveSize = archiveSize; c.recentSize = recentSize; c.knnK = knnK
+            c.noveltyDraws = noveltyDraws; c.constraintReduction = ConstraintReduction(rawValue: constraintReduction)!
+            c.nsasMode = NSASMode(rawValue: nsasMode)!
             try c.validate()
             let parsed = try genotype.map { try Genotype(parsing: $0) }
             let (be, line) = backend.make()
@@ -101,7 +115,7 @@ struct NSASTrainCommand: ParsableCommand {
                         "epochs": epochs, "layers": layers, "channels": channels, "batch": batch])
             try withBackend(be) {
                 switch c.method {
-                case .randomnas:
+                case .randomnas, .nsas:
                     let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()

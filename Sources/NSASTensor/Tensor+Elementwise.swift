@@ -131,3 +131,23 @@ struct Broadcast {
         }
     }
 }
+
+extension Tensor {
+    /// self * s for a one-element tensor s that may need a gradient (an architecture weight):
+    /// dself += s * dy, ds += sum(self * dy).
+    public func scaled(byTensor s: Tensor) throws -> Tensor {
+        guard s.count == 1 else { throw TensorError.shape(op: "scaled(byTensor:)", message: "the scale must have one element, got shape \(s.shape)") }
+        let b = Engine.backend
+        let out = Tensor.result(shape, [self, s], zeroed: true) { out in
+            let dy = out.gradPtr
+            if self.requiresGrad { b.axpy(count: out.count, alpha: s.ptr[0], x: dy, y: self.gradPtr) }
+            if s.requiresGrad {
+                var acc = 0.0
+                for i in 0..<out.count { acc += Double(self.ptr[i]) * Double(dy[i]) }
+                s.gradPtr[0] += Float(acc)
+            }
+        }
+        b.axpy(count: count, alpha: s.ptr[0], x: ptr, y: out.ptr)
+        return out
+    }
+}

@@ -43,6 +43,9 @@ public struct Replay {
         let latest = try RunDirectory.latest(directory)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let last = try CheckpointFile(latest).json("state", as: RunCheckpointer.State.self).epoch
+        guard saved.train.method == .randomnas || saved.train.method == .nsas else {
+            throw TrainError.config("nsas-replay replays randomnas and nsas searches so far; \(latest) is a \(saved.train.method.rawValue) run")
+        }
         let end = min(to ?? last, last)
         guard from >= 0, from < end else {
             throw TrainError.config("--from \(from) must lie in 0..<\(end) (the run has \(last) epochs)")

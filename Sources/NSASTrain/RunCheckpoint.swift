@@ -34,8 +34,8 @@ public struct RunCheckpointer {
     /// Writes epoch `epoch` (1-based, completed) and returns the file's path and size.
     @discardableResult
     func write(epoch: Int, config: TrainConfig, network: CNNConfig, dataName: String, metrics: EpochMetrics,
-               paths: [Genotype], sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD,
-               archive: ArchiveState? = nil) throws -> (String, Int) {
+               paths: [Genotype], pathText: [String]? = nil, sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD,
+               archive: ArchiveState? = nil, extra: [CheckpointWriter.Section] = []) throws -> (String, Int) {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var momentum: [StoredTensor] = []
@@ -44,14 +44,15 @@ public struct RunCheckpointer {
         }
         var sections = [
             CheckpointWriter.Section("config", Array(try enc.encode(Config(tool: nsasVersion, train: config, network: network, data: dataName)))),
-            CheckpointWriter.Section("state", Array(try enc.encode(State(epoch: epoch, method: config.method.rawValue, lr: sgd.lr, steps: paths.count)))),
+            CheckpointWriter.Section("state", Array(try enc.encode(State(epoch: epoch, method: config.method.rawValue, lr: sgd.lr, steps: pathText?.count ?? paths.count)))),
             CheckpointWriter.Section("metrics", Array(try enc.encode(metrics))),
-            CheckpointWriter.Section("paths", Array(paths.map(\.canonical).joined(separator: "\n").utf8)),
+            CheckpointWriter.Section("paths", Array((pathText ?? paths.map(\.canonical)).joined(separator: "\n").utf8)),
             CheckpointWriter.Section("rng", Array(try enc.encode(RNGs(sampling: sampling.state, data: data.state)))),
             CheckpointWriter.Section("weights", TensorCodec.encode(Self.stored(named)), codec: .zstdShuffle4),
             CheckpointWriter.Section("optimizer", TensorCodec.encode(momentum), codec: .zstdShuffle4),
         ]
         if let archive { sections.insert(CheckpointWriter.Section("archive", Array(try enc.encode(archive))), at: 5) }
+        sections += extra
         let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw CheckpointError(directory, "cannot create the run folder (\(error.localizedDescription))")

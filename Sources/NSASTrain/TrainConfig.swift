@@ -5,6 +5,8 @@ public enum Method: String, Codable, CaseIterable, Sendable {
     case randomnas
     /// RandomNAS-NSAS: RandomNAS sampling with the NSAS constraint archive and loss.
     case nsas
+    /// GDAS: Gumbel-softmax sampling of learned architecture logits.
+    case gdas
     case standalone
 
     /// Accepts the long names too (`randomnas-nsas`).

@@ -22,7 +22,7 @@ struct NSASTrainCommand: ParsableCommand {
         Metrics are written as JSON lines to DIR/metrics.jsonl.
         """)
 
-    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas) or standalone (train --genotype from scratch).")
+    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas), gdas, or standalone (train --genotype from scratch).")
     var method: String = "randomnas"
     @Option(help: "Dataset: 'default' or a folder of CIFAR-10, CIFAR-100 or IDX files.")
     var data: String = "default"
@@ -67,7 +67,7 @@ struct NSASTrainCommand: ParsableCommand {
 
     func validate() throws {
         guard Method(name: method) != nil else {
-            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), standalone")
+            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, standalone")
         }
         guard NSASMode(rawValue: nsasMode) != nil else { throw ValidationError("--nsas-mode must be loss, replay or reference-compat") }
         guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
@@ -78,7 +78,9 @@ struct NSASTrainCommand: ParsableCommand {
         let latest = try RunDirectory.latest(dir)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let c = saved.train
-        guard c.method != .standalone else { throw TrainError.config("--resume continues searches (randomnas, nsas); \(latest) is a stand-alone run") }
+        guard c.method == .randomnas || c.method == .nsas else {
+            throw TrainError.config("--resume continues randomnas and nsas searches so far; \(latest) is a \(c.method.rawValue) run")
+        }
         let kind = BackendKind(rawValue: c.backend) ?? .blas
         let log = try RunLog(directory: dir, quiet: quiet)
         let splits = try DataSource.load(c.data, seed: c.seed, heldoutFraction: c.heldoutFraction)
@@ -117,6 +119,11 @@ struct NSASTrainCommand: ParsableCommand {
                 switch c.method {
                 case .randomnas, .nsas:
                     let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+                    if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
+                    let result = try trainer.run()
+                    if quiet { print(result.genotype.description) }
+                case .gdas:
+                    let trainer = try GDASTrainer(config: c, data: splits, log: log)
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }

@@ -38,6 +38,24 @@ public final class Supernet: Layer {
         return try classifier.forward(s1)
     }
 
+    /// GDAS's forward pass: every edge of every cell runs the one op `ops[edge]` (index in DARTS
+    /// order; `none` adds nothing), its output scaled by `weights[edge]` when given (the
+    /// straight-through architecture weight). Nodes sum all their incoming edges.
+    public func forward(_ x: Tensor, normalOps: [Int], reduceOps: [Int], normalWeights: [Tensor?], reduceWeights: [Tensor?],
+                        _ ctx: ForwardContext) throws -> Tensor {
+        let e = config.edgesPerCell
+        guard normalOps.count == e, reduceOps.count == e, normalWeights.count == e, reduceWeights.count == e else {
+            throw SearchSpaceError.genotype("GDAS paths need one op per edge (\(e) per cell)")
+        }
+        var s0 = try stem.forward(x, ctx), s1 = s0
+        for cell in cells {
+            let red = cell.plan.reduction
+            let out = try cell.forwardAllEdges(s0, s1, red ? reduceOps : normalOps, red ? reduceWeights : normalWeights, ctx)
+            s0 = s1; s1 = out
+        }
+        return try classifier.forward(s1)
+    }
+
     public var parameters: [Tensor] { stem.parameters + cells.flatMap(\.parameters) + classifier.parameters }
 
     /// The parameters an architecture's path uses (the rest get no gradient from it).
@@ -80,6 +98,24 @@ final class SupernetCell: Layer {
         try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx) {
             op(edges, $0)
         }
+    }
+
+    func forwardAllEdges(_ s0: Tensor, _ s1: Tensor, _ opIndex: [Int], _ weights: [Tensor?], _ ctx: ForwardContext) throws -> Tensor {
+        var states = [try pre0.forward(s0, ctx), try pre1.forward(s1, ctx)]
+        let p = states[1]
+        let outShape = [p.shape[0], p.shape[1], plan.reduction ? p.shape[2] / 2 : p.shape[2], plan.reduction ? p.shape[3] / 2 : p.shape[3]]
+        for i in 0..<nodes {
+            var sum: Tensor? = nil
+            for j in 0..<(2 + i) {
+                let e = CNNConfig.edgeIndex(node: i, input: j)
+                guard Primitive.allCases[opIndex[e]] != .none else { continue }
+                var h = try ops[e][opIndex[e]].forward(states[j], ctx)
+                if let w = weights[e] { h = try h.scaled(byTensor: w) }
+                sum = try sum.map { try $0 + h } ?? h
+            }
+            states.append(sum ?? Tensor(zeros: outShape))
+        }
+        return try Tensor.concat(Array(states[2...]), axis: 1)
     }
 
     var parameters: [Tensor] { pre0.parameters + pre1.parameters + ops.flatMap { $0.flatMap(\.parameters) } }

@@ -142,10 +142,41 @@ public final class GDASTrainer {
         try Genotype(normal: Gumbel.cell(alphaNormal, nodes: supernet.config.nodes), reduce: Gumbel.cell(alphaReduce, nodes: supernet.config.nodes))
     }
 
-    public func run() throws -> SearchResult {
+    struct ArchState: Decodable { var adam_steps: [Int]; var gumbel_rng: [UInt64]; var heldout_rng: [UInt64] }
+
+    /// Restores weights, momentum, logits, Adam state and random-number states from a checkpoint
+    /// of this run; returns the epochs it completed.
+    public func restore(from path: String) throws -> Int {
+        let f = try CheckpointFile(path)
+        let saved = try f.json("config", as: RunCheckpointer.Config.self)
+        guard saved.network == supernet.config else {
+            throw CheckpointError(path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
+        }
+        let named = supernet.named()
+        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
+        try RunRestore.momentum(f, into: sgd, named: named)
+        let arch = Dictionary(try f.tensors("arch").map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        try RunRestore.load(Array(arch.values), into: [("alpha_normal", alphaNormal), ("alpha_reduce", alphaReduce)], path: path, section: "arch")
+        for (i, p) in adam.parameters.enumerated() {
+            guard let m = arch["adam_m." + (p.name ?? "")], let v = arch["adam_v." + (p.name ?? "")], m.values.count == p.count, v.values.count == p.count else {
+                throw CheckpointError(path, section: "arch", "lacks the Adam moments of \(p.name ?? "?")")
+            }
+            adam.m[i] = m.values; adam.v[i] = v.values
+        }
+        let st = try f.json("arch_state", as: ArchState.self)
+        let rngs = try f.json("rng", as: RunCheckpointer.RNGs.self)
+        do {
+            adam.steps = st.adam_steps
+            gumbelRNG = try RNG(state: st.gumbel_rng); heldoutRNG = try RNG(state: st.heldout_rng); dataRNG = try RNG(state: rngs.data)
+        } catch { throw CheckpointError(path, section: "arch_state", "\(error)") }
+        return try f.json("state", as: RunCheckpointer.State.self).epoch
+    }
+
+    public func run(startEpoch: Int = 0) throws -> SearchResult {
         log.line("nsas-train gdas: \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
+        if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
-        for e in 0..<config.epochs {
+        for e in startEpoch..<max(startEpoch, config.epochs) {
             let m = try trainEpoch(e)
             epochs.append(m)
             log.record(m.record.merging(["tau": tau(epoch: e), "genotype": try genotype().canonical]) { a, _ in a })

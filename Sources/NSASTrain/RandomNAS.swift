@@ -137,14 +137,7 @@ public final class RandomNASTrainer {
         }
         let named = supernet.named()
         try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
-        guard f.has("optimizer") else {
-            throw CheckpointError(path, section: "optimizer", "is missing (older checkpoints keep only weights)", advice: "resume from the newest checkpoint, or write all with --keep-optimizer")
-        }
-        let momentum = Dictionary(try f.tensors("optimizer").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
-        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
-        for (i, p) in sgd.parameters.enumerated() {
-            if let v = momentum["momentum." + (nameOf[ObjectIdentifier(p)] ?? "")], v.count == p.count { sgd.velocity[i] = v } else { sgd.velocity[i] = [] }
-        }
+        try RunRestore.momentum(f, into: sgd, named: named)
         let rngs = try f.json("rng", as: RunCheckpointer.RNGs.self)
         do { samplingRNG = try RNG(state: rngs.sampling); dataRNG = try RNG(state: rngs.data) } catch {
             throw CheckpointError(path, section: "rng", "\(error)")

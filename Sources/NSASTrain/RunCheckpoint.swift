@@ -78,6 +78,18 @@ public struct RunCheckpointer {
 
 /// Restoring a run's state from a checkpoint.
 enum RunRestore {
+    /// SGD momentum by parameter name; the newest checkpoint of a run always has it.
+    static func momentum(_ f: CheckpointFile, into sgd: SGD, named: [(String, Tensor)]) throws {
+        guard f.has("optimizer") else {
+            throw CheckpointError(f.path, section: "optimizer", "is missing (older checkpoints keep only weights)", advice: "resume from the newest checkpoint, or write all with --keep-optimizer")
+        }
+        let momentum = Dictionary(try f.tensors("optimizer").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        for (i, p) in sgd.parameters.enumerated() {
+            if let v = momentum["momentum." + (nameOf[ObjectIdentifier(p)] ?? "")], v.count == p.count { sgd.velocity[i] = v } else { sgd.velocity[i] = [] }
+        }
+    }
+
     /// Copies stored tensors into live ones by name; every live tensor must be present with its shape.
     static func load(_ stored: [StoredTensor], into named: [(String, Tensor)], path: String, section: String) throws {
         let byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

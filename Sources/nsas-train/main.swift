@@ -78,18 +78,26 @@ struct NSASTrainCommand: ParsableCommand {
         let latest = try RunDirectory.latest(dir)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let c = saved.train
-        guard c.method == .randomnas || c.method == .nsas else {
-            throw TrainError.config("--resume continues randomnas and nsas searches so far; \(latest) is a \(c.method.rawValue) run")
-        }
+        guard c.method != .standalone else { throw TrainError.config("--resume continues searches; \(latest) is a stand-alone run") }
         let kind = BackendKind(rawValue: c.backend) ?? .blas
         let log = try RunLog(directory: dir, quiet: quiet)
         let splits = try DataSource.load(c.data, seed: c.seed, heldoutFraction: c.heldoutFraction)
         try withBackend(kind.make()) {
-            let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
-            trainer.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
-            let done = try trainer.restore(from: latest)
-            log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
-            let result = try trainer.run(startEpoch: done)
+            let result: SearchResult
+            let checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
+            if c.method == .gdas {
+                let trainer = try GDASTrainer(config: c, data: splits, log: log)
+                trainer.checkpointer = checkpointer
+                let done = try trainer.restore(from: latest)
+                log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
+                result = try trainer.run(startEpoch: done)
+            } else {
+                let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+                trainer.checkpointer = checkpointer
+                let done = try trainer.restore(from: latest)
+                log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
+                result = try trainer.run(startEpoch: done)
+            }
             if quiet { print(result.genotype.description) }
         }
     }

@@ -92,3 +92,22 @@ import Testing
 }
 
 import NSASCheckpoint
+
+@Suite struct GDASResumeTests {
+    @Test func resumedGDASEqualsUninterrupted() throws {
+        var c = tinySearch(epochs: 2, steps: 3)
+        c.method = .gdas
+        let dir = NSTemporaryDirectory() + "nsas-gdas-resume-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let a = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let ra = try a.run()
+        let b = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        let rb = try b.run(startEpoch: 1)
+        #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss)
+        #expect(b.alphaNormal.array == a.alphaNormal.array && b.alphaReduce.array == a.alphaReduce.array)
+        #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
+        #expect(ra.genotype == rb.genotype)
+    }
+}

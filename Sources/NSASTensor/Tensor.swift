@@ -153,6 +153,8 @@ public final class Tensor {
         if gradStorage == nil { gradStorage = Storage(count: count) }
         return gradStorage!.ptr
     }
+    /// Whether a backward pass has reached this tensor since the last `zeroGrad()`.
+    public var hasGradient: Bool { gradStorage != nil }
     /// The single value of a one-element tensor.
     public var item: Float { ptr[0] }
 

@@ -31,6 +31,10 @@ public final class RandomNASTrainer {
     public private(set) var archive: ConstraintArchive
     var archiveRNG: RNG
     var globalStep = 0
+    /// WPL state: the running diagonal Fisher and theta* of every parameter (by position in
+    /// `supernet.parameters`, empty until first used), and the path being trained.
+    var fisher: [[Float]] = [], anchor: [[Float]] = []
+    var wplPath: Genotype?
 
     public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
         try config.validate()
@@ -51,10 +55,11 @@ public final class RandomNASTrainer {
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
         epochPaths = []
         archive.clearChanges()
-        let label = config.method == .nsas ? "nsas" : "randomnas"
+        let label = config.method.rawValue
         let runner = EpochRunner(config: config, data: data, batcher: batcher, augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
                                  log: log, label: label)
         return try runner.run(epoch: epoch, dataRNG: &dataRNG, sgd: sgd, parameters: supernet.parameters) { x, labels, _ in
+            if config.method == .wpl { return try wplStep(x, labels) }
             let arch = sampler.sample(&samplingRNG)
             epochPaths.append(arch)
             defer { globalStep += 1 }
@@ -89,6 +94,38 @@ public final class RandomNASTrainer {
                 return try pathLoss(arch, x, labels, weight: 0.5)
             }
         }
+    }
+
+    /// WPL (Benyahia et al. 2019, Eq. 4): each sampled path trains for `wplStepsPerPath` steps;
+    /// its gradient gets eps * F * (theta - theta*), theta* the weights when the path started, F
+    /// the running diagonal Fisher estimate from squared loss gradients.
+    func wplStep(_ x: Tensor, _ labels: [Int]) throws -> (loss: Float, logits: Tensor) {
+        let params = supernet.parameters
+        if fisher.isEmpty { fisher = params.map { _ in [] }; anchor = params.map { _ in [] } }
+        if globalStep % config.wplStepsPerPath == 0 || wplPath == nil {
+            wplPath = sampler.sample(&samplingRNG)
+            for (i, p) in params.enumerated() { anchor[i] = p.array }
+        }
+        defer { globalStep += 1 }
+        let arch = wplPath!
+        epochPaths.append(arch)
+        let result = try pathLoss(arch, x, labels, weight: 1)
+        let eps = config.wplEps, decay = config.wplFisherDecay
+        for (i, p) in params.enumerated() {
+            guard p.hasGradient else { continue }
+            if fisher[i].isEmpty { fisher[i] = [Float](repeating: 0, count: p.count) }
+            let gp = p.gradPtr, w = p.ptr
+            fisher[i].withUnsafeMutableBufferPointer { f in
+                anchor[i].withUnsafeBufferPointer { a in
+                    for j in 0..<p.count {
+                        let gj = gp[j]
+                        gp[j] = gj + eps * f[j] * (w[j] - a[j])     // penalty with the Fisher of earlier paths
+                        f[j] = decay * f[j] + (1 - decay) * gj * gj  // then the Fisher learns this gradient
+                    }
+                }
+            }
+        }
+        return result
     }
 
     /// Forward and backward of one path's loss times `weight` (gradients accumulate); the loss
@@ -127,6 +164,41 @@ public final class RandomNASTrainer {
         return best!
     }
 
+    /// WPL's state for a checkpoint: Fisher and theta* by parameter name, the current path and step.
+    func wplSections() throws -> [CheckpointWriter.Section] {
+        guard config.method == .wpl, !fisher.isEmpty else { return [] }
+        let named = supernet.named()
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        var tensors: [StoredTensor] = []
+        for (i, p) in supernet.parameters.enumerated() where !fisher[i].isEmpty {
+            let n = nameOf[ObjectIdentifier(p)] ?? "\(i)"
+            tensors.append(StoredTensor(name: "fisher." + n, shape: p.shape, values: fisher[i]))
+            tensors.append(StoredTensor(name: "anchor." + n, shape: p.shape, values: anchor[i]))
+        }
+        let state = try JSONSerialization.data(withJSONObject: ["path": wplPath?.canonical ?? "", "global_step": globalStep], options: [.sortedKeys])
+        return [CheckpointWriter.Section("wpl", TensorCodec.encode(tensors), codec: .zstdShuffle4), CheckpointWriter.Section("wpl_state", Array(state))]
+    }
+
+    func restoreWPL(_ f: CheckpointFile) throws {
+        guard f.has("wpl") else { return }
+        let stored = Dictionary(try f.tensors("wpl").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        let named = supernet.named()
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        let params = supernet.parameters
+        fisher = params.map { _ in [] }; anchor = params.map { _ in [] }
+        for (i, p) in params.enumerated() {
+            let n = nameOf[ObjectIdentifier(p)] ?? "\(i)"
+            fisher[i] = stored["fisher." + n] ?? []; anchor[i] = stored["anchor." + n] ?? []
+            if anchor[i].isEmpty { anchor[i] = p.array }
+        }
+        guard let obj = try JSONSerialization.jsonObject(with: Data(f.read("wpl_state"))) as? [String: Any],
+              let step = obj["global_step"] as? Int, let path = obj["path"] as? String else {
+            throw CheckpointError(f.path, section: "wpl_state", "is not the expected JSON")
+        }
+        globalStep = step
+        wplPath = path.isEmpty ? nil : try Genotype(parsing: path)
+    }
+
     /// Restores weights, momentum and random-number states from a checkpoint of this run;
     /// returns the number of epochs it completed. Training then continues with `run(startEpoch:)`.
     public func restore(from path: String) throws -> Int {
@@ -143,6 +215,7 @@ public final class RandomNASTrainer {
             throw CheckpointError(path, section: "rng", "\(error)")
         }
         let state = try f.json("state", as: RunCheckpointer.State.self)
+        if config.method == .wpl { try restoreWPL(f) }
         if config.method == .nsas {
             let a = try f.json("archive", as: RunCheckpointer.ArchiveState.self)
             archive = a.archive; globalStep = a.globalStep
@@ -166,7 +239,8 @@ public final class RandomNASTrainer {
                 let (path, size) = try checkpointer.write(epoch: m.epoch, config: config, network: supernet.config, dataName: data.name,
                                                           metrics: m, paths: epochPaths, sampling: samplingRNG, data: dataRNG,
                                                           named: supernet.named(), sgd: sgd,
-                                                          archive: config.method == .nsas ? .init(archive: archive, rng: archiveRNG.state, globalStep: globalStep) : nil)
+                                                          archive: config.method == .nsas ? .init(archive: archive, rng: archiveRNG.state, globalStep: globalStep) : nil,
+                                                          extra: try wplSections())
                 let dt = Timing.now() - t0
                 log.record(["event": "checkpoint", "epoch": m.epoch, "path": path, "bytes": size, "seconds": dt])
                 saved = String(format: "; checkpoint %@ (%.1f MB, %.2f s)", (path as NSString).lastPathComponent, Double(size) / 1e6, dt)

@@ -43,7 +43,7 @@ public struct Replay {
         let latest = try RunDirectory.latest(directory)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let last = try CheckpointFile(latest).json("state", as: RunCheckpointer.State.self).epoch
-        guard saved.train.method == .randomnas || saved.train.method == .nsas else {
+        guard saved.train.method == .randomnas || saved.train.method == .nsas || saved.train.method == .wpl else {
             throw TrainError.config("nsas-replay replays randomnas and nsas searches so far; \(latest) is a \(saved.train.method.rawValue) run")
         }
         let end = min(to ?? last, last)

@@ -7,6 +7,8 @@ public enum Method: String, Codable, CaseIterable, Sendable {
     case nsas
     /// GDAS: Gumbel-softmax sampling of learned architecture logits.
     case gdas
+    /// WPL: RandomNAS sampling with the weight plasticity loss.
+    case wpl
     case standalone
 
     /// Accepts the long names too (`randomnas-nsas`).
@@ -66,6 +68,14 @@ public struct TrainConfig: Codable, Hashable, Sendable {
     public var constraintReduction: ConstraintReduction = .mean
     public var nsasMode: NSASMode = .loss
 
+    // WPL (SPEC.md section 3): penalty (eps/2) sum F (theta - theta*)^2.
+    public var wplEps: Float = 1
+    /// Steps each sampled path is trained for; theta* is the weights when the path started (with
+    /// one step per path the penalty's gradient would always be zero).
+    public var wplStepsPerPath: Int = 4
+    /// Decay of the running diagonal Fisher estimate F = decay F + (1 - decay) g^2.
+    public var wplFisherDecay: Float = 0.9
+
     // Stand-alone training.
     public var genotype: String? = nil
     public var dropPath: Float = 0.2
@@ -89,6 +99,9 @@ public struct TrainConfig: Codable, Hashable, Sendable {
         if searchSamples < 1 || searchBatches < 1 || searchTop < 1 { throw bad("--search-samples, --search-batches and --search-top must be positive") }
         if method == .standalone && genotype == nil { throw bad("--method standalone needs --genotype \"Genotype(...)\" (or a name: DARTS_V2, NSAS)") }
         if !(0..<1).contains(dropPath) || auxiliaryWeight < 0 || cutout < 0 { throw bad("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0") }
+        if wplEps < 0 || wplStepsPerPath < 1 || !(0..<1).contains(wplFisherDecay) {
+            throw bad("need --wpl-eps >= 0, --wpl-steps-per-path >= 1, 0 <= --wpl-fisher-decay < 1")
+        }
         if nsasBeta < 0 || archiveSize < 1 || recentSize < 1 || knnK < 1 || noveltyDraws < 1 {
             throw bad("need --nsas-beta >= 0 and positive --archive-size, --recent-size, --knn-k, --novelty-draws")
         }

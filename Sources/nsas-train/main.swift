@@ -22,7 +22,7 @@ struct NSASTrainCommand: ParsableCommand {
         Metrics are written as JSON lines to DIR/metrics.jsonl.
         """)
 
-    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas), gdas, or standalone (train --genotype from scratch).")
+    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas), gdas, wpl, or standalone (train --genotype from scratch).")
     var method: String = "randomnas"
     @Option(help: "Dataset: 'default' or a folder of CIFAR-10, CIFAR-100 or IDX files.")
     var data: String = "default"
@@ -61,13 +61,16 @@ struct NSASTrainCommand: ParsableCommand {
     var constraintReduction: String = "mean"
     @Option(help: "NSAS: loss (the paper's Eq. 8), replay (archived architectures as extra single-path steps), or reference-compat (reproduces the public code's bug: constraint losses carry no gradient).")
     var nsasMode: String = "loss"
+    @Option(help: "WPL: eps of the penalty (eps/2) sum F (theta - theta*)^2.") var wplEps: Float = 1
+    @Option(help: "WPL: steps each sampled path trains for (theta* = the weights when it started).") var wplStepsPerPath: Int = 4
+    @Option(help: "WPL: decay of the running diagonal Fisher estimate.") var wplFisherDecay: Float = 0.9
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print only the final lines.") var quiet = false
     @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest).") var keepOptimizer = false
 
     func validate() throws {
         guard Method(name: method) != nil else {
-            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, standalone")
+            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, wpl, standalone")
         }
         guard NSASMode(rawValue: nsasMode) != nil else { throw ValidationError("--nsas-mode must be loss, replay or reference-compat") }
         guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
@@ -115,6 +118,7 @@ struct NSASTrainCommand: ParsableCommand {
             c.nsasBeta = nsasBeta; c.archiveSize = archiveSize; c.recentSize = recentSize; c.knnK = knnK
             c.noveltyDraws = noveltyDraws; c.constraintReduction = ConstraintReduction(rawValue: constraintReduction)!
             c.nsasMode = NSASMode(rawValue: nsasMode)!
+            c.wplEps = wplEps; c.wplStepsPerPath = wplStepsPerPath; c.wplFisherDecay = wplFisherDecay
             try c.validate()
             let parsed = try genotype.map { try Genotype(parsing: $0) }
             let (be, line) = backend.make()
@@ -125,7 +129,7 @@ struct NSASTrainCommand: ParsableCommand {
                         "epochs": epochs, "layers": layers, "channels": channels, "batch": batch])
             try withBackend(be) {
                 switch c.method {
-                case .randomnas, .nsas:
+                case .randomnas, .nsas, .wpl:
                     let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()

@@ -89,3 +89,43 @@ import Testing
         #expect(u.archive == t.archive)
     }
 }
+
+@Suite struct WPLTests {
+    @Test func wplTrainsPathsForSeveralStepsAndResumesExactly() throws {
+        var c = tinySearch(epochs: 2, steps: 6, batch: 32)
+        c.method = .wpl; c.wplStepsPerPath = 3; c.lr = 0.05; c.wplEps = 50
+        let dir = NSTemporaryDirectory() + "nsas-wpl-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let a = try RandomNASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let before = try TrainTests.probeLoss(a.supernet, NamedGenotypes.dartsV2)
+        let ra = try a.run()
+        // Each path trains for 3 consecutive steps.
+        let paths = a.epochPaths
+        #expect(paths.count == 6 && paths[0] == paths[2] && paths[3] == paths[5] && paths[0] != paths[3])
+        #expect(try CheckpointFile(dir + "/epoch-0002.nsasckpt").has("wpl"))
+        let b = try RandomNASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        let rb = try b.run(startEpoch: 1)
+        #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss)
+        #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
+        // (The probe runs batch norm in training mode, which moves its statistics: last.)
+        #expect(try TrainTests.probeLoss(a.supernet, NamedGenotypes.dartsV2) < before)
+    }
+
+    @Test func thePenaltyPullsTowardsTheAnchor() throws {
+        // With eps large and a Fisher learned from earlier steps, training a path moves the shared
+        // weights less from theta* than plain RandomNAS steps on the same path do.
+        func drift(_ eps: Float) throws -> Float {
+            var c = tinySearch(epochs: 1, steps: 8, batch: 32)
+            c.method = .wpl; c.wplStepsPerPath = 8; c.lr = 0.1; c.wplEps = eps; c.momentum = 0
+            let t = try RandomNASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+            let start = t.supernet.parameters.map(\.array)
+            _ = try t.trainEpoch(0)
+            return zip(t.supernet.parameters, start).map { p, s in zip(p.array, s).map { abs($0 - $1) }.reduce(0, +) }.reduce(0, +)
+        }
+        #expect(try drift(1e4) < drift(0))
+    }
+}
+
+import NSASCheckpoint

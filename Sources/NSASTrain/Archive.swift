@@ -1,6 +1,26 @@
 import NSASSearchSpace
 import NSASTensor
 
+/// An architecture the NSAS archive can hold: anything with the edge-match distance.
+public protocol Archivable: Codable, Equatable, Sendable {
+    func distance(to other: Self) -> Double
+}
+
+extension Genotype: Archivable {
+    public func distance(to other: Genotype) -> Double { Novelty.distance(self, other) }
+}
+
+/// A GDAS path: the op (index in DARTS order) of every edge of the normal and reduce cells.
+/// Its distance is 1 - matching edges / all edges (an edge matches with the same op).
+public struct GDASArchitecture: Archivable, Hashable {
+    public var normal: [Int], reduce: [Int]
+    public init(normal: [Int], reduce: [Int]) { self.normal = normal; self.reduce = reduce }
+    public func distance(to other: GDASArchitecture) -> Double {
+        let same = zip(normal, other.normal).filter { $0 == $1 }.count + zip(reduce, other.reduce).filter { $0 == $1 }.count
+        return 1 - Double(same) / Double(normal.count + reduce.count)
+    }
+}
+
 /// Architecture distance and novelty (NSAS paper, Section 3; SPEC.md section 4).
 public enum Novelty {
     /// 1 - matches / edges over the normal and reduce cells together. An edge of `a` matches when
@@ -19,9 +39,9 @@ public enum Novelty {
     }
 
     /// N(a, M) (Eq. 7): the mean distance from `a` to its k nearest members of `set` (k = min(k, |set|)).
-    public static func novelty(_ a: Genotype, among set: [Genotype], k: Int) -> Double {
+    public static func novelty<A: Archivable>(_ a: A, among set: [A], k: Int) -> Double {
         guard !set.isEmpty else { return 0 }
-        let d = set.map { distance(a, $0) }.sorted()
+        let d = set.map { a.distance(to: $0) }.sorted()
         let kk = min(max(k, 1), d.count)
         return d.prefix(kk).reduce(0, +) / Double(kk)
     }
@@ -29,19 +49,19 @@ public enum Novelty {
 
 /// The NSAS constraint archive: M architectures kept diverse by greedy novelty search
 /// (Algorithm 1), fed from a FIFO of the most recently sampled architectures.
-public struct ConstraintArchive: Codable, Equatable, Sendable {
+public struct ConstraintArchive<A: Archivable>: Codable, Equatable, Sendable {
     public var capacity: Int
     public var recentCapacity: Int
     public var k: Int
     public var draws: Int
-    public private(set) var members: [Genotype] = []
-    public private(set) var recent: [Genotype] = []
+    public private(set) var members: [A] = []
+    public private(set) var recent: [A] = []
     /// Replacements made: (step, index replaced, the new member).
     public private(set) var changes: [Change] = []
 
     public struct Change: Codable, Equatable, Sendable {
-        public var step: Int; public var index: Int; public var added: Genotype
-        public init(step: Int, index: Int, added: Genotype) { self.step = step; self.index = index; self.added = added }
+        public var step: Int; public var index: Int; public var added: A
+        public init(step: Int, index: Int, added: A) { self.step = step; self.index = index; self.added = added }
     }
 
     public init(capacity: Int, recentCapacity: Int, k: Int, draws: Int) {
@@ -54,12 +74,12 @@ public struct ConstraintArchive: Codable, Equatable, Sendable {
     /// once full, replace the member most similar to `current` by the most novel of `draws`
     /// random picks from the recent list, when it is strictly more novel than that member
     /// (novelty w.r.t. the rest of the archive). Then `current` joins the recent list.
-    public mutating func update(current: Genotype, step: Int, rng: inout RNG) {
+    public mutating func update(current: A, step: Int, rng: inout RNG) {
         if members.count < capacity {
             members.append(current)
             changes.append(Change(step: step, index: members.count - 1, added: current))
         } else if !recent.isEmpty {
-            let j = members.indices.min { Novelty.distance(current, members[$0]) < Novelty.distance(current, members[$1]) }!
+            let j = members.indices.min { current.distance(to: members[$0]) < current.distance(to: members[$1]) }!
             var rest = members
             rest.remove(at: j)
             var best = members[j], bestNovelty = Novelty.novelty(members[j], among: rest, k: k)

@@ -78,6 +78,10 @@ public final class GDASTrainer {
     let batcher: Batcher
     public private(set) var epochPaths: [String] = []
     public var checkpointer: RunCheckpointer?
+    /// GDAS-NSAS: the archive of sampled paths, its generator, the step count.
+    public private(set) var archive: ConstraintArchive<GDASArchitecture>
+    var archiveRNG: RNG
+    var globalStep = 0
     public var tauMax: Float = 10, tauMin: Float = 0.1
 
     public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
@@ -100,6 +104,8 @@ public final class GDASTrainer {
         gumbelRNG = RNG(seed: config.seed &+ 1)
         dataRNG = RNG(seed: config.seed &+ 2)
         heldoutRNG = RNG(seed: config.seed &+ 6)
+        archiveRNG = RNG(seed: config.seed &+ 5)
+        archive = ConstraintArchive(capacity: config.archiveSize, recentCapacity: config.recentSize, k: config.knnK, draws: config.noveltyDraws)
         batcher = Batcher(data)
     }
 
@@ -107,19 +113,33 @@ public final class GDASTrainer {
         LinearDecay(start: tauMax, end: tauMin, total: max(1, config.epochs - 1)).value(epoch: epoch)
     }
 
-    func pathLoss(_ x: Tensor, _ labels: [Int], tau: Float) throws -> (loss: Tensor, logits: Tensor, text: String) {
+    func pathLoss(_ x: Tensor, _ labels: [Int], tau: Float) throws -> (loss: Tensor, logits: Tensor, text: String, arch: GDASArchitecture) {
         let n = try Gumbel.sample(alphaNormal, tau: tau, rng: &gumbelRNG), r = try Gumbel.sample(alphaReduce, tau: tau, rng: &gumbelRNG)
         let logits = try supernet.forward(x, normalOps: n.ops, reduceOps: r.ops, normalWeights: n.weights, reduceWeights: r.weights,
                                           ForwardContext(training: true))
-        return (try logits.crossEntropy(labels: labels), logits, n.text(nodes: supernet.config.nodes) + "||" + r.text(nodes: supernet.config.nodes))
+        return (try logits.crossEntropy(labels: labels), logits, n.text(nodes: supernet.config.nodes) + "||" + r.text(nodes: supernet.config.nodes),
+                GDASArchitecture(normal: n.ops, reduce: r.ops))
+    }
+
+    /// GDAS-NSAS: the archived paths' losses on the same batch, on the shared weights (the paths
+    /// as sampled, weight 1, so no gradient reaches the logits), back-propagated in turn.
+    func constraintLosses(_ x: Tensor, _ labels: [Int]) throws {
+        guard config.method == .gdasNSAS, archive.isFull else { return }
+        let weight = config.nsasBeta / (config.constraintReduction == .mean ? Float(archive.members.count) : 1)
+        let none = [Tensor?](repeating: nil, count: supernet.config.edgesPerCell)
+        for m in archive.members {
+            try supernet.forward(x, normalOps: m.normal, reduceOps: m.reduce, normalWeights: none, reduceWeights: none,
+                                 ForwardContext(training: true)).crossEntropy(labels: labels).scaled(by: weight).backward()
+        }
     }
 
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
         epochPaths = []
+        archive.clearChanges()
         let t = tau(epoch: epoch)
         let runner = EpochRunner(config: config, data: data, batcher: batcher,
                                  augmentation: Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip),
-                                 log: log, label: "gdas")
+                                 log: log, label: config.method.rawValue)
         return try runner.run(epoch: epoch, dataRNG: &dataRNG, sgd: sgd, parameters: supernet.parameters) { x, labels, _ in
             // Architecture step: Adam on the logits from a held-out batch.
             let indices = (0..<config.batch).map { _ in heldoutRNG.int(below: data.heldout.count) }
@@ -129,9 +149,12 @@ public final class GDASTrainer {
             adam.step()
             // Weight step on the training batch (the runner clips and steps SGD).
             sgd.zeroGrad()
-            let (loss, logits, text) = try pathLoss(x, labels, tau: t)
+            let (loss, logits, text, arch) = try pathLoss(x, labels, tau: t)
             epochPaths.append(text)
             try loss.backward()
+            try constraintLosses(x, labels)
+            if config.method == .gdasNSAS { archive.update(current: arch, step: globalStep, rng: &archiveRNG) }
+            globalStep += 1
             adam.zeroGrad()
             return (loss.item, logits)
         }
@@ -140,6 +163,14 @@ public final class GDASTrainer {
     /// The argmax genotype of the current logits.
     public func genotype() throws -> Genotype {
         try Genotype(normal: Gumbel.cell(alphaNormal, nodes: supernet.config.nodes), reduce: Gumbel.cell(alphaReduce, nodes: supernet.config.nodes))
+    }
+
+    struct ArchiveState: Codable { var archive: ConstraintArchive<GDASArchitecture>; var rng: [UInt64]; var globalStep: Int }
+
+    func archiveSection() throws -> [CheckpointWriter.Section] {
+        guard config.method == .gdasNSAS else { return [] }
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        return [CheckpointWriter.Section("archive", Array(try enc.encode(ArchiveState(archive: archive, rng: archiveRNG.state, globalStep: globalStep))))]
     }
 
     struct ArchState: Decodable { var adam_steps: [Int]; var gumbel_rng: [UInt64]; var heldout_rng: [UInt64] }
@@ -169,11 +200,16 @@ public final class GDASTrainer {
             adam.steps = st.adam_steps
             gumbelRNG = try RNG(state: st.gumbel_rng); heldoutRNG = try RNG(state: st.heldout_rng); dataRNG = try RNG(state: rngs.data)
         } catch { throw CheckpointError(path, section: "arch_state", "\(error)") }
+        if config.method == .gdasNSAS {
+            let a = try f.json("archive", as: ArchiveState.self)
+            archive = a.archive; globalStep = a.globalStep
+            do { archiveRNG = try RNG(state: a.rng) } catch { throw CheckpointError(path, section: "archive", "\(error)") }
+        }
         return try f.json("state", as: RunCheckpointer.State.self).epoch
     }
 
     public func run(startEpoch: Int = 0) throws -> SearchResult {
-        log.line("nsas-train gdas: \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
+        log.line("nsas-train \(config.method.rawValue): \(data.name); supernet \(config.layers) cells, C=\(config.channels), \(supernet.parameterCount) parameters")
         if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
         for e in startEpoch..<max(startEpoch, config.epochs) {
@@ -196,7 +232,7 @@ public final class GDASTrainer {
                                                           metrics: m, paths: [], pathText: epochPaths, sampling: gumbelRNG, data: dataRNG,
                                                           named: supernet.named(), sgd: sgd,
                                                           extra: [CheckpointWriter.Section("arch", TensorCodec.encode(arch), codec: .zstdShuffle4),
-                                                                  CheckpointWriter.Section("arch_state", state)])
+                                                                  CheckpointWriter.Section("arch_state", state)] + (try archiveSection()))
                 saved = String(format: "; checkpoint %@ (%.1f MB)", (path as NSString).lastPathComponent, Double(size) / 1e6)
             }
             log.line(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.3f, tau %.2f, %.1f s%@",

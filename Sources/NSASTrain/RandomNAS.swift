@@ -28,7 +28,7 @@ public final class RandomNASTrainer {
     /// Writes a checkpoint after every epoch when set.
     public var checkpointer: RunCheckpointer?
     /// NSAS's constraint archive (method `nsas`), and the generator of its random draws.
-    public private(set) var archive: ConstraintArchive
+    public private(set) var archive: ConstraintArchive<Genotype>
     var archiveRNG: RNG
     var globalStep = 0
     /// WPL state: the running diagonal Fisher and theta* of every parameter (by position in

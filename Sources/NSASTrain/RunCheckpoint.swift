@@ -25,7 +25,7 @@ public struct RunCheckpointer {
     public struct State: Codable, Sendable { public var epoch: Int; public var method: String; public var lr: Float; public var steps: Int }
     public struct RNGs: Codable, Sendable { public var sampling: [UInt64]; public var data: [UInt64] }
     /// NSAS state: the archive with the recent list and the epoch's changes, its generator, the step count.
-    public struct ArchiveState: Codable, Sendable { public var archive: ConstraintArchive; public var rng: [UInt64]; public var globalStep: Int }
+    public struct ArchiveState: Codable, Sendable { public var archive: ConstraintArchive<Genotype>; public var rng: [UInt64]; public var globalStep: Int }
 
     static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
         named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }

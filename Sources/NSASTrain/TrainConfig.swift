@@ -7,6 +7,8 @@ public enum Method: String, Codable, CaseIterable, Sendable {
     case nsas
     /// GDAS: Gumbel-softmax sampling of learned architecture logits.
     case gdas
+    /// GDAS-NSAS: GDAS with the NSAS constraint archive of sampled paths and loss.
+    case gdasNSAS = "gdas-nsas"
     /// WPL: RandomNAS sampling with the weight plasticity loss.
     case wpl
     case standalone

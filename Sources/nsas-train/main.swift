@@ -22,7 +22,7 @@ struct NSASTrainCommand: ParsableCommand {
         Metrics are written as JSON lines to DIR/metrics.jsonl.
         """)
 
-    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas), gdas, wpl, or standalone (train --genotype from scratch).")
+    @Option(help: "randomnas, nsas (RandomNAS-NSAS; also randomnas-nsas), gdas, gdas-nsas, wpl, or standalone (train --genotype from scratch).")
     var method: String = "randomnas"
     @Option(help: "Dataset: 'default' or a folder of CIFAR-10, CIFAR-100 or IDX files.")
     var data: String = "default"
@@ -70,7 +70,7 @@ struct NSASTrainCommand: ParsableCommand {
 
     func validate() throws {
         guard Method(name: method) != nil else {
-            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, wpl, standalone")
+            throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, gdas-nsas, wpl, standalone")
         }
         guard NSASMode(rawValue: nsasMode) != nil else { throw ValidationError("--nsas-mode must be loss, replay or reference-compat") }
         guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
@@ -88,7 +88,7 @@ struct NSASTrainCommand: ParsableCommand {
         try withBackend(kind.make()) {
             let result: SearchResult
             let checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
-            if c.method == .gdas {
+            if c.method == .gdas || c.method == .gdasNSAS {
                 let trainer = try GDASTrainer(config: c, data: splits, log: log)
                 trainer.checkpointer = checkpointer
                 let done = try trainer.restore(from: latest)
@@ -134,7 +134,7 @@ struct NSASTrainCommand: ParsableCommand {
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }
-                case .gdas:
+                case .gdas, .gdasNSAS:
                     let trainer = try GDASTrainer(config: c, data: splits, log: log)
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()

@@ -36,7 +36,7 @@ import Testing
 
     @Test func archiveFillsThenReplacesTheMostSimilarByAMoreNovelOne() {
         var rng = RNG(seed: 1)
-        var archive = ConstraintArchive(capacity: 2, recentCapacity: 10, k: 10, draws: 50)
+        var archive = ConstraintArchive<Genotype>(capacity: 2, recentCapacity: 10, k: 10, draws: 50)
         let a0 = arch(), a1 = arch { n, _ in n[0].op = .maxPool3x3 }, x = arch(.avgPool3x3)
         archive.update(current: a0, step: 0, rng: &rng)
         archive.update(current: a1, step: 1, rng: &rng)
@@ -47,7 +47,7 @@ import Testing
         // Now x is in the recent list: a0 (most similar to the current a0) gives way to x.
         archive.update(current: a0, step: 3, rng: &rng)
         #expect(archive.members == [x, a1])
-        #expect(archive.changes.last == ConstraintArchive.Change(step: 3, index: 0, added: x))
+        #expect(archive.changes.last == ConstraintArchive<Genotype>.Change(step: 3, index: 0, added: x))
         #expect(archive.recent == [a0, a1, x, a0])
         // The recent list is a FIFO of its capacity.
         for s in 4..<20 { archive.update(current: a1, step: s, rng: &rng) }

@@ -111,3 +111,29 @@ import NSASCheckpoint
         #expect(ra.genotype == rb.genotype)
     }
 }
+
+@Suite struct GDASNSASTests {
+    @Test func gdasNSASFillsItsArchiveAndResumesExactly() throws {
+        var c = tinySearch(epochs: 2, steps: 4)
+        c.method = .gdasNSAS; c.archiveSize = 2
+        let dir = NSTemporaryDirectory() + "nsas-gdas-nsas-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let a = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let ra = try a.run()
+        #expect(a.archive.members.count == 2 && a.archive.recent.count == 8)
+        #expect(try CheckpointFile(dir + "/epoch-0002.nsasckpt").has("archive"))
+        let b = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        let rb = try b.run(startEpoch: 1)
+        #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss && b.archive == a.archive)
+        #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
+    }
+
+    @Test func gdasPathDistance() {
+        let a = GDASArchitecture(normal: Array(repeating: 4, count: 14), reduce: Array(repeating: 1, count: 14))
+        var b = a
+        b.normal[3] = 5; b.reduce[0] = 2
+        #expect(a.distance(to: a) == 0 && abs(a.distance(to: b) - 2.0 / 28) < 1e-12)
+    }
+}

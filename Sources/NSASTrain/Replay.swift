@@ -43,15 +43,15 @@ public struct Replay {
         let latest = try RunDirectory.latest(directory)
         let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let last = try CheckpointFile(latest).json("state", as: RunCheckpointer.State.self).epoch
-        guard saved.train.method == .randomnas || saved.train.method == .nsas || saved.train.method == .wpl else {
-            throw TrainError.config("nsas-replay replays randomnas and nsas searches so far; \(latest) is a \(saved.train.method.rawValue) run")
-        }
+        guard saved.train.method != .standalone else { throw TrainError.config("\(latest) is a stand-alone run; nsas-replay replays searches") }
         let end = min(to ?? last, last)
         guard from >= 0, from < end else {
             throw TrainError.config("--from \(from) must lie in 0..<\(end) (the run has \(last) epochs)")
         }
         let data = try DataSource.load(saved.train.data, seed: saved.train.seed, heldoutFraction: saved.train.heldoutFraction)
-        let trainer = try RandomNASTrainer(config: saved.train, data: data, log: log)
+        let trainer: any ReplayableTrainer = saved.train.method == .gdas || saved.train.method == .gdasNSAS
+            ? try GDASTrainer(config: saved.train, data: data, log: log)
+            : try RandomNASTrainer(config: saved.train, data: data, log: log)
         if from > 0 {
             let start = try trainer.restore(from: file(from))
             guard start == from else { throw CheckpointError(file(from), section: "state", "holds epoch \(start), not \(from)") }
@@ -61,7 +61,7 @@ public struct Replay {
             _ = try trainer.trainEpoch(e)
             let f = try CheckpointFile(file(e + 1))
             let recorded = String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").map(String.init)
-            let replayed = trainer.epochPaths.map(\.canonical)
+            let replayed = trainer.pathTexts
             if let k = zip(recorded, replayed).enumerated().first(where: { $0.1.0 != $0.1.1 })?.offset ?? (recorded.count != replayed.count ? min(recorded.count, replayed.count) : nil) {
                 reports.append(EpochReport(epoch: e + 1, pathsMatch: false, maxWeightDifference: .nan))
                 return (reports, Divergence(epoch: e + 1, step: k + 1, tensor: nil, maxDifference: nil,
@@ -87,4 +87,21 @@ public struct Replay {
         }
         return (reports, nil)
     }
+}
+
+/// What replay needs of a search trainer.
+protocol ReplayableTrainer: AnyObject {
+    var supernet: Supernet { get }
+    /// The paths of the last epoch, as the checkpoint's `paths` section writes them.
+    var pathTexts: [String] { get }
+    func restore(from path: String) throws -> Int
+    @discardableResult func trainEpoch(_ epoch: Int) throws -> EpochMetrics
+}
+
+extension RandomNASTrainer: ReplayableTrainer {
+    var pathTexts: [String] { epochPaths.map(\.canonical) }
+}
+
+extension GDASTrainer: ReplayableTrainer {
+    var pathTexts: [String] { epochPaths }
 }

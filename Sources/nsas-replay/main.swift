@@ -11,7 +11,8 @@ struct NSASReplay: ParsableCommand {
         commandName: "nsas-replay",
         abstract: "Re-run a recorded search from a checkpoint and compare every later checkpoint.",
         discussion: """
-        --from 0 starts from the seed (always possible); --from E > 0 needs epoch E's optimizer state,
+        Any search method (randomnas, nsas, gdas, gdas-nsas, wpl). --from 0 starts from the seed (always
+        possible); --from E > 0 needs epoch E's optimizer state,
         which nsas-train keeps in every checkpoint only with --keep-optimizer. Paths must match exactly;
         weights within --tolerance. Exit 1 at the first divergence, which is reported as epoch, step or
         tensor, and the largest difference.

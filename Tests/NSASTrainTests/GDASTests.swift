@@ -120,6 +120,9 @@ import NSASCheckpoint
         try? FileManager.default.removeItem(atPath: dir)
         let a = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
         a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        // The loss before training, on an identical untouched supernet (the probe moves BN statistics).
+        let before = try TrainTests.probeLoss(GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true)).supernet,
+                                              NamedGenotypes.dartsV2)
         let ra = try a.run()
         #expect(a.archive.members.count == 2 && a.archive.recent.count == 8)
         #expect(try CheckpointFile(dir + "/epoch-0002.nsasckpt").has("archive"))
@@ -128,6 +131,10 @@ import NSASCheckpoint
         let rb = try b.run(startEpoch: 1)
         #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss && b.archive == a.archive)
         #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
+        // Replay from the seed reproduces the recorded GDAS-NSAS paths and weights.
+        let (reports, divergence) = try Replay(directory: dir, log: RunLog(directory: nil, quiet: true)).run(from: 0, to: nil)
+        #expect(divergence == nil && reports.count == 2)
+        #expect(try TrainTests.probeLoss(a.supernet, NamedGenotypes.dartsV2) < before)
     }
 
     @Test func gdasPathDistance() {

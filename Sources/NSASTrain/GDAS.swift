@@ -9,6 +9,9 @@ import NSASTensor
 public struct GumbelPath {
     public var ops: [Int]
     public var weights: [Tensor]
+    /// Starts a GDAS path line in a checkpoint's `paths` section: these paths run every edge of a
+    /// cell, so they are no genotype (two edges per node) and are told apart by this prefix.
+    public static let prefix = "all-edges "
 
     /// `op~input|...` over all edges of the cell, in edge order.
     public func text(nodes: Int) -> String {
@@ -117,7 +120,7 @@ public final class GDASTrainer {
         let n = try Gumbel.sample(alphaNormal, tau: tau, rng: &gumbelRNG), r = try Gumbel.sample(alphaReduce, tau: tau, rng: &gumbelRNG)
         let logits = try supernet.forward(x, normalOps: n.ops, reduceOps: r.ops, normalWeights: n.weights, reduceWeights: r.weights,
                                           ForwardContext(training: true))
-        return (try logits.crossEntropy(labels: labels), logits, n.text(nodes: supernet.config.nodes) + "||" + r.text(nodes: supernet.config.nodes),
+        return (try logits.crossEntropy(labels: labels), logits, GumbelPath.prefix + n.text(nodes: supernet.config.nodes) + "||" + r.text(nodes: supernet.config.nodes),
                 GDASArchitecture(normal: n.ops, reduce: r.ops))
     }
 

@@ -4,6 +4,7 @@ import NSASCheckpoint
 import NSASCLI
 import NSASSearchSpace
 
+
 @main
 struct NSASCkpt: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,13 +55,23 @@ struct Info: ParsableCommand {
 struct Paths: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The architecture sampled at every step of the checkpoint's epoch, one a line.")
     @Argument(help: "A checkpoint file.") var file: String
-    @Flag(help: "DARTS genotype text instead of the one-line form.") var darts = false
+    @Flag(help: "DARTS genotype text instead of the one-line form (single-path methods; GDAS paths cover every edge).") var darts = false
+    @Flag(help: "One JSON array of strings.") var json = false
 
     func run() throws {
         try runReportingErrors("nsas-ckpt paths") {
             let text = String(decoding: try CheckpointFile(file).read("paths"), as: UTF8.self)
-            for line in text.split(separator: "\n") {
-                print(darts ? try Genotype(parsing: String(line)).description : String(line))
+            let lines = try text.split(separator: "\n").map { line -> String in
+                guard darts else { return String(line) }
+                if line.hasPrefix("all-edges ") {
+                    throw CheckpointError(file, section: "paths", "holds GDAS paths, which run every edge and have no DARTS genotype form", advice: "leave out --darts")
+                }
+                return try Genotype(parsing: String(line)).description
+            }
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: lines), as: UTF8.self))
+            } else {
+                lines.forEach { print($0) }
             }
         }
     }

@@ -182,13 +182,7 @@ public final class GDASTrainer {
     /// of this run; returns the epochs it completed.
     public func restore(from path: String) throws -> Int {
         let f = try CheckpointFile(path)
-        let saved = try f.json("config", as: RunCheckpointer.Config.self)
-        guard saved.network == supernet.config else {
-            throw CheckpointError(path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
-        }
-        let named = supernet.named()
-        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
-        try RunRestore.momentum(f, into: sgd, named: named)
+        try RunRestore.supernet(f, into: supernet, sgd: sgd)
         let arch = Dictionary(try f.tensors("arch").map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         try RunRestore.load(Array(arch.values), into: [("alpha_normal", alphaNormal), ("alpha_reduce", alphaReduce)], path: path, section: "arch")
         for (i, p) in adam.parameters.enumerated() {

@@ -203,13 +203,7 @@ public final class RandomNASTrainer {
     /// returns the number of epochs it completed. Training then continues with `run(startEpoch:)`.
     public func restore(from path: String) throws -> Int {
         let f = try CheckpointFile(path)
-        let saved = try f.json("config", as: RunCheckpointer.Config.self)
-        guard saved.network == supernet.config else {
-            throw CheckpointError(path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
-        }
-        let named = supernet.named()
-        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
-        try RunRestore.momentum(f, into: sgd, named: named)
+        try RunRestore.supernet(f, into: supernet, sgd: sgd)
         let rngs = try f.json("rng", as: RunCheckpointer.RNGs.self)
         do { samplingRNG = try RNG(state: rngs.sampling); dataRNG = try RNG(state: rngs.data) } catch {
             throw CheckpointError(path, section: "rng", "\(error)")

@@ -78,6 +78,18 @@ public struct RunCheckpointer {
 
 /// Restoring a run's state from a checkpoint.
 enum RunRestore {
+    /// The checks and state every search shares: the network matches, weights and BN statistics,
+    /// SGD momentum.
+    static func supernet(_ f: CheckpointFile, into supernet: Supernet, sgd: SGD) throws {
+        let saved = try f.json("config", as: RunCheckpointer.Config.self)
+        guard saved.network == supernet.config else {
+            throw CheckpointError(f.path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
+        }
+        let named = supernet.named()
+        try load(f.tensors("weights"), into: named, path: f.path, section: "weights")
+        try momentum(f, into: sgd, named: named)
+    }
+
     /// SGD momentum by parameter name; the newest checkpoint of a run always has it.
     static func momentum(_ f: CheckpointFile, into sgd: SGD, named: [(String, Tensor)]) throws {
         guard f.has("optimizer") else {

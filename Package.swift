@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "nsas-train", targets: ["nsas-train"]),
         .executable(name: "nsas-ckpt", targets: ["nsas-ckpt"]),
         .executable(name: "nsas-replay", targets: ["nsas-replay"]),
+        .executable(name: "nsas-tau", targets: ["nsas-tau"]),
         .library(name: "NSASTensor", targets: ["NSASTensor"]),
     ],
     dependencies: [
@@ -47,6 +48,9 @@ let package = Package(
         .executableTarget(name: "nsas-replay", dependencies: ["NSASCLI", "NSASTrain", "NSASTensor", "NSASBackends",
                                                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
+        .target(name: "NSASAnalysis"),
+        .executableTarget(name: "nsas-tau", dependencies: ["NSASCLI", "NSASAnalysis",
+                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
             "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
+        .testTarget(name: "NSASAnalysisTests", dependencies: ["NSASAnalysis"]),
         .testTarget(name: "NSASCheckpointTests", dependencies: ["NSASCheckpoint"]),
         .testTarget(name: "NSASTrainTests", dependencies: ["NSASTrain", "NSASCheckpoint", "NSASTestSupport"]),
         .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),

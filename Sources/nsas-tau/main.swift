@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import NSASAnalysis
+import NSASCLI
+
+@main
+struct NSASTau: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nsas-tau",
+        abstract: "Compare two rankings of architectures: Kendall tau-b, Spearman rho, p-value, bootstrap interval, top-k precision, regret.",
+        discussion: """
+        Both files are CSV with a header; rows are joined on the `arch` column, an opaque key (any text: genotypes,
+        NAS-Bench-201 strings, ...). Scores are higher-is-better unless --a-lower-better / --b-lower-better (perplexity,
+        loss, error). --per-epoch groups A by its `epoch` column: one row per epoch (the paper's Figure 3 as a table).
+        """)
+
+    @Argument(help: "Ranking A (e.g. supernet scores).") var a: String
+    @Argument(help: "Ranking B (e.g. stand-alone ground truth).") var b: String
+    @Option(help: "Score column of A.") var aScore = "accuracy"
+    @Option(help: "Score column of B.") var bScore = "accuracy"
+    @Flag(help: "Lower scores in A are better.") var aLowerBetter = false
+    @Flag(help: "Lower scores in B are better.") var bLowerBetter = false
+    @Option(help: "k of the top-k precision (default: 10% of the common architectures).") var topK: Int?
+    @Option(help: "Bootstrap resamples for the 95% interval.") var bootstrap = 1000
+    @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+    @Flag(help: "One row per epoch of A's `epoch` column.") var perEpoch = false
+    @Flag(help: "JSON: one object (an array with --per-epoch).") var json = false
+    @Flag(help: "With --per-epoch: CSV rows instead of a table.") var csv = false
+
+    func run() throws {
+        try runReportingErrors("nsas-tau") {
+            let ca = ScoreColumn(table: try CSVTable.read(a), path: a, score: aScore, lowerIsBetter: aLowerBetter)
+            let cb = ScoreColumn(table: try CSVTable.read(b), path: b, score: bScore, lowerIsBetter: bLowerBetter)
+            let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+            if perEpoch {
+                let rows = try TauReport.perEpoch(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)
+                if json {
+                    let objs = try rows.map { r -> [String: Any] in
+                        var o = try JSONSerialization.jsonObject(with: enc.encode(r.agreement)) as! [String: Any]
+                        o["epoch"] = Int(r.epoch) ?? 0
+                        return o
+                    }
+                    print(String(decoding: try JSONSerialization.data(withJSONObject: objs, options: [.sortedKeys]), as: UTF8.self))
+                } else {
+                    print(csv ? "epoch,n,kendall_tau_b,spearman_rho,p_value,ci95_low,ci95_high,top_k_precision,regret" : "epoch     n   tau-b    rho     p-value   95% interval        top-k   regret")
+                    for (e, g) in rows {
+                        print(csv ? "\(e),\(g.n),\(g.kendallTauB),\(g.spearmanRho),\(g.pValue),\(g.ci95[0]),\(g.ci95[1]),\(g.topKPrecision),\(g.regret)"
+                              : e.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: " %4d  %6.3f  %6.3f  %9.3g  [%6.3f, %6.3f]  %5.2f  %7.4f", g.n, g.kendallTauB, g.spearmanRho,
+                                       g.pValue, g.ci95[0], g.ci95[1], g.topKPrecision, g.regret))
+                    }
+                }
+                return
+            }
+            let g = try TauReport.compare(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)
+            if json { print(String(decoding: try enc.encode(g), as: UTF8.self)); return }
+            print("n                \(g.n)")
+            print(String(format: "Kendall tau-b    %.4f (p = %.3g)", g.kendallTauB, g.pValue))
+            print(String(format: "95%% interval     [%.4f, %.4f] (bootstrap, %d resamples)", g.ci95[0], g.ci95[1], bootstrap))
+            print(String(format: "Spearman rho     %.4f", g.spearmanRho))
+            print(String(format: "top-%d precision  %.3f", g.topK, g.topKPrecision))
+            print(String(format: "regret           %.4f (B's best minus B's score of A's best)", g.regret))
+        }
+    }
+}

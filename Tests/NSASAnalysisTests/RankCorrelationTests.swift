@@ -1,0 +1,38 @@
+import NSASAnalysis
+import Testing
+
+@Suite struct RankCorrelationTests {
+    // Reference values from scipy 1.17 (stats.kendalltau, stats.spearmanr), an independent implementation.
+    @Test func matchesScipyWithTies() {
+        let x = [0.91, 0.85, 0.85, 0.70, 0.66, 0.95, 0.80, 0.72], y = [0.93, 0.80, 0.82, 0.75, 0.60, 0.90, 0.84, 0.72]
+        let (tau, p) = RankCorrelation.kendallTauB(x, y)
+        #expect(abs(tau - 0.6910233190806425) < 1e-12)
+        #expect(abs(p - 0.017844011512848347) < 1e-12)
+        #expect(abs(RankCorrelation.spearman(x, y) - 0.8742671711966791) < 1e-12)
+        let x2: [Double] = [1, 2, 2, 3, 4, 4, 4, 5, 6, 7], y2: [Double] = [2, 1, 3, 3, 5, 4, 6, 8, 7, 7]
+        let t2 = RankCorrelation.kendallTauB(x2, y2)
+        #expect(abs(t2.tau - 0.7859370885787427) < 1e-12 && abs(t2.p - 0.002434722997600704) < 1e-12)
+        #expect(abs(RankCorrelation.spearman(x2, y2) - 0.9195443073222924) < 1e-12)
+    }
+
+    @Test func extremesAndRanks() {
+        let a: [Double] = [1, 2, 3, 4, 5]
+        #expect(RankCorrelation.kendallTauB(a, a).tau == 1)
+        #expect(RankCorrelation.kendallTauB(a, a.reversed()).tau == -1)
+        #expect(RankCorrelation.ranks([10, 20, 20, 5]) == [2, 3.5, 3.5, 1])
+        #expect(RankCorrelation.kendallTauB([1, 1, 1], [1, 2, 3]).tau.isNaN)   // no ranking in A
+    }
+
+    @Test func agreementReportsEverything() {
+        let a: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+        let b: [Double] = [0.15, 0.1, 0.35, 0.3, 0.55, 0.5, 0.75, 0.7, 0.9, 0.95]
+        let g = RankCorrelation.agreement(a, b, bootstrap: 200, seed: 1)
+        #expect(g.n == 10 && g.topK == 1)
+        #expect(g.topKPrecision == 1 && g.regret == 0)          // both rank the last one first
+        #expect(g.ci95[0] <= g.kendallTauB && g.kendallTauB <= g.ci95[1])
+        #expect(RankCorrelation.agreement(a, b, bootstrap: 200, seed: 1) == g)   // seeded
+        // The best by A is third best in B: regret is B's gap.
+        let r = RankCorrelation.agreement([3, 1, 2], [0.8, 0.9, 0.95], topK: 1, bootstrap: 10)
+        #expect(abs(r.regret - 0.15) < 1e-12 && r.topKPrecision == 0)
+    }
+}

@@ -1,0 +1,25 @@
+import NSASAnalysis
+import Testing
+
+@Suite struct TauReportTests {
+    @Test func joinsOnArchAndHandlesDirection() throws {
+        let a = try CSVTable.parse("arch,accuracy\nx,0.9\ny,0.8\nz,0.7\nonly-in-a,0.1\n")
+        // B is perplexity: lower is better, so the same order.
+        let b = try CSVTable.parse("arch,ppl,extra\nz,90,.\ny,80,.\nx,70,.\n")
+        let g = try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: b, path: "b", score: "ppl", lowerIsBetter: true), bootstrap: 50)
+        #expect(g.n == 3 && g.kendallTauB == 1)
+        let flipped = try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: b, path: "b", score: "ppl"), bootstrap: 50)
+        #expect(flipped.kendallTauB == -1)
+        #expect(throws: TauError.self) { try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: try CSVTable.parse("arch,accuracy\nx,1\n"), path: "b")) }
+        #expect(throws: CSVTable.CSVError.self) { try TauReport.compare(ScoreColumn(table: try CSVTable.parse("arch,accuracy\nx,high\ny,1\n"), path: "a"), ScoreColumn(table: a, path: "b")) }
+    }
+
+    @Test func perEpochRows() throws {
+        let ranks = try CSVTable.parse("arch,accuracy,epoch\nx,0.1,1\ny,0.2,1\nz,0.3,1\nx,0.3,2\ny,0.2,2\nz,0.1,2\nx,0.3,10\ny,0.2,10\nz,0.1,10\n")
+        let truth = try CSVTable.parse("arch,accuracy\nx,0.9\ny,0.8\nz,0.7\n")
+        let rows = try TauReport.perEpoch(ScoreColumn(table: ranks, path: "r"), ScoreColumn(table: truth, path: "t"), bootstrap: 20)
+        #expect(rows.map(\.epoch) == ["1", "2", "10"])
+        #expect(rows.map(\.agreement.kendallTauB) == [-1, 1, 1])
+        #expect(throws: TauError.self) { try TauReport.compare(ScoreColumn(table: ranks, path: "r"), ScoreColumn(table: truth, path: "t")) }
+    }
+}

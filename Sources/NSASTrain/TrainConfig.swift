@@ -86,6 +86,83 @@ public struct TrainConfig: Codable, Hashable, Sendable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case method
+        case data
+        case epochs
+        case layers
+        case channels
+        case batch
+        case seed
+        case lr
+        case lrMin
+        case momentum
+        case weightDecay
+        case clip
+        case backend
+        case heldoutFraction
+        case maxSteps
+        case evalBatch
+        case searchSamples
+        case searchBatches
+        case searchTop
+        case allowNone
+        case nsasBeta
+        case archiveSize
+        case recentSize
+        case knnK
+        case noveltyDraws
+        case constraintReduction
+        case nsasMode
+        case wplEps
+        case wplStepsPerPath
+        case wplFisherDecay
+        case genotype
+        case dropPath
+        case auxiliaryWeight
+        case cutout
+    }
+
+    /// Decodes what a checkpoint holds; options it lacks (written by an older nsas) keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let v = try c.decodeIfPresent(type(of: method).self, forKey: .method) { method = v }
+        if let v = try c.decodeIfPresent(type(of: data).self, forKey: .data) { data = v }
+        if let v = try c.decodeIfPresent(type(of: epochs).self, forKey: .epochs) { epochs = v }
+        if let v = try c.decodeIfPresent(type(of: layers).self, forKey: .layers) { layers = v }
+        if let v = try c.decodeIfPresent(type(of: channels).self, forKey: .channels) { channels = v }
+        if let v = try c.decodeIfPresent(type(of: batch).self, forKey: .batch) { batch = v }
+        if let v = try c.decodeIfPresent(type(of: seed).self, forKey: .seed) { seed = v }
+        if let v = try c.decodeIfPresent(type(of: lr).self, forKey: .lr) { lr = v }
+        if let v = try c.decodeIfPresent(type(of: lrMin).self, forKey: .lrMin) { lrMin = v }
+        if let v = try c.decodeIfPresent(type(of: momentum).self, forKey: .momentum) { momentum = v }
+        if let v = try c.decodeIfPresent(type(of: weightDecay).self, forKey: .weightDecay) { weightDecay = v }
+        if let v = try c.decodeIfPresent(type(of: clip).self, forKey: .clip) { clip = v }
+        if let v = try c.decodeIfPresent(type(of: backend).self, forKey: .backend) { backend = v }
+        if let v = try c.decodeIfPresent(type(of: heldoutFraction).self, forKey: .heldoutFraction) { heldoutFraction = v }
+        if let v = try c.decodeIfPresent(type(of: maxSteps).self, forKey: .maxSteps) { maxSteps = v }
+        if let v = try c.decodeIfPresent(type(of: evalBatch).self, forKey: .evalBatch) { evalBatch = v }
+        if let v = try c.decodeIfPresent(type(of: searchSamples).self, forKey: .searchSamples) { searchSamples = v }
+        if let v = try c.decodeIfPresent(type(of: searchBatches).self, forKey: .searchBatches) { searchBatches = v }
+        if let v = try c.decodeIfPresent(type(of: searchTop).self, forKey: .searchTop) { searchTop = v }
+        if let v = try c.decodeIfPresent(type(of: allowNone).self, forKey: .allowNone) { allowNone = v }
+        if let v = try c.decodeIfPresent(type(of: nsasBeta).self, forKey: .nsasBeta) { nsasBeta = v }
+        if let v = try c.decodeIfPresent(type(of: archiveSize).self, forKey: .archiveSize) { archiveSize = v }
+        if let v = try c.decodeIfPresent(type(of: recentSize).self, forKey: .recentSize) { recentSize = v }
+        if let v = try c.decodeIfPresent(type(of: knnK).self, forKey: .knnK) { knnK = v }
+        if let v = try c.decodeIfPresent(type(of: noveltyDraws).self, forKey: .noveltyDraws) { noveltyDraws = v }
+        if let v = try c.decodeIfPresent(type(of: constraintReduction).self, forKey: .constraintReduction) { constraintReduction = v }
+        if let v = try c.decodeIfPresent(type(of: nsasMode).self, forKey: .nsasMode) { nsasMode = v }
+        if let v = try c.decodeIfPresent(type(of: wplEps).self, forKey: .wplEps) { wplEps = v }
+        if let v = try c.decodeIfPresent(type(of: wplStepsPerPath).self, forKey: .wplStepsPerPath) { wplStepsPerPath = v }
+        if let v = try c.decodeIfPresent(type(of: wplFisherDecay).self, forKey: .wplFisherDecay) { wplFisherDecay = v }
+        genotype = try c.decodeIfPresent(String.self, forKey: .genotype) ?? genotype
+        if let v = try c.decodeIfPresent(type(of: dropPath).self, forKey: .dropPath) { dropPath = v }
+        if let v = try c.decodeIfPresent(type(of: auxiliaryWeight).self, forKey: .auxiliaryWeight) { auxiliaryWeight = v }
+        if let v = try c.decodeIfPresent(type(of: cutout).self, forKey: .cutout) { cutout = v }
+    }
+
+
     /// One-line errors for settings that cannot work.
     public func validate() throws {
         func bad(_ m: String) -> TrainError { .config(m) }

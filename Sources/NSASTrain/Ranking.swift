@@ -1,0 +1,80 @@
+import Foundation
+import NSASAnalysis
+import NSASCheckpoint
+import NSASData
+import NSASSearchSpace
+import NSASTensor
+
+/// Scores architectures with weights inherited from a supernet checkpoint, on the held-out split
+/// the search never trained on (the run's own split, rebuilt from its recorded options).
+public final class InheritedRanker {
+    public let supernet: Supernet
+    public let config: TrainConfig
+    public let data: DataSplits
+    let batcher: Batcher
+
+    public init(checkpoint path: String, data: DataSplits? = nil) throws {
+        let f = try CheckpointFile(path)
+        let saved = try f.json("config", as: RunCheckpointer.Config.self)
+        guard saved.train.method != .standalone else {
+            throw CheckpointError(path, "is a stand-alone network's checkpoint; nsas-rank needs a supernet")
+        }
+        config = saved.train
+        var rng = RNG(seed: 0)
+        supernet = try Supernet(saved.network, rng: &rng)
+        try RunRestore.load(f.tensors("weights"), into: supernet.named(), path: path, section: "weights")
+        self.data = try data ?? DataSource.load(saved.train.data, seed: saved.train.seed, heldoutFraction: saved.train.heldoutFraction)
+        batcher = Batcher(self.data)
+    }
+
+    /// Held-out accuracy and loss of each architecture (BN with its running statistics, as the
+    /// reference code evaluates), on `valBatches` batches or the whole split.
+    public func score(_ archs: [Genotype], valBatches: Int?, batchSize: Int, progress: (Int) -> Void = { _ in }) throws -> [(accuracy: Float, loss: Float)] {
+        try archs.enumerated().map { i, arch in
+            defer { progress(i + 1) }
+            return try evaluate(data.heldout, batcher: batcher, batchSize: batchSize, maxBatches: valBatches) {
+                try supernet.forward($0, arch: arch, ForwardContext(training: false))
+            }
+        }
+    }
+}
+
+/// Ranking tables: `arch,accuracy,loss,rank` (and `epoch`), sharding and merging.
+public enum RankingTable {
+    /// The architectures of a shard `i` of `n` (i in 0..<n): every n-th from position i.
+    public static func shard<T>(_ items: [T], index: Int, of count: Int) -> [T] {
+        items.enumerated().filter { $0.offset % count == index }.map(\.element)
+    }
+
+    /// Rows with ranks (1 = best accuracy, ties by lower loss, then by text), per epoch.
+    public static func table(_ rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)]) -> CSVTable {
+        let withEpoch = rows.contains { $0.epoch != nil }
+        var out: [[String]] = []
+        for epoch in Set(rows.map { $0.epoch ?? 0 }).sorted() {
+            let group = rows.filter { ($0.epoch ?? 0) == epoch }
+                .sorted { ($0.accuracy, -$0.loss, $1.arch) > ($1.accuracy, -$1.loss, $0.arch) }
+            for (r, row) in group.enumerated() {
+                var fields = [row.arch, String(row.accuracy), String(row.loss), String(r + 1)]
+                if withEpoch { fields.append(String(epoch)) }
+                out.append(fields)
+            }
+        }
+        return CSVTable(header: ["arch", "accuracy", "loss", "rank"] + (withEpoch ? ["epoch"] : []), rows: out)
+    }
+
+    /// Joins shard tables and ranks them again.
+    public static func merge(_ parts: [(CSVTable, String)]) throws -> CSVTable {
+        var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
+        for (t, path) in parts {
+            let a = try t.column("arch", path: path), acc = try t.column("accuracy", path: path), l = try t.column("loss", path: path)
+            let e = t.header.firstIndex(of: "epoch")
+            for (line, r) in t.rows.enumerated() {
+                guard let accuracy = Float(r[acc]), let loss = Float(r[l]) else {
+                    throw CSVTable.CSVError.notANumber(path: path, line: line + 2, column: "accuracy/loss", value: r[acc] + "/" + r[l])
+                }
+                rows.append((r[a], accuracy, loss, e.flatMap { Int(r[$0]) }))
+            }
+        }
+        return table(rows)
+    }
+}

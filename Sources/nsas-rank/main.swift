@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import NSASAnalysis
+import NSASBackends
+import NSASCheckpoint
+import NSASCLI
+import NSASData
+import NSASSearchSpace
+import NSASTensor
+import NSASTrain
+
+@main
+struct NSASRank: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nsas-rank",
+        abstract: "Rank architectures with weights inherited from supernet checkpoints.",
+        subcommands: [Score.self, Merge.self],
+        defaultSubcommand: Score.self)
+}
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score architectures on the run's held-out split: CSV arch,accuracy,loss,rank (and epoch for a folder).",
+        discussion: """
+        nsas-rank --checkpoint runs/x/epoch-0005.nsasckpt --archs archs.txt --out ranking.csv
+        nsas-rank --checkpoint runs/x --sample 100 --seed 1 --out curves.csv     (every epoch: forgetting curves)
+        nsas-rank --checkpoint runs/x --archs archs.txt --shard 2/8 --out part-2.csv; nsas-rank merge part-*.csv --out all.csv
+        BN uses each op's running statistics (as the reference code does). arch is written in the one-line form.
+        """)
+
+    @Option(help: "A checkpoint file, or a run folder (every epoch).") var checkpoint: String
+    @Option(help: "Architectures, one genotype a line (DARTS text or the one-line form).") var archs: String?
+    @Option(help: "Rank this many random architectures instead of --archs.") var sample: Int?
+    @Option(help: "Seed of --sample.") var seed: UInt64 = 0
+    @Option(help: "Score on this many held-out batches (default: all).") var valBatches: Int?
+    @Option(help: "Batch size.") var batch: Int = 256
+    @Option(help: "Only shard i of n (i/n, 0-based): every n-th architecture from the i-th.") var shard: String?
+    @Option(help: "Print the best K.") var top: Int = 0
+    @Option(help: "Output CSV.") var out: String?
+    @OptionGroup var backend: BackendOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-rank") {
+            var list: [Genotype]
+            if let archs {
+                guard let text = try? String(contentsOfFile: archs, encoding: .utf8) else { throw ValidationError("\(archs): cannot be read") }
+                list = try text.split(separator: "\n").enumerated().compactMap { n, l in
+                    let t = l.trimmingCharacters(in: .whitespaces)
+                    if t.isEmpty || t.hasPrefix("#") { return nil }
+                    do { return try Genotype(parsing: t) } catch { throw ValidationError("\(archs):\(n + 1): \(error)") }
+                }
+            } else if let sample {
+                var rng = RNG(seed: seed)
+                list = (0..<sample).map { _ in ArchitectureSampler().sample(&rng) }
+            } else {
+                throw ValidationError("give --archs FILE or --sample N")
+            }
+            if let shard {
+                let p = shard.split(separator: "/").compactMap { Int($0) }
+                guard p.count == 2, p[1] >= 1, (0..<p[1]).contains(p[0]) else { throw ValidationError("--shard is i/n with 0 <= i < n, e.g. 0/4") }
+                list = RankingTable.shard(list, index: p[0], of: p[1])
+            }
+            let files = try RunDirectory.files(checkpoint)
+            let isDir = files.count > 1 || files.first != checkpoint
+            let (be, _) = backend.make()
+            var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
+            try withBackend(be) {
+                var shared: DataSplits? = nil
+                for file in files {
+                    let ranker = try InheritedRanker(checkpoint: file, data: shared)
+                    shared = ranker.data
+                    let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
+                    let scores = try ranker.score(list, valBatches: valBatches, batchSize: batch) { k in
+                        if k % max(1, list.count / 10) == 0 || k == list.count {
+                            FileHandle.standardError.write(Data("\((file as NSString).lastPathComponent): \(k)/\(list.count) architectures\n".utf8))
+                        }
+                    }
+                    for (g, s) in zip(list, scores) { rows.append((g.canonical, s.accuracy, s.loss, epoch)) }
+                }
+            }
+            let table = RankingTable.table(rows)
+            if let out { try Data(table.text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(table.text, terminator: "") }
+            if top > 0 {
+                for r in table.rows.prefix(top) { print("#\(r[3])  accuracy \(r[1])  \(r[0])") }
+            }
+        }
+    }
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Join shard CSVs of nsas-rank and rank them again.")
+    @Argument(help: "The shard files.") var parts: [String]
+    @Option(help: "Output CSV (default: standard output).") var out: String?
+
+    func run() throws {
+        try runReportingErrors("nsas-rank merge") {
+            let table = try RankingTable.merge(try parts.map { (try CSVTable.read($0), $0) })
+            if let out { try Data(table.text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(table.text, terminator: "") }
+        }
+    }
+}

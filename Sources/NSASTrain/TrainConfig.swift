@@ -176,7 +176,6 @@ public struct TrainConfig: Codable, Hashable, Sendable {
         if !(heldoutFraction > 0 && heldoutFraction < 1) { throw bad("--heldout-fraction must be in (0, 1)") }
         if maxSteps < 0 || evalBatch < 1 { throw bad("--max-steps >= 0 and --eval-batch >= 1") }
         if searchSamples < 1 || searchBatches < 1 || searchTop < 1 { throw bad("--search-samples, --search-batches and --search-top must be positive") }
-        if method == .standalone && genotype == nil { throw bad("--method standalone needs --genotype \"Genotype(...)\" (or a name: DARTS_V2, NSAS)") }
         if !(0..<1).contains(dropPath) || auxiliaryWeight < 0 || cutout < 0 { throw bad("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0") }
         if wplEps < 0 || wplStepsPerPath < 1 || !(0..<1).contains(wplFisherDecay) {
             throw bad("need --wpl-eps >= 0, --wpl-steps-per-path >= 1, 0 <= --wpl-fisher-decay < 1")

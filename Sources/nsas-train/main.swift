@@ -49,6 +49,8 @@ struct NSASTrainCommand: ParsableCommand {
     @Flag(help: "Let sampling draw 'none' ops.") var allowNone = false
     @Option(help: "Genotype for --method standalone: DARTS text, the one-line form, or a name (DARTS_V1, DARTS_V2, NSAS).")
     var genotype: String?
+    @Option(help: "Stand-alone ground truth: train every genotype of this file (one a line) and write OUT/truth.csv; finished ones are skipped on a rerun.")
+    var archs: String?
     @Option(help: "Stand-alone: final drop-path probability.") var dropPath: Float = 0.2
     @Option(help: "Stand-alone: auxiliary head loss weight (0: no head).") var auxiliaryWeight: Float = 0.4
     @Option(help: "Stand-alone: cutout square side (0: none).") var cutout: Int = 0
@@ -72,8 +74,21 @@ struct NSASTrainCommand: ParsableCommand {
         guard Method(name: method) != nil else {
             throw ValidationError("--method must be one of: randomnas, nsas (or randomnas-nsas), gdas, gdas-nsas, wpl, standalone")
         }
+        if Method(name: method) == .standalone && genotype == nil && archs == nil {
+            throw ValidationError("--method standalone needs --genotype \"Genotype(...)\" (or a name: DARTS_V2, NSAS), or --archs FILE for ground truth")
+        }
         guard NSASMode(rawValue: nsasMode) != nil else { throw ValidationError("--nsas-mode must be loss, replay or reference-compat") }
         guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
+    }
+
+    /// Genotypes of a file, one a line (blank lines and # comments skipped).
+    static func readArchs(_ path: String) throws -> [Genotype] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw TrainError.config("\(path): cannot be read") }
+        return try text.split(separator: "\n").enumerated().compactMap { n, l in
+            let t = l.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty || t.hasPrefix("#") { return nil }
+            do { return try Genotype(parsing: t) } catch { throw TrainError.config("\(path):\(n + 1): \(error)") }
+        }
     }
 
     /// `--resume DIR`: the stored options, the restored trainer, and the epochs done.
@@ -140,7 +155,14 @@ struct NSASTrainCommand: ParsableCommand {
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }
                 case .standalone:
-                    _ = try StandaloneTrainer(genotype: parsed!, config: c, data: splits, log: log).run()
+                    if let archs {
+                        guard let out else { throw TrainError.config("--archs needs --out DIR for truth.csv") }
+                        let list = try Self.readArchs(archs)
+                        let t = try GroundTruth.run(list, config: c, data: splits, directory: out, log: log)
+                        log.line("ground truth: \(t.rows.count) architectures in \((out as NSString).appendingPathComponent("truth.csv"))")
+                    } else {
+                        _ = try StandaloneTrainer(genotype: parsed!, config: c, data: splits, log: log).run()
+                    }
                 }
             }
         }

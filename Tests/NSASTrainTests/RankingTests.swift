@@ -39,3 +39,23 @@ import Testing
         #expect(c.epochs == 3 && c.seed == 7 && c.archiveSize == TrainConfig().archiveSize && c.nsasMode == .loss)
     }
 }
+
+@Suite struct GroundTruthTests {
+    @Test func truthTableResumesWithoutRetraining() throws {
+        let dir = NSTemporaryDirectory() + "nsas-truth-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var c = tinySearch(epochs: 1, steps: 2)
+        c.method = .standalone; c.auxiliaryWeight = 0
+        let log = try RunLog(directory: nil, quiet: true)
+        let first = try GroundTruth.run([NamedGenotypes.dartsV2], config: c, data: TrainTests.data, directory: dir, log: log)
+        #expect(first.rows.count == 1 && first.header == GroundTruth.header)
+        let written = try String(contentsOfFile: dir + "/truth.csv", encoding: .utf8)
+        // A rerun with one more architecture trains only the new one; the first row stays as it was.
+        let second = try GroundTruth.run([NamedGenotypes.dartsV2, NamedGenotypes.nsas], config: c, data: TrainTests.data, directory: dir, log: log)
+        #expect(second.rows.count == 2 && second.rows[0] == first.rows[0])
+        #expect(try String(contentsOfFile: dir + "/truth.csv", encoding: .utf8).hasPrefix(written))
+        #expect(second.rows.map { $0[0] } == [NamedGenotypes.dartsV2.canonical, NamedGenotypes.nsas.canonical])
+        #expect(second.rows.allSatisfy { Float($0[1]).map { (0...1).contains($0) } == true })
+    }
+}

@@ -61,8 +61,6 @@ import Testing
         var c = TrainConfig()
         c.batch = 1
         #expect(throws: TrainError.self) { try c.validate() }
-        c = TrainConfig(); c.method = .standalone
-        #expect((try? c.validate()) == nil)
         c = TrainConfig(); c.backend = "gpu"
         do { try c.validate(); Issue.record("no error") } catch { #expect("\(error)".contains("--backend")) }
         #expect(throws: TrainError.self) { try RunLog(directory: "/proc/nsas-cannot-write") }

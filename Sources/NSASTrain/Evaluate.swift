@@ -20,6 +20,13 @@ public func evaluate(_ set: ImageSet, batcher: Batcher, batchSize: Int, maxBatch
     return (Float(correct) / Float(max(seen, 1)), Float(lossSum / Double(max(seen, 1))))
 }
 
+/// One tracked architecture's score after an epoch.
+public struct TrackedScore: Codable, Equatable, Sendable {
+    public var arch: String
+    public var accuracy: Float
+    public var loss: Float
+}
+
 /// Metrics of one epoch.
 public struct EpochMetrics: Codable, Sendable {
     public var epoch: Int
@@ -29,11 +36,14 @@ public struct EpochMetrics: Codable, Sendable {
     public var seconds: Double
     public var imagesPerSecond: Double
     public var heldoutAccuracy: Float?
+    /// Held-out accuracy of the `--track` architectures with this epoch's weights (paper Figure 1).
+    public var tracked: [TrackedScore]?
 
     var record: [String: Any] {
         var r: [String: Any] = ["event": "epoch", "epoch": epoch, "train_loss": trainLoss, "train_accuracy": trainAccuracy,
                                 "lr": lr, "seconds": seconds, "images_per_s": imagesPerSecond]
         if let heldoutAccuracy { r["heldout_accuracy"] = heldoutAccuracy }
+        if let tracked { r["tracked"] = tracked.map { ["arch": $0.arch, "accuracy": $0.accuracy, "loss": $0.loss] } }
         return r
     }
 }

@@ -27,6 +27,8 @@ public final class RandomNASTrainer {
     public private(set) var epochPaths: [Genotype] = []
     /// Writes a checkpoint after every epoch when set.
     public var checkpointer: RunCheckpointer?
+    /// Architectures scored on the held-out split after every epoch (`--track`).
+    public var tracked: [Genotype] = []
     /// NSAS's constraint archive (method `nsas`), and the generator of its random draws.
     public private(set) var archive: ConstraintArchive<Genotype>
     var archiveRNG: RNG
@@ -224,7 +226,15 @@ public final class RandomNASTrainer {
         if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
         for e in startEpoch..<max(startEpoch, config.epochs) {
-            let m = try trainEpoch(e)
+            var m = try trainEpoch(e)
+            if !tracked.isEmpty {
+                m.tracked = try tracked.map { g in
+                    let r = try evaluate(data.heldout, batcher: batcher, batchSize: config.evalBatch) {
+                        try supernet.forward($0, arch: g, ForwardContext(training: false))
+                    }
+                    return TrackedScore(arch: g.canonical, accuracy: r.accuracy, loss: r.loss)
+                }
+            }
             epochs.append(m)
             log.record(m.record)
             var saved = ""

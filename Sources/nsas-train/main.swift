@@ -49,6 +49,8 @@ struct NSASTrainCommand: ParsableCommand {
     @Flag(help: "Let sampling draw 'none' ops.") var allowNone = false
     @Option(help: "Genotype for --method standalone: DARTS text, the one-line form, or a name (DARTS_V1, DARTS_V2, NSAS).")
     var genotype: String?
+    @Option(help: "Searches (randomnas, nsas, wpl): score these genotypes (one a line) on the held-out split after every epoch; their accuracies go into metrics and checkpoints (paper Figure 1).")
+    var track: String?
     @Option(help: "Stand-alone ground truth: train every genotype of this file (one a line) and write OUT/truth.csv; finished ones are skipped on a rerun.")
     var archs: String?
     @Option(help: "Stand-alone: final drop-path probability.") var dropPath: Float = 0.2
@@ -146,6 +148,7 @@ struct NSASTrainCommand: ParsableCommand {
                 switch c.method {
                 case .randomnas, .nsas, .wpl:
                     let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+                    if let track { trainer.tracked = try Self.readArchs(track) }
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }

@@ -59,3 +59,19 @@ import Testing
         #expect(second.rows.allSatisfy { Float($0[1]).map { (0...1).contains($0) } == true })
     }
 }
+
+@Suite struct TrackTests {
+    @Test func trackedArchitecturesAreScoredEveryEpochIntoTheCheckpoint() throws {
+        let dir = NSTemporaryDirectory() + "nsas-track-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        let t = try RandomNASTrainer(config: tinySearch(epochs: 2, steps: 2), data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
+        t.checkpointer = RunCheckpointer(directory: dir)
+        t.tracked = [NamedGenotypes.dartsV2, NamedGenotypes.nsas]
+        let r = try t.run()
+        #expect(r.epochs.allSatisfy { $0.tracked?.map(\.arch) == [NamedGenotypes.dartsV2.canonical, NamedGenotypes.nsas.canonical] })
+        let m = try NSASCheckpoint.CheckpointFile(dir + "/epoch-0002.nsasckpt").json("metrics", as: EpochMetrics.self)
+        #expect(m.tracked == r.epochs[1].tracked)
+    }
+}
+
+import NSASCheckpoint

@@ -67,20 +67,6 @@ public struct SupernetBench {
                       inferImagesPerSecond: Double(inferBatch) / infer.median, supernetParameters: net.parameterCount)
     }
 
-    /// Genotypes from a file, one DARTS text (or one-line form) a line; blank lines skipped.
-    public static func loadArchs(_ path: String) throws -> [Genotype] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SearchSpaceError.config("\(path): cannot read the architecture file")
-        }
-        var out: [Genotype] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let t = line.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty { continue }
-            do { out.append(try Genotype(parsing: t)) } catch {
-                throw SearchSpaceError.config("\(path):\(n + 1): \(error)")
-            }
-        }
-        guard !out.isEmpty else { throw SearchSpaceError.config("\(path): no architectures") }
-        return out
-    }
+    /// Genotypes from a file, one a line.
+    public static func loadArchs(_ path: String) throws -> [Genotype] { try Genotype.list(fromFile: path) }
 }

@@ -136,3 +136,20 @@ public struct Genotype: Hashable, Codable, Sendable, CustomStringConvertible {
 }
 
 import Foundation
+
+extension Genotype {
+    /// The genotypes of a file, one a line in either text form or a name; blank lines and lines
+    /// starting with # are skipped. Errors name the file and line.
+    public static func list(fromFile path: String) throws -> [Genotype] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SearchSpaceError.config("\(path): cannot be read")
+        }
+        let list = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { n, line -> Genotype? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty || t.hasPrefix("#") { return nil }
+            do { return try Genotype(parsing: t) } catch { throw SearchSpaceError.config("\(path):\(n + 1): \(error)") }
+        }
+        guard !list.isEmpty else { throw SearchSpaceError.config("\(path): no genotypes") }
+        return list
+    }
+}

@@ -44,12 +44,7 @@ struct Score: ParsableCommand {
         try runReportingErrors("nsas-rank") {
             var list: [Genotype]
             if let archs {
-                guard let text = try? String(contentsOfFile: archs, encoding: .utf8) else { throw ValidationError("\(archs): cannot be read") }
-                list = try text.split(separator: "\n").enumerated().compactMap { n, l in
-                    let t = l.trimmingCharacters(in: .whitespaces)
-                    if t.isEmpty || t.hasPrefix("#") { return nil }
-                    do { return try Genotype(parsing: t) } catch { throw ValidationError("\(archs):\(n + 1): \(error)") }
-                }
+                list = try Genotype.list(fromFile: archs)
             } else if let sample {
                 var rng = RNG(seed: seed)
                 list = (0..<sample).map { _ in ArchitectureSampler().sample(&rng) }

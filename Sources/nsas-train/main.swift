@@ -83,16 +83,6 @@ struct NSASTrainCommand: ParsableCommand {
         guard ConstraintReduction(rawValue: constraintReduction) != nil else { throw ValidationError("--constraint-reduction must be sum or mean") }
     }
 
-    /// Genotypes of a file, one a line (blank lines and # comments skipped).
-    static func readArchs(_ path: String) throws -> [Genotype] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw TrainError.config("\(path): cannot be read") }
-        return try text.split(separator: "\n").enumerated().compactMap { n, l in
-            let t = l.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty || t.hasPrefix("#") { return nil }
-            do { return try Genotype(parsing: t) } catch { throw TrainError.config("\(path):\(n + 1): \(error)") }
-        }
-    }
-
     /// `--resume DIR`: the stored options, the restored trainer, and the epochs done.
     func resumeRun(_ dir: String) throws {
         let latest = try RunDirectory.latest(dir)
@@ -148,7 +138,7 @@ struct NSASTrainCommand: ParsableCommand {
                 switch c.method {
                 case .randomnas, .nsas, .wpl:
                     let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
-                    if let track { trainer.tracked = try Self.readArchs(track) }
+                    if let track { trainer.tracked = try Genotype.list(fromFile: track) }
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }
@@ -160,7 +150,7 @@ struct NSASTrainCommand: ParsableCommand {
                 case .standalone:
                     if let archs {
                         guard let out else { throw TrainError.config("--archs needs --out DIR for truth.csv") }
-                        let list = try Self.readArchs(archs)
+                        let list = try Genotype.list(fromFile: archs)
                         let t = try GroundTruth.run(list, config: c, data: splits, directory: out, log: log)
                         log.line("ground truth: \(t.rows.count) architectures in \((out as NSString).appendingPathComponent("truth.csv"))")
                     } else {

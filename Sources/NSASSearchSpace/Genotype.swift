@@ -142,14 +142,14 @@ extension Genotype {
     /// starting with # are skipped. Errors name the file and line.
     public static func list(fromFile path: String) throws -> [Genotype] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SearchSpaceError.config("\(path): cannot be read")
+            throw SearchSpaceError.file("\(path): cannot be read")
         }
         let list = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { n, line -> Genotype? in
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty || t.hasPrefix("#") { return nil }
-            do { return try Genotype(parsing: t) } catch { throw SearchSpaceError.config("\(path):\(n + 1): \(error)") }
+            do { return try Genotype(parsing: t) } catch { throw SearchSpaceError.file("\(path):\(n + 1): \(error)") }
         }
-        guard !list.isEmpty else { throw SearchSpaceError.config("\(path): no genotypes") }
+        guard !list.isEmpty else { throw SearchSpaceError.file("\(path): no genotypes") }
         return list
     }
 }

@@ -43,8 +43,11 @@ public struct CNNConfig: Codable, Hashable, Sendable {
 public enum SearchSpaceError: Error, CustomStringConvertible, Equatable {
     case config(String)
     case genotype(String)
+    /// A genotype list file that cannot be read or parsed (the message names file and line).
+    case file(String)
     public var description: String {
         switch self {
+        case .file(let m): return m
         case .config(let m): return "network configuration: \(m)"
         case .genotype(let m): return "genotype does not fit the network: \(m)"
         }

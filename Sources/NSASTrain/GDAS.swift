@@ -168,12 +168,10 @@ public final class GDASTrainer {
         try Genotype(normal: Gumbel.cell(alphaNormal, nodes: supernet.config.nodes), reduce: Gumbel.cell(alphaReduce, nodes: supernet.config.nodes))
     }
 
-    struct ArchiveState: Codable { var archive: ConstraintArchive<GDASArchitecture>; var rng: [UInt64]; var globalStep: Int }
-
     func archiveSection() throws -> [CheckpointWriter.Section] {
         guard config.method == .gdasNSAS else { return [] }
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-        return [CheckpointWriter.Section("archive", Array(try enc.encode(ArchiveState(archive: archive, rng: archiveRNG.state, globalStep: globalStep))))]
+        return [CheckpointWriter.Section("archive", Array(try enc.encode(RunCheckpointer.ArchiveState(archive: archive, rng: archiveRNG.state, globalStep: globalStep))))]
     }
 
     struct ArchState: Decodable { var adam_steps: [Int]; var gumbel_rng: [UInt64]; var heldout_rng: [UInt64] }
@@ -198,9 +196,7 @@ public final class GDASTrainer {
             gumbelRNG = try RNG(state: st.gumbel_rng); heldoutRNG = try RNG(state: st.heldout_rng); dataRNG = try RNG(state: rngs.data)
         } catch { throw CheckpointError(path, section: "arch_state", "\(error)") }
         if config.method == .gdasNSAS {
-            let a = try f.json("archive", as: ArchiveState.self)
-            archive = a.archive; globalStep = a.globalStep
-            do { archiveRNG = try RNG(state: a.rng) } catch { throw CheckpointError(path, section: "archive", "\(error)") }
+            (archive, archiveRNG, globalStep) = try RunRestore.archive(f, of: GDASArchitecture.self)
         }
         return try f.json("state", as: RunCheckpointer.State.self).epoch
     }

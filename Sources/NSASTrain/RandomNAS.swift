@@ -140,10 +140,13 @@ public final class RandomNASTrainer {
     }
 
     /// Held-out accuracy of an architecture with inherited weights (on `batches` batches, or all).
-    public func score(_ arch: Genotype, batches: Int? = nil) throws -> Float {
+    public func score(_ arch: Genotype, batches: Int? = nil) throws -> Float { try scored(arch, batches: batches).accuracy }
+
+    /// Held-out accuracy and loss with inherited weights.
+    func scored(_ arch: Genotype, batches: Int? = nil) throws -> (accuracy: Float, loss: Float) {
         try evaluate(data.heldout, batcher: batcher, batchSize: config.evalBatch, maxBatches: batches) {
             try supernet.forward($0, arch: arch, ForwardContext(training: false))
-        }.accuracy
+        }
     }
 
     /// Random search: `searchSamples` architectures scored on `searchBatches` held-out batches,
@@ -213,9 +216,7 @@ public final class RandomNASTrainer {
         let state = try f.json("state", as: RunCheckpointer.State.self)
         if config.method == .wpl { try restoreWPL(f) }
         if config.method == .nsas {
-            let a = try f.json("archive", as: RunCheckpointer.ArchiveState.self)
-            archive = a.archive; globalStep = a.globalStep
-            do { archiveRNG = try RNG(state: a.rng) } catch { throw CheckpointError(path, section: "archive", "\(error)") }
+            (archive, archiveRNG, globalStep) = try RunRestore.archive(f, of: Genotype.self)
         }
         return state.epoch
     }
@@ -229,9 +230,7 @@ public final class RandomNASTrainer {
             var m = try trainEpoch(e)
             if !tracked.isEmpty {
                 m.tracked = try tracked.map { g in
-                    let r = try evaluate(data.heldout, batcher: batcher, batchSize: config.evalBatch) {
-                        try supernet.forward($0, arch: g, ForwardContext(training: false))
-                    }
+                    let r = try scored(g)
                     return TrackedScore(arch: g.canonical, accuracy: r.accuracy, loss: r.loss)
                 }
             }

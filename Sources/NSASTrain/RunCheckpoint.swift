@@ -24,8 +24,10 @@ public struct RunCheckpointer {
     public struct Config: Codable, Sendable { public var tool: String; public var train: TrainConfig; public var network: CNNConfig; public var data: String }
     public struct State: Codable, Sendable { public var epoch: Int; public var method: String; public var lr: Float; public var steps: Int }
     public struct RNGs: Codable, Sendable { public var sampling: [UInt64]; public var data: [UInt64] }
-    /// NSAS state: the archive with the recent list and the epoch's changes, its generator, the step count.
-    public struct ArchiveState: Codable, Sendable { public var archive: ConstraintArchive<Genotype>; public var rng: [UInt64]; public var globalStep: Int }
+    /// NSAS state (RandomNAS-NSAS over genotypes, GDAS-NSAS over GDAS paths).
+    public struct ArchiveState<A: Archivable>: Codable, Sendable {
+        public var archive: ConstraintArchive<A>; public var rng: [UInt64]; public var globalStep: Int
+    }
 
     static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
         named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }
@@ -35,7 +37,7 @@ public struct RunCheckpointer {
     @discardableResult
     func write(epoch: Int, config: TrainConfig, network: CNNConfig, dataName: String, metrics: EpochMetrics,
                paths: [Genotype], pathText: [String]? = nil, sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD,
-               archive: ArchiveState? = nil, extra: [CheckpointWriter.Section] = []) throws -> (String, Int) {
+               archive: ArchiveState<Genotype>? = nil, extra: [CheckpointWriter.Section] = []) throws -> (String, Int) {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var momentum: [StoredTensor] = []
@@ -78,6 +80,12 @@ public struct RunCheckpointer {
 
 /// Restoring a run's state from a checkpoint.
 enum RunRestore {
+    /// An NSAS archive with its generator and step count.
+    static func archive<A: Archivable>(_ f: CheckpointFile, of type: A.Type) throws -> (ConstraintArchive<A>, RNG, Int) {
+        let a = try f.json("archive", as: RunCheckpointer.ArchiveState<A>.self)
+        do { return (a.archive, try RNG(state: a.rng), a.globalStep) } catch { throw CheckpointError(f.path, section: "archive", "\(error)") }
+    }
+
     /// The checks and state every search shares: the network matches, weights and BN statistics,
     /// SGD momentum.
     static func supernet(_ f: CheckpointFile, into supernet: Supernet, sgd: SGD) throws {

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "nsas-replay", targets: ["nsas-replay"]),
         .executable(name: "nsas-tau", targets: ["nsas-tau"]),
         .executable(name: "nsas-rank", targets: ["nsas-rank"]),
+        .executable(name: "nsas-draw", targets: ["nsas-draw"]),
         .library(name: "NSASTensor", targets: ["NSASTensor"]),
     ],
     dependencies: [
@@ -26,6 +27,8 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // libpng reports errors by longjmp, which Swift cannot cross: this shim catches them.
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
@@ -56,6 +59,11 @@ let package = Package(
                           swiftSettings: optimize),
         .executableTarget(name: "nsas-tau", dependencies: ["NSASCLI", "NSASAnalysis",
                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Optimised in debug builds too: the layout search is slow unoptimised and the tests draw many cells.
+        .target(name: "NSASDraw", dependencies: ["CCairo", "NSASIO", "NSASSearchSpace", "NSASAnalysis"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .executableTarget(name: "nsas-draw", dependencies: ["NSASCLI", "NSASDraw", "NSASTrain", "NSASSearchSpace", "NSASAnalysis",
+                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
             "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",
@@ -72,6 +80,7 @@ let package = Package(
         .testTarget(name: "NSASTrainTests", dependencies: ["NSASTrain", "NSASCheckpoint", "NSASTestSupport"]),
         .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),
         .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
+        .testTarget(name: "NSASDrawTests", dependencies: ["NSASDraw", "NSASIO", "NSASSearchSpace", "NSASAnalysis", "NSASTensor"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
     ],
     swiftLanguageModes: [.v5]

@@ -47,6 +47,13 @@ public enum TauReport {
         return RankCorrelation.agreement(common.map { sa[$0]! }, common.map { sb[$0]! }, topK: topK, bootstrap: bootstrap, seed: seed)
     }
 
+    /// The architectures both list with their two scores (as the file has them, higher-is-better
+    /// negation included), sorted by arch.
+    public static func pairs(_ a: ScoreColumn, _ b: ScoreColumn, keepA: ([String]) -> Bool = { _ in true }) throws -> [(arch: String, a: Double, b: Double)] {
+        let sa = try a.scores(keep: keepA), sb = try b.scores()
+        return sa.keys.filter { sb[$0] != nil }.sorted().map { ($0, sa[$0]!, sb[$0]!) }
+    }
+
     /// One agreement per value of A's `epoch` column, in numeric order.
     public static func perEpoch(_ a: ScoreColumn, _ b: ScoreColumn, topK: Int? = nil, bootstrap: Int = 1000, seed: UInt64 = 0) throws -> [(epoch: String, agreement: RankAgreement)] {
         let ei = try a.table.column("epoch", path: a.path)

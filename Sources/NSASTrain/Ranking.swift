@@ -78,3 +78,38 @@ public enum RankingTable {
         return table(rows)
     }
 }
+
+/// The genotype a checkpoint stands for, for drawing: a GDAS (or GDAS-NSAS) search's argmax of its
+/// architecture logits; for RandomNAS, NSAS and WPL the genotype the search selected, when the
+/// checkpoint is the run's final one and its metrics.jsonl records the selection; a stand-alone
+/// run's own genotype.
+public enum CheckpointGenotype {
+    public static func load(_ path: String) throws -> (genotype: Genotype, how: String) {
+        let f = try CheckpointFile(path)
+        let saved = try f.json("config", as: RunCheckpointer.Config.self)
+        if f.has("arch") {
+            let arch = Dictionary(try f.tensors("arch").map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            guard let n = arch["alpha_normal"], let r = arch["alpha_reduce"] else {
+                throw CheckpointError(path, section: "arch", "lacks alpha_normal or alpha_reduce")
+            }
+            let nodes = saved.network.nodes
+            let g = try Genotype(normal: Gumbel.cell(try Tensor(n.values, shape: n.shape), nodes: nodes),
+                                 reduce: Gumbel.cell(try Tensor(r.values, shape: r.shape), nodes: nodes))
+            return (g, "argmax of the architecture logits")
+        }
+        if let text = saved.train.genotype, saved.train.method == .standalone {
+            return (try Genotype(parsing: text), "the stand-alone network's genotype")
+        }
+        let state = try f.json("state", as: RunCheckpointer.State.self)
+        let metrics = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.jsonl")
+        if state.epoch == saved.train.epochs, let data = FileManager.default.contents(atPath: metrics), let text = String(data: data, encoding: .utf8) {
+            for line in text.split(separator: "\n").reversed() {
+                if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["event"] as? String == "selection",
+                   let g = obj["genotype"] as? String {
+                    return (try Genotype(parsing: g), "the genotype the search selected (\(metrics))")
+                }
+            }
+        }
+        throw CheckpointError(path, "is a \(saved.train.method.rawValue) checkpoint of epoch \(state.epoch) with no selected genotype (RandomNAS-style searches select at the end); rank it with `nsas-rank --checkpoint \(path) --sample 100 --out r.csv` and draw with `--from r.csv --top 1`")
+    }
+}

@@ -88,6 +88,9 @@ import Testing
         let f = try NSASCheckpoint.CheckpointFile(dir + "/epoch-0002.nsasckpt")
         #expect(try f.tensors("arch").map(\.name).prefix(2) == ["alpha_normal", "alpha_reduce"])
         #expect(String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").count == 8)
+        // nsas-draw --from CHECKPOINT: the argmax genotype, read back from the file alone.
+        let (g, how) = try CheckpointGenotype.load(dir + "/epoch-0002.nsasckpt")
+        #expect(g == r.genotype && how.contains("argmax"))
     }
 }
 

@@ -21,7 +21,7 @@ func tinySearch(epochs: Int, steps: Int, batch: Int = 16) -> TrainConfig {
         let c = tinySearch(epochs: 2, steps: 4, batch: 32)
         let trainer = try RandomNASTrainer(config: c, data: DataSource.load("default"), log: RunLog(directory: dir, quiet: true))
         trainer.checkpointer = RunCheckpointer(directory: dir)
-        _ = try trainer.run()
+        let result = try trainer.run()
 
         let files = try RunDirectory.files(dir)
         #expect(files.map { ($0 as NSString).lastPathComponent } == ["epoch-0001.nsasckpt", "epoch-0002.nsasckpt"])
@@ -42,6 +42,12 @@ func tinySearch(epochs: Int, steps: Int, batch: Int = 16) -> TrainConfig {
         #expect(try last.tensors("optimizer").allSatisfy { $0.name.hasPrefix("momentum.") })
         // No temporary files left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }.isEmpty)
+        // nsas-draw --from: the final checkpoint stands for the selected genotype; an earlier one for none.
+        let (g, how) = try CheckpointGenotype.load(files[1])
+        #expect(g == result.genotype && how.contains("selected"))
+        do { _ = try CheckpointGenotype.load(files[0]); Issue.record("no error") } catch {
+            #expect("\(error)".contains("nsas-rank") && "\(error)".contains(files[0]))
+        }
     }
 }
 

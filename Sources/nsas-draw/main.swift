@@ -1,0 +1,202 @@
+import ArgumentParser
+import Foundation
+import NSASAnalysis
+import NSASCLI
+import NSASDraw
+import NSASSearchSpace
+import NSASTrain
+
+@main
+struct NSASDrawCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nsas-draw",
+        abstract: "Draw cells and plots to PNG or SVG (Cairo; no Graphviz needed).",
+        subcommands: [CellCommand.self, PlotCommand.self])
+}
+
+/// Output options every picture shares.
+struct PictureOptions: ParsableArguments {
+    @Option(help: "Output file: PNG, or SVG if it ends in .svg (see --svg).") var out: String
+    @Option(help: "Pixel scale (2 for print).") var scale: Double = 1
+    @Flag(help: "Write SVG (the same drawing) instead of PNG; the extension of --out becomes .svg.") var svg = false
+
+    func validate() throws {
+        guard scale > 0, scale <= 8 else { throw ValidationError("--scale must be in (0, 8]") }
+    }
+
+    /// The output path, with `suffix` before the extension (e.g. `-normal`).
+    func path(suffix: String = "") -> String {
+        let ns = out as NSString
+        var base = ns.pathExtension.isEmpty ? out : ns.deletingPathExtension
+        base += suffix
+        let ext = svg ? "svg" : (ns.pathExtension.isEmpty ? "png" : ns.pathExtension)
+        return base + "." + ext
+    }
+}
+
+struct CellCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cell",
+        abstract: "Draw the cells of a genotype, one picture per cell type.",
+        discussion: """
+        The genotype comes from --genotype (DARTS Genotype(...) text, the canonical one-line form, or a name: DARTS_V1,
+        DARTS_V2, NSAS), from --from ranking.csv (the best row by its rank column; --top K draws the K best), or from
+        --from CHECKPOINT (GDAS: argmax of the logits; RandomNAS/NSAS/WPL: the selected genotype of a finished run).
+        A CNN genotype writes OUT-normal.png and OUT-reduce.png. `none` edges are drawn faint and dashed
+        (--hide-none leaves them out).
+        """)
+
+    @Option(help: "Genotype text or name.") var genotype: String?
+    @Option(help: "A ranking CSV (arch and rank or accuracy columns) or a checkpoint file.") var from: String?
+    @Option(help: "With a ranking CSV: draw the K best (files numbered -1, -2, ... when K > 1).") var top = 1
+    @Flag(help: "Leave `none` edges out instead of drawing them faint.") var hideNone = false
+    @OptionGroup var picture: PictureOptions
+
+    func validate() throws {
+        guard (genotype == nil) != (from == nil) else { throw ValidationError("give exactly one of --genotype or --from") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            var genotypes: [(Genotype, String)] = []
+            if let genotype {
+                let g = try NamedGenotypes.byName[genotype] ?? Genotype(parsing: genotype)
+                genotypes = [(g, "")]
+            } else if let from {
+                if from.lowercased().hasSuffix(".csv") {
+                    genotypes = try fromRanking(from).enumerated().map { ($1, top > 1 ? "-\($0 + 1)" : "") }
+                } else {
+                    let (g, how) = try CheckpointGenotype.load(from)
+                    print("\(from): \(how)")
+                    genotypes = [(g, "")]
+                }
+            }
+            for (g, tag) in genotypes {
+                for reduce in [false, true] {
+                    let graph = CellGraph.cnn(g, reduce: reduce, none: hideNone ? .hide : .faint)
+                    let layout = try CellLayout(graph)
+                    let path = picture.path(suffix: tag + (reduce ? "-reduce" : "-normal"))
+                    try layout.write(to: path, scale: picture.scale)
+                    let noneNote = g.normal.contains { $0.op == .none } || g.reduce.contains { $0.op == .none }
+                        ? (hideNone ? "; none edges left out" : "; none edges drawn faint") : ""
+                    print("wrote \(path) (\(graph.title)\(noneNote))")
+                }
+            }
+        }
+    }
+
+    /// The `top` best rows of a ranking CSV: by its `rank` column when present, else by accuracy.
+    func fromRanking(_ path: String) throws -> [Genotype] {
+        let t = try CSVTable.read(path)
+        let ai = try t.column("arch", path: path)
+        let key: (Int, Bool)
+        if let ri = t.header.firstIndex(of: "rank") { key = (ri, true) } else { key = (try t.column("accuracy", path: path), false) }
+        if t.header.contains("epoch") {
+            throw DrawError.input("\(path): has an epoch column (a ranking per epoch); rank one checkpoint, or filter one epoch first")
+        }
+        var rows: [(Double, Int, String)] = []
+        for (i, r) in t.rows.enumerated() {
+            guard let v = Double(r[key.0].trimmingCharacters(in: .whitespaces)) else {
+                throw CSVTable.CSVError.notANumber(path: path, line: i + 2, column: t.header[key.0], value: r[key.0])
+            }
+            rows.append((key.1 ? v : -v, i, r[ai]))
+        }
+        guard !rows.isEmpty else { throw DrawError.input("\(path): no rows") }
+        return try rows.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(top).map { r in
+            do { return try Genotype(parsing: r.2) } catch { throw DrawError.input("\(path): line \(r.1 + 2): \(error)") }
+        }
+    }
+}
+
+struct PlotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plot",
+        abstract: "Charts from the CSV outputs of nsas-rank, nsas-tau and a run's metrics.",
+        subcommands: [TauPlot.self, ForgettingPlot.self, ScatterPlot.self, MetricsPlot.self])
+}
+
+struct TauPlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tau",
+        abstract: "Kendall tau per epoch, one line per method (paper Figure 3).",
+        discussion: "Each SERIES is NAME=FILE, FILE from `nsas-tau --per-epoch --csv ranks.csv truth.csv`.")
+    @Argument(help: "NAME=FILE pairs.") var series: [String]
+    @Option(help: "Column to plot.") var column = "kendall_tau_b"
+    @OptionGroup var picture: PictureOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let inputs = try series.map { s -> (name: String, path: String) in
+                guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+                    throw DrawError.input("series '\(s)': expected NAME=FILE")
+                }
+                return (String(s[..<eq]), String(s[s.index(after: eq)...]))
+            }
+            let path = picture.path()
+            try Figure([try Plots.tau(inputs, column: column)]).write(to: path, scale: picture.scale)
+            print("wrote \(path)")
+        }
+    }
+}
+
+struct ForgettingPlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forgetting",
+        abstract: "Inherited-weight accuracy per epoch of fixed architectures, stand-alone accuracy dashed (paper Figure 1).")
+    @Option(help: "Rankings with an epoch column (nsas-rank --checkpoint RUN_DIR).") var ranks: String?
+    @Option(name: .customLong("run"), help: "A run folder trained with --track (its metrics.jsonl).") var runDir: String?
+    @Option(help: "Stand-alone ground truth (truth.csv).") var truth: String?
+    @Option(help: "At most this many architectures (the best by stand-alone accuracy when --truth is given).") var maxArchs = 8
+    @OptionGroup var picture: PictureOptions
+
+    func validate() throws {
+        guard (ranks == nil) != (runDir == nil) else { throw ValidationError("give exactly one of --ranks or --run") }
+    }
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let chart = try ranks.map { try Plots.forgetting(ranks: $0, truth: truth, maxArchs: maxArchs) }
+                ?? Plots.forgetting(run: runDir!, truth: truth, maxArchs: maxArchs)
+            let path = picture.path()
+            try Figure([chart]).write(to: path, scale: picture.scale)
+            print("wrote \(path)")
+        }
+    }
+}
+
+struct ScatterPlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scatter",
+        abstract: "Supernet accuracy against stand-alone accuracy, Kendall tau in the title (paper Figure 4a's data).")
+    @Option(help: "Supernet ranking (nsas-rank output of one checkpoint).") var supernet: String
+    @Option(help: "Stand-alone ground truth (truth.csv).") var truth: String
+    @Option(help: "Score column of the supernet file.") var supernetScore = "accuracy"
+    @Option(help: "Score column of the truth file.") var truthScore = "accuracy"
+    @OptionGroup var picture: PictureOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let path = picture.path()
+            try Figure([try Plots.scatter(supernet: supernet, truth: truth, supernetScore: supernetScore, truthScore: truthScore)])
+                .write(to: path, scale: picture.scale)
+            print("wrote \(path)")
+        }
+    }
+}
+
+struct MetricsPlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Training loss and accuracy per epoch of a run (its metrics.jsonl).")
+    @Option(name: .customLong("run"), help: "The run folder.") var runDir: String
+    @OptionGroup var picture: PictureOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let path = picture.path()
+            try Plots.metrics(run: runDir).write(to: path, scale: picture.scale)
+            print("wrote \(path)")
+        }
+    }
+}

@@ -6,8 +6,27 @@ public final class ForwardContext {
     /// Probability of dropping a whole op output per sample (stand-alone networks only).
     public var dropPath: Float
     public var rng: RNG
-    public init(training: Bool, dropPath: Float = 0, rng: RNG = RNG(seed: 0)) {
-        self.training = training; self.dropPath = dropPath; self.rng = rng
+    /// Set while recomputing BN statistics for one architecture (`nsas-rank --bn-recalibrate`).
+    public var recalibration: BNRecalibration?
+    public init(training: Bool, dropPath: Float = 0, rng: RNG = RNG(seed: 0), recalibration: BNRecalibration? = nil) {
+        self.training = training; self.dropPath = dropPath; self.rng = rng; self.recalibration = recalibration
+    }
+}
+
+/// Recomputing the running statistics of the BN layers an architecture uses from a few training
+/// batches, as a cumulative average (PyTorch's `momentum=None`): the first batch a layer sees in
+/// a session replaces its statistics, the k-th is weighted 1/k. Forward passes run in training
+/// mode with this set; afterwards every layer on the path holds the plain mean over the batches.
+public final class BNRecalibration {
+    var seen: [ObjectIdentifier: Int] = [:]
+    public init() {}
+    /// Number of batches each touched layer has averaged (the same for all after whole passes).
+    public var layers: Int { seen.count }
+
+    func momentum(for stats: BatchNormStats) -> Float {
+        let k = seen[ObjectIdentifier(stats), default: 0] + 1
+        seen[ObjectIdentifier(stats)] = k
+        return 1 / Float(k)
     }
 }
 
@@ -41,7 +60,13 @@ public final class BatchNorm: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training)
+        if let r = ctx.recalibration, ctx.training {
+            let saved = stats.momentum
+            stats.momentum = r.momentum(for: stats)
+            defer { stats.momentum = saved }
+            return try x.batchNorm(stats, gamma: gamma, beta: beta, training: true)
+        }
+        return try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training)
     }
 
     public var parameters: [Tensor] { [gamma, beta].compactMap { $0 } }

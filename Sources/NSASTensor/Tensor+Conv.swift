@@ -22,6 +22,7 @@ extension Tensor {
             if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
         }
         b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
+        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
         return out
     }
 }

@@ -21,6 +21,7 @@ extension Tensor {
         }
         b.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: ptr, lda: k, b: other.ptr, ldb: n,
                beta: 0, c: out.ptr, ldc: n)
+        Engine.multiplyAdds?.total += m * n * k
         return out
     }
 
@@ -51,6 +52,7 @@ extension Tensor {
         b.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: ptr, lda: k, b: weight.ptr, ldb: k,
                beta: 0, c: out.ptr, ldc: n)
         if let bias { for i in 0..<m { for j in 0..<n { out.ptr[i * n + j] += bias.ptr[j] } } }
+        Engine.multiplyAdds?.total += m * n * k
         return out
     }
 

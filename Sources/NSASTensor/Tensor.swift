@@ -71,6 +71,18 @@ public enum Engine {
     @TaskLocal public static var backend: any Backend = BackendKind.default.make()
     /// When false, ops record no tape (evaluation, ranking).
     @TaskLocal public static var gradEnabled: Bool = true
+    /// When set, convolutions and matrix products add their multiply-adds to it (`countingMultiplyAdds`).
+    @TaskLocal static var multiplyAdds: MultiplyAddCounter? = nil
+}
+
+final class MultiplyAddCounter: @unchecked Sendable { var total = 0 }
+
+/// The multiply-adds of the convolutions and matrix products `body` runs (forward only; the
+/// "FLOPs" or "mult-adds" of the NAS literature, which counts one multiply-add as one).
+public func countingMultiplyAdds(_ body: () throws -> Void) rethrows -> Int {
+    let c = MultiplyAddCounter()
+    try Engine.$multiplyAdds.withValue(c, operation: body)
+    return c.total
 }
 
 /// Runs body without recording a tape: outputs have no gradient and hold no graph.

@@ -1,3 +1,4 @@
+import NSASCheckpoint
 import NSASData
 import NSASSearchSpace
 import NSASTensor
@@ -18,6 +19,24 @@ public func evaluate(_ set: ImageSet, batcher: Batcher, batchSize: Int, maxBatch
         lossSum += Double(loss.item) * Double(labels.count)
     }
     return (Float(correct) / Float(max(seen, 1)), Float(lossSum / Double(max(seen, 1))))
+}
+
+/// Held-out scores of the `--track` architectures with the supernet's current weights (nil when
+/// none are tracked). Uses its own generator, so tracking never changes the training itself.
+func trackedScores(_ archs: [Genotype], supernet: Supernet, data: DataSplits, batcher: Batcher, batchSize: Int) throws -> [TrackedScore]? {
+    guard !archs.isEmpty else { return nil }
+    return try archs.map { g in
+        let r = try evaluate(data.heldout, batcher: batcher, batchSize: batchSize) {
+            try supernet.forward($0, arch: g, ForwardContext(training: false))
+        }
+        return TrackedScore(arch: g.canonical, accuracy: r.accuracy, loss: r.loss)
+    }
+}
+
+/// The tracked architectures recorded in a checkpoint's metrics (so `--resume` keeps tracking them).
+public func trackedArchitectures(inCheckpoint path: String) throws -> [Genotype] {
+    let m = try CheckpointFile(path).json("metrics", as: EpochMetrics.self)
+    return try (m.tracked ?? []).map { try Genotype(parsing: $0.arch) }
 }
 
 /// One tracked architecture's score after an epoch.

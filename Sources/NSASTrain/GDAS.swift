@@ -81,6 +81,8 @@ public final class GDASTrainer {
     let batcher: Batcher
     public private(set) var epochPaths: [String] = []
     public var checkpointer: RunCheckpointer?
+    /// Architectures scored on the held-out split after every epoch (`--track`).
+    public var tracked: [Genotype] = []
     /// GDAS-NSAS: the archive of sampled paths, its generator, the step count.
     public private(set) var archive: ConstraintArchive<GDASArchitecture>
     var archiveRNG: RNG
@@ -206,7 +208,8 @@ public final class GDASTrainer {
         if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
         var epochs: [EpochMetrics] = []
         for e in startEpoch..<max(startEpoch, config.epochs) {
-            let m = try trainEpoch(e)
+            var m = try trainEpoch(e)
+            m.tracked = try trackedScores(tracked, supernet: supernet, data: data, batcher: batcher, batchSize: config.evalBatch)
             epochs.append(m)
             log.record(m.record.merging(["tau": tau(epoch: e), "genotype": try genotype().canonical]) { a, _ in a })
             var saved = ""

@@ -228,12 +228,7 @@ public final class RandomNASTrainer {
         var epochs: [EpochMetrics] = []
         for e in startEpoch..<max(startEpoch, config.epochs) {
             var m = try trainEpoch(e)
-            if !tracked.isEmpty {
-                m.tracked = try tracked.map { g in
-                    let r = try scored(g)
-                    return TrackedScore(arch: g.canonical, accuracy: r.accuracy, loss: r.loss)
-                }
-            }
+            m.tracked = try trackedScores(tracked, supernet: supernet, data: data, batcher: batcher, batchSize: config.evalBatch)
             epochs.append(m)
             log.record(m.record)
             var saved = ""

@@ -27,15 +27,35 @@ public final class InheritedRanker {
         batcher = Batcher(self.data)
     }
 
-    /// Held-out accuracy and loss of each architecture (BN with its running statistics, as the
-    /// reference code evaluates), on `valBatches` batches or the whole split.
-    public func score(_ archs: [Genotype], valBatches: Int?, batchSize: Int, progress: (Int) -> Void = { _ in }) throws -> [(accuracy: Float, loss: Float)] {
-        try archs.enumerated().map { i, arch in
+    /// Held-out accuracy and loss of each architecture, on `valBatches` batches or the whole split.
+    /// BN: with `bnRecalibrate` = 0 each op's running statistics as training left them (what the
+    /// reference code does); with B > 0 the statistics of every BN layer on the architecture's path
+    /// are first recomputed as the plain average over the first B training batches (fixed order, no
+    /// augmentation, the search's batch size), the same batches for every architecture.
+    public func score(_ archs: [Genotype], valBatches: Int?, batchSize: Int, bnRecalibrate: Int = 0,
+                      progress: (Int) -> Void = { _ in }) throws -> [(accuracy: Float, loss: Float)] {
+        let calibration = try recalibrationBatches(bnRecalibrate)
+        return try archs.enumerated().map { i, arch in
             defer { progress(i + 1) }
+            if !calibration.isEmpty {
+                let ctx = ForwardContext(training: true, recalibration: BNRecalibration())
+                for x in calibration { _ = try withNoGrad { try supernet.forward(x, arch: arch, ctx) } }
+            }
             return try evaluate(data.heldout, batcher: batcher, batchSize: batchSize, maxBatches: valBatches) {
                 try supernet.forward($0, arch: arch, ForwardContext(training: false))
             }
         }
+    }
+
+    /// The first `count` training batches in order, unaugmented.
+    func recalibrationBatches(_ count: Int) throws -> [Tensor] {
+        guard count > 0 else { return [] }
+        var rng = RNG(seed: 0)
+        let order = Batcher.order(count: data.train.count, batchSize: config.batch, shuffle: false, dropLast: true, rng: &rng)
+        guard order.count >= count else {
+            throw TrainError.config("--bn-recalibrate \(count): the training split has only \(order.count) batches of \(config.batch)")
+        }
+        return order.prefix(count).map { batcher.batch(data.train, $0, rng: &rng).0 }
     }
 }
 

@@ -8,6 +8,8 @@ public struct StandaloneResult: Sendable {
     public var validationAccuracy: Float
     public var testAccuracy: Float
     public var parameters: Int
+    /// Multiply-adds of one image at inference.
+    public var flops: Int
     public var seconds: Double
     public var epochs: [EpochMetrics]
 }
@@ -64,12 +66,13 @@ public final class StandaloneTrainer {
                             m.epoch, config.epochs, m.trainLoss, m.trainAccuracy, m.heldoutAccuracy!, m.seconds))
         }
         let valid = epochs.last!.heldoutAccuracy!, test = try accuracy(data.test)
+        let flops = try network.multiplyAdds()
         log.record(["event": "standalone", "genotype": network.genotype.description, "canonical": network.genotype.canonical,
-                    "validation_accuracy": valid, "test_accuracy": test, "parameters": network.parameterCount, "seconds": seconds])
-        log.line(String(format: "stand-alone: validation accuracy %.4f, test accuracy %.4f, %d parameters, %.1f s",
-                        valid, test, network.parameterCount, seconds))
+                    "validation_accuracy": valid, "test_accuracy": test, "parameters": network.parameterCount, "flops": flops, "seconds": seconds])
+        log.line(String(format: "stand-alone: validation accuracy %.4f, test accuracy %.4f, %d parameters, %.2f M multiply-adds, %.1f s",
+                        valid, test, network.parameterCount, Double(flops) / 1e6, seconds))
         return StandaloneResult(genotype: network.genotype, validationAccuracy: valid, testAccuracy: test,
-                                parameters: network.parameterCount, seconds: seconds, epochs: epochs)
+                                parameters: network.parameterCount, flops: flops, seconds: seconds, epochs: epochs)
     }
 
     public func accuracy(_ set: ImageSet) throws -> Float {

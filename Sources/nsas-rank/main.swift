@@ -26,7 +26,9 @@ struct Score: ParsableCommand {
         nsas-rank --checkpoint runs/x/epoch-0005.nsasckpt --archs archs.txt --out ranking.csv
         nsas-rank --checkpoint runs/x --sample 100 --seed 1 --out curves.csv     (every epoch: forgetting curves)
         nsas-rank --checkpoint runs/x --archs archs.txt --shard 2/8 --out part-2.csv; nsas-rank merge part-*.csv --out all.csv
-        BN uses each op's running statistics (as the reference code does). arch is written in the one-line form.
+        BN uses each op's running statistics (as the reference code does); --bn-recalibrate B first recomputes the
+        statistics of every BN layer on each architecture's path from the first B training batches (a known
+        improvement of inherited-weight ranking). arch is written in the one-line form.
         """)
 
     @Option(help: "A checkpoint file, or a run folder (every epoch).") var checkpoint: String
@@ -38,7 +40,14 @@ struct Score: ParsableCommand {
     @Option(help: "Only shard i of n (i/n, 0-based): every n-th architecture from the i-th.") var shard: String?
     @Option(help: "Print the best K.") var top: Int = 0
     @Option(help: "Output CSV.") var out: String?
+    @Option(help: "Recompute the BN statistics of each architecture's path from this many training batches (0: keep the running statistics).")
+    var bnRecalibrate: Int = 0
     @OptionGroup var backend: BackendOptions
+
+    func validate() throws {
+        guard bnRecalibrate >= 0 else { throw ValidationError("--bn-recalibrate must be 0 or more") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    }
 
     func run() throws {
         try runReportingErrors("nsas-rank") {
@@ -66,7 +75,7 @@ struct Score: ParsableCommand {
                     let ranker = try InheritedRanker(checkpoint: file, data: shared)
                     shared = ranker.data
                     let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
-                    let scores = try ranker.score(list, valBatches: valBatches, batchSize: batch) { k in
+                    let scores = try ranker.score(list, valBatches: valBatches, batchSize: batch, bnRecalibrate: bnRecalibrate) { k in
                         if k % max(1, list.count / 10) == 0 || k == list.count {
                             FileHandle.standardError.write(Data("\((file as NSString).lastPathComponent): \(k)/\(list.count) architectures\n".utf8))
                         }

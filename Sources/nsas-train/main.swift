@@ -98,12 +98,14 @@ struct NSASTrainCommand: ParsableCommand {
             if c.method == .gdas || c.method == .gdasNSAS {
                 let trainer = try GDASTrainer(config: c, data: splits, log: log)
                 trainer.checkpointer = checkpointer
+                trainer.tracked = try trackedArchitectures(inCheckpoint: latest)
                 let done = try trainer.restore(from: latest)
                 log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
                 result = try trainer.run(startEpoch: done)
             } else {
                 let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
                 trainer.checkpointer = checkpointer
+                trainer.tracked = try trackedArchitectures(inCheckpoint: latest)
                 let done = try trainer.restore(from: latest)
                 log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
                 result = try trainer.run(startEpoch: done)
@@ -144,6 +146,7 @@ struct NSASTrainCommand: ParsableCommand {
                     if quiet { print(result.genotype.description) }
                 case .gdas, .gdasNSAS:
                     let trainer = try GDASTrainer(config: c, data: splits, log: log)
+                    if let track { trainer.tracked = try Genotype.list(fromFile: track) }
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
                     let result = try trainer.run()
                     if quiet { print(result.genotype.description) }

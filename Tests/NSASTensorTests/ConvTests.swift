@@ -49,4 +49,19 @@ import Testing
         try x.conv2d(w, padding: 1).sum().backward()
         #expect(x.grad == nil && w.grad != nil)
     }
+
+    @Test func multiplyAddsAreCounted() throws {
+        let x = randomTensor([2, 3, 8, 8], seed: 1, requiresGrad: false), w = randomTensor([4, 3, 3, 3], seed: 2)
+        let dw = randomTensor([3, 1, 3, 3], seed: 3)
+        let a = randomTensor([2, 5], seed: 4, requiresGrad: false), l = randomTensor([7, 5], seed: 5)
+        let n = try countingMultiplyAdds {
+            _ = try x.conv2d(w, padding: 1)                         // 2*4*8*8 outputs, 3*3*3 each
+            _ = try x.conv2d(dw, stride: 2, padding: 1, groups: 3)  // 2*3*4*4 outputs, 3*3 each
+            _ = try a.linear(l)                                    // 2*7 outputs, 5 each
+            _ = try a.matmul(randomTensor([5, 7], seed: 6))
+        }
+        #expect(n == 2 * 4 * 64 * 27 + 2 * 3 * 16 * 9 + 70 + 70)
+        // Nothing counted outside the scope.
+        #expect(try countingMultiplyAdds {} == 0)
+    }
 }

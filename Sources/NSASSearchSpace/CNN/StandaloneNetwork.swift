@@ -55,6 +55,13 @@ public final class StandaloneNetwork: Layer {
     public var parameters: [Tensor] {
         stem.parameters + cells.flatMap(\.parameters) + (aux?.parameters ?? []) + classifier.parameters
     }
+
+    /// Multiply-adds of one image through the network at inference (convolutions and the
+    /// classifier; the auxiliary head is training-only and not counted), the "FLOPs" NAS papers report.
+    public func multiplyAdds() throws -> Int {
+        let x = Tensor(zeros: [1, config.inputChannels, config.imageSize, config.imageSize])
+        return try countingMultiplyAdds { _ = try withNoGrad { try forward(x, ForwardContext(training: false)) } }
+    }
     public func named(_ p: String = "network") -> [(String, Tensor)] {
         stem.named("\(p).stem") + cells.enumerated().flatMap { $1.named("\(p).cells.\($0)") }
             + (aux?.named("\(p).auxiliary") ?? []) + classifier.named("\(p).classifier")

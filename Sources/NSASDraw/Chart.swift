@@ -12,10 +12,17 @@ public struct Series: Sendable {
     public var dashed: Bool
     /// Leave out of the legend.
     public var hideInLegend: Bool
-    public init(name: String, points: [Point], style: Style = .line, styleIndex: Int, dashed: Bool = false, hideInLegend: Bool = false) {
+    /// Draw the line solid whatever the palette's dash (when markers and colours tell series apart
+    /// and dashes mean something else, as the stand-alone levels of the forgetting plot).
+    public var solid: Bool
+    public init(name: String, points: [Point], style: Style = .line, styleIndex: Int, dashed: Bool = false, hideInLegend: Bool = false,
+                solid: Bool = false) {
         self.name = name; self.points = points; self.style = style; self.styleIndex = styleIndex; self.dashed = dashed
-        self.hideInLegend = hideInLegend
+        self.hideInLegend = hideInLegend; self.solid = solid
     }
+
+    var dash: [Double] { dashed ? [6, 4] : solid ? [] : Palette.dash(styleIndex) }
+    var lineWidth: Double { dashed ? 1.3 : 2 }
 }
 
 /// A 2-D chart: axes with ticks and numbers, a legend, a title.
@@ -51,7 +58,7 @@ public func niceTicks(_ lo: Double, _ hi: Double, target: Int = 6, integer: Bool
     guard lo.isFinite, hi.isFinite, hi > lo else { return [lo] }
     let raw = (hi - lo) / Double(max(1, target - 1))
     let mag = pow(10, floor(log10(raw)))
-    var step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+    var step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
     if integer { step = max(1, step.rounded()) }
     var t = (lo / step).rounded(.up) * step
     var out: [Double] = []
@@ -74,6 +81,13 @@ public struct ChartLayout: Sendable {
 
 extension Chart {
     static let titleSize = 15.0, labelSize = 12.5, tickSize = 11.0
+
+    /// Panel width that leaves the plot area `plotWidth` beside the legend.
+    func preferredWidth(_ c: Canvas, plotWidth: Double = 460) -> Double {
+        let legend = series.filter { !$0.hideInLegend }
+        let legendW = legend.isEmpty ? 0 : (legend.map { c.measure($0.name, size: Chart.labelSize).width }.max() ?? 0) + 48
+        return 70 + 16 + plotWidth + legendW
+    }
 
     func bounds() -> (ClosedRange<Double>, ClosedRange<Double>) {
         let pts = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
@@ -98,7 +112,10 @@ extension Chart {
         func px(_ x: Double) -> Double { plot.x + (x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * plot.w }
         func py(_ y: Double) -> Double { plot.maxY - (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * plot.h }
 
-        let titleBox = c.text(title, at: Point(plot.center.x, panel.y + 18), size: Chart.titleSize, bold: true)
+        // The title centred over the panel, smaller if it would not fit.
+        var titleSize = Chart.titleSize
+        while titleSize > 9, c.measure(title, size: titleSize, bold: true).width > panel.w - 20 { titleSize -= 0.5 }
+        let titleBox = c.text(title, at: Point(panel.center.x, panel.y + 18), size: titleSize, bold: true)
         var tickBoxes: [Rect] = []
         let xt = niceTicks(xr.lowerBound, xr.upperBound, target: 7, integer: integerX)
         let yt = niceTicks(yr.lowerBound, yr.upperBound, target: 6)
@@ -123,7 +140,7 @@ extension Chart {
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite && xr.contains($0.x) && yr.contains($0.y) }
                 .map { Point(px($0.x), py($0.y)) }
             if s.style == .line {
-                c.line(pts, color, width: 2, dash: s.dashed ? [6, 4] : Palette.dash(s.styleIndex))
+                c.line(pts, color, width: s.lineWidth, dash: s.dash)
             }
             if !s.dashed { for p in pts { drawMarker(c, p, Palette.marker(s.styleIndex), color, size: s.style == .scatter ? 4.5 : 3.5) } }
         }
@@ -134,7 +151,7 @@ extension Chart {
             let color = Palette.color(s.styleIndex)
             let x0 = plot.maxX + 12
             if s.style == .line {
-                c.line([Point(x0, ly), Point(x0 + 28, ly)], color, width: 2, dash: s.dashed ? [6, 4] : Palette.dash(s.styleIndex))
+                c.line([Point(x0, ly), Point(x0 + 28, ly)], color, width: s.lineWidth, dash: s.dash)
             }
             if !s.dashed { drawMarker(c, Point(x0 + 14, ly), Palette.marker(s.styleIndex), color, size: 3.5) }
             legendBoxes.append(c.text(s.name, at: Point(x0 + 34, ly), size: Chart.labelSize, h: .left))
@@ -167,23 +184,34 @@ extension Chart {
     }
 }
 
-/// Charts side by side in one picture.
+/// Charts side by side in one picture; each panel at least `panelWidth` wide, wider when its
+/// legend needs room.
 public struct Figure: Sendable {
     public var charts: [Chart]
     public var panelWidth: Double, panelHeight: Double
     public init(_ charts: [Chart], panelWidth: Double = 620, panelHeight: Double = 400) {
         self.charts = charts; self.panelWidth = panelWidth; self.panelHeight = panelHeight
     }
-    public var width: Double { panelWidth * Double(charts.count) }
+
+    func widths() throws -> [Double] {
+        let m = try Canvas(width: 1, height: 1)
+        return charts.map { max(panelWidth, $0.preferredWidth(m, plotWidth: panelWidth - 160)) }
+    }
+
+    public func width() throws -> Double { try widths().reduce(0, +) }
 
     @discardableResult
-    public func draw(on c: Canvas) -> [ChartLayout] {
-        charts.enumerated().map { i, ch in ch.draw(on: c, in: Rect(x: Double(i) * panelWidth, y: 0, w: panelWidth, h: panelHeight)) }
+    public func draw(on c: Canvas) throws -> [ChartLayout] {
+        var x = 0.0
+        return try zip(charts, widths()).map { ch, w in
+            defer { x += w }
+            return ch.draw(on: c, in: Rect(x: x, y: 0, w: w, h: panelHeight))
+        }
     }
 
     /// Writes the figure to `path` (PNG, or SVG for a `.svg` path).
     public func write(to path: String, scale: Double = 1) throws {
         guard !charts.isEmpty else { throw DrawError.input("nothing to plot") }
-        try render(to: path, width: width, height: panelHeight, scale: scale) { draw(on: $0) }
+        try render(to: path, width: try width(), height: panelHeight, scale: scale) { try draw(on: $0) }
     }
 }

@@ -85,7 +85,7 @@ public enum Plots {
         for (i, a) in archs.enumerated() {
             var name = "arch \(i + 1)"
             if let s = truthAcc[a] { name += String(format: " (stand-alone %.3f)", s) }
-            series.append(Series(name: name, points: curves[a]!.sorted { $0.x < $1.x }, styleIndex: i))
+            series.append(Series(name: name, points: curves[a]!.sorted { $0.x < $1.x }, styleIndex: i, solid: !truthAcc.isEmpty))
             if let s = truthAcc[a], let lo = xs.min(), let hi = xs.max() {
                 series.append(Series(name: name + " stand-alone", points: [Point(lo, s), Point(hi, s)], styleIndex: i, dashed: true, hideInLegend: true))
             }
@@ -96,14 +96,27 @@ public enum Plots {
 
     /// Supernet (inherited-weight) accuracy against stand-alone accuracy, with Kendall tau in the
     /// title (paper Figure 4a's data).
+    /// A supernet file with an `epoch` column is cut to `epoch` (default: its last epoch).
     public static func scatter(supernet: String, truth: String, supernetScore: String = "accuracy", truthScore: String = "accuracy",
-                               name: String = "architectures") throws -> Chart {
+                               epoch: String? = nil, name: String = "architectures") throws -> Chart {
         let a = ScoreColumn(table: try CSVTable.read(supernet), path: supernet, score: supernetScore)
         let b = ScoreColumn(table: try CSVTable.read(truth), path: truth, score: truthScore)
-        let pairs = try TauReport.pairs(a, b)
+        var keep: ([String]) -> Bool = { _ in true }
+        var which = ""
+        if let ei = a.table.header.firstIndex(of: "epoch") {
+            let epochs = Set(a.table.rows.map { $0[ei] })
+            guard let e = epoch ?? epochs.max(by: { (Double($0) ?? 0) < (Double($1) ?? 0) }), epochs.contains(e) else {
+                throw DrawError.input("\(supernet): no rows of epoch \(epoch ?? "?") (epochs: \(epochs.sorted().joined(separator: ", ")))")
+            }
+            keep = { $0[ei] == e }
+            which = ", epoch \(e)"
+        } else if let epoch {
+            throw DrawError.input("\(supernet): no epoch column to pick epoch \(epoch) from")
+        }
+        let pairs = try TauReport.pairs(a, b, keepA: keep)
         guard pairs.count >= 2 else { throw TauError.tooFew(common: pairs.count, detail: " between \(supernet) and \(truth)") }
         let tau = RankCorrelation.kendallTauB(pairs.map(\.a), pairs.map(\.b)).tau
-        return Chart(title: String(format: "Supernet vs stand-alone (n = %d, Kendall tau = %.3f)", pairs.count, tau),
+        return Chart(title: String(format: "Supernet vs stand-alone (n = %d, Kendall tau = %.3f%@)", pairs.count, tau, which),
                      xLabel: "stand-alone \(truthScore)", yLabel: "supernet \(supernetScore) (inherited weights)",
                      series: [Series(name: name, points: pairs.map { Point($0.b, $0.a) }, style: .scatter, styleIndex: 2)])
     }

@@ -11,7 +11,22 @@ struct NSASDrawCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-draw",
         abstract: "Draw cells and plots to PNG or SVG (Cairo; no Graphviz needed).",
-        subcommands: [CellCommand.self, PlotCommand.self])
+        subcommands: [CellCommand.self, PlotCommand.self, VerifyCommand.self])
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that files parse: PNG (decoded with libpng, not blank), SVG, CSV (header and rows), and Markdown (every linked file exists and parses).")
+    @Argument(help: "Files.") var files: [String]
+
+    func run() throws {
+        try runReportingErrors("nsas-draw verify") {
+            var checked = Set<String>()
+            for f in files { try ReportVerifier.verify(f, checked: &checked) }
+            print("verified \(checked.count) files")
+        }
+    }
 }
 
 /// Output options every picture shares.
@@ -173,12 +188,13 @@ struct ScatterPlot: ParsableCommand {
     @Option(help: "Stand-alone ground truth (truth.csv).") var truth: String
     @Option(help: "Score column of the supernet file.") var supernetScore = "accuracy"
     @Option(help: "Score column of the truth file.") var truthScore = "accuracy"
+    @Option(help: "With a per-epoch supernet file: the epoch to plot (default: the last).") var epoch: String?
     @OptionGroup var picture: PictureOptions
 
     func run() throws {
         try runReportingErrors("nsas-draw") {
             let path = picture.path()
-            try Figure([try Plots.scatter(supernet: supernet, truth: truth, supernetScore: supernetScore, truthScore: truthScore)])
+            try Figure([try Plots.scatter(supernet: supernet, truth: truth, supernetScore: supernetScore, truthScore: truthScore, epoch: epoch)])
                 .write(to: path, scale: picture.scale)
             print("wrote \(path)")
         }

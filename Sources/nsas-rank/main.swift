@@ -14,7 +14,7 @@ struct NSASRank: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-rank",
         abstract: "Rank architectures with weights inherited from supernet checkpoints.",
-        subcommands: [Score.self, Merge.self],
+        subcommands: [Score.self, Merge.self, Sample.self],
         defaultSubcommand: Score.self)
 }
 
@@ -88,6 +88,35 @@ struct Score: ParsableCommand {
             if top > 0 {
                 for r in table.rows.prefix(top) { print("#\(r[3])  accuracy \(r[1])  \(r[0])") }
             }
+        }
+    }
+}
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write N random architectures (RandomNAS's uniform sampler), one genotype a line: an --archs file for ranking, tracking and ground truth.")
+    @Argument(help: "How many.") var count: Int
+    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Flag(help: "Allow the `none` op.") var allowNone = false
+    @Flag(help: "DARTS Genotype(...) text instead of the one-line form.") var darts = false
+    @Option(help: "Output file (default: standard output).") var out: String?
+
+    func validate() throws { guard count >= 1 else { throw ValidationError("count must be at least 1") } }
+
+    func run() throws {
+        try runReportingErrors("nsas-rank sample") {
+            var rng = RNG(seed: seed)
+            let sampler = ArchitectureSampler(allowNone: allowNone)
+            var seen = Set<Genotype>(), lines: [String] = []
+            var draws = 0
+            while lines.count < count {
+                let g = sampler.sample(&rng)
+                draws += 1
+                if draws > count * 1000 { throw ValidationError("could not draw \(count) distinct architectures") }
+                if seen.insert(g).inserted { lines.append(darts ? g.description : g.canonical) }
+            }
+            let text = lines.joined(separator: "\n") + "\n"
+            if let out { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(text, terminator: "") }
         }
     }
 }

@@ -49,7 +49,7 @@ struct NSASTrainCommand: ParsableCommand {
     @Flag(help: "Let sampling draw 'none' ops.") var allowNone = false
     @Option(help: "Genotype for --method standalone: DARTS text, the one-line form, or a name (DARTS_V1, DARTS_V2, NSAS).")
     var genotype: String?
-    @Option(help: "Searches (randomnas, nsas, wpl): score these genotypes (one a line) on the held-out split after every epoch; their accuracies go into metrics and checkpoints (paper Figure 1).")
+    @Option(help: "Searches (every method): score these genotypes (one a line) on the held-out split after every epoch; their accuracies go into metrics and checkpoints (paper Figure 1).")
     var track: String?
     @Option(help: "Stand-alone ground truth: train every genotype of this file (one a line) and write OUT/truth.csv; finished ones are skipped on a rerun.")
     var archs: String?

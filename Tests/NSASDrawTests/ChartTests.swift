@@ -47,5 +47,13 @@ import Testing
         let img = try PNG.read(d + "/f.png")
         #expect(img.width == 1200 && img.height == 400)
         #expect(throws: DrawError.self) { try Figure([]).write(to: d + "/e.png") }
+        // A long legend widens its panel instead of squeezing the plot.
+        let wide = Chart(title: "t", xLabel: "x", yLabel: "y", series: [Series(name: String(repeating: "long name ", count: 8), points: [Point(0, 0), Point(1, 1)], styleIndex: 0)])
+        let f = Figure([wide], panelWidth: 300, panelHeight: 200)
+        #expect(try f.width() > 400)
+        let c = try Canvas(width: try f.width(), height: 200)
+        let l = try f.draw(on: c)[0]
+        let fw = try f.width()
+        #expect(l.plotArea.w >= 139 && l.legendBoxes[0].maxX <= fw)
     }
 }

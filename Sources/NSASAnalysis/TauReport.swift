@@ -11,6 +11,18 @@ public struct ScoreColumn: Sendable {
         self.table = table; self.path = path; self.score = score; self.lowerIsBetter = lowerIsBetter
     }
 
+    /// Columns whose name says lower is better: perplexity, ppl, loss, error (also as a prefix or
+    /// suffix: `valid_perplexity`, `test_error`).
+    public static func lowerIsBetter(name: String) -> Bool {
+        let n = name.lowercased()
+        return ["perplexity", "ppl", "loss", "error", "err"].contains { n == $0 || n.hasSuffix("_" + $0) || n.hasPrefix($0 + "_") }
+    }
+
+    /// The score column to use when none is named: `accuracy`, else `perplexity`.
+    public static func defaultScore(_ table: CSVTable) -> String {
+        table.header.contains("accuracy") || !table.header.contains("perplexity") ? "accuracy" : "perplexity"
+    }
+
     /// arch -> score (higher is better) over the rows `keep` accepts; duplicate architectures are an error.
     func scores(keep: ([String]) -> Bool = { _ in true }) throws -> [String: Double] {
         let ai = try table.column("arch", path: path), si = try table.column(score, path: path)

@@ -16,6 +16,22 @@ public struct CellGraph: Equatable, Sendable {
     public var edges: [Edge]
     public init(title: String, nodes: [Node], edges: [Edge]) { self.title = title; self.nodes = nodes; self.edges = edges }
 
+    /// A DARTS recurrent cell: x_{t} and h_{t-1} make state 0, node i reads one earlier state
+    /// through its op, h_{t} is the mean of the concat nodes.
+    public static func rnn(_ g: RecurrentGenotype, none: NoneEdges = .faint) -> CellGraph {
+        var nodes = [Node(label: "x_{t}", kind: .input), Node(label: "h_{t-1}", kind: .input), Node(label: "0", kind: .intermediate)]
+        for i in 1...g.nodes { nodes.append(Node(label: "\(i)", kind: .intermediate)) }
+        nodes.append(Node(label: "h_{t}", kind: .output))
+        var es = [Edge(from: 0, to: 2, label: nil, faint: false), Edge(from: 1, to: 2, label: nil, faint: false)]
+        for (k, e) in g.recurrent.enumerated() {
+            let isNone = e.op == .none
+            if isNone && none == .hide { continue }
+            es.append(Edge(from: 2 + e.input, to: 3 + k, label: e.op.rawValue, faint: isNone))
+        }
+        for c in g.concat { es.append(Edge(from: 2 + c, to: nodes.count - 1, label: nil, faint: false)) }
+        return CellGraph(title: "recurrent cell", nodes: nodes, edges: es)
+    }
+
     /// How `none` edges of a genotype are drawn.
     public enum NoneEdges: String, Sendable { case faint, hide }
 
@@ -114,10 +130,27 @@ public struct CellLayout: Sendable {
         let height = top + plotH + 40
         let width = 2 * pad + Double(ncol - 1) * colGap + boxW
 
-        // Every combination of orders within the columns (small: at most a few hundred).
+        // Every combination of orders within the columns when there are few (a CNN cell: at most
+        // a few hundred); otherwise one order by the barycentre of each node's predecessors.
+        let combinations = members.reduce(1.0) { acc, m in acc * (1...max(1, m.count)).reduce(1.0) { $0 * Double($1) } }
         var orders: [[[Int]]] = [[]]
-        for mem in members {
-            orders = orders.flatMap { o in permutations(mem).map { o + [$0] } }
+        if combinations <= 2000 {
+            for mem in members { orders = orders.flatMap { o in permutations(mem).map { o + [$0] } } }
+        } else {
+            var row = [Int: Double]()
+            var order: [[Int]] = []
+            for mem in members {
+                let sorted = mem.sorted { a, b in
+                    func bary(_ n: Int) -> Double {
+                        let preds = g.edges.filter { $0.to == n }.compactMap { row[$0.from] }
+                        return preds.isEmpty ? Double(n) : preds.reduce(0, +) / Double(preds.count)
+                    }
+                    return (bary(a), a) < (bary(b), b)
+                }
+                for (r, n) in sorted.enumerated() { row[n] = Double(r) - Double(sorted.count - 1) / 2 }
+                order.append(sorted)
+            }
+            orders = [order]
         }
         var best: (cost: Double, boxes: [Rect], paths: [[Point]], crossings: Int)?
         for order in orders {

@@ -147,10 +147,19 @@ public enum Plots {
                 return Point(Double(e), v)
             }
         }
+        let name = (dir as NSString).lastPathComponent
+        if !pts("train_perplexity").isEmpty {   // an RNN run: perplexity instead of accuracy
+            var ppl = [Series(name: "train", points: pts("train_perplexity"), styleIndex: 0)]
+            let valid = pts("valid_perplexity")
+            if !valid.isEmpty { ppl.append(Series(name: "validation", points: valid, styleIndex: 1)) }
+            return Figure([
+                Chart(title: "\(name): training loss", xLabel: "epoch", yLabel: "cross-entropy (nats/word)", series: [Series(name: "train", points: pts("train_loss"), styleIndex: 0)], integerX: true),
+                Chart(title: "\(name): perplexity", xLabel: "epoch", yLabel: "perplexity", series: ppl, integerX: true),
+            ])
+        }
         var acc = [Series(name: "train", points: pts("train_accuracy"), styleIndex: 0)]
         let held = pts("heldout_accuracy")
         if !held.isEmpty { acc.append(Series(name: "held-out", points: held, styleIndex: 1)) }
-        let name = (dir as NSString).lastPathComponent
         return Figure([
             Chart(title: "\(name): training loss", xLabel: "epoch", yLabel: "cross-entropy", series: [Series(name: "train", points: pts("train_loss"), styleIndex: 0)], integerX: true),
             Chart(title: "\(name): accuracy", xLabel: "epoch", yLabel: "accuracy", series: acc, integerX: true),

@@ -35,7 +35,7 @@ public final class RandomNASTrainer {
     var globalStep = 0
     /// WPL state: the running diagonal Fisher and theta* of every parameter (by position in
     /// `supernet.parameters`, empty until first used), and the path being trained.
-    var fisher: [[Float]] = [], anchor: [[Float]] = []
+    var wpl = WPLPenalty()
     var wplPath: Genotype?
 
     public init(config: TrainConfig, data: DataSplits, log: RunLog) throws {
@@ -103,30 +103,15 @@ public final class RandomNASTrainer {
     /// the running diagonal Fisher estimate from squared loss gradients.
     func wplStep(_ x: Tensor, _ labels: [Int]) throws -> (loss: Float, logits: Tensor) {
         let params = supernet.parameters
-        if fisher.isEmpty { fisher = params.map { _ in [] }; anchor = params.map { _ in [] } }
         if globalStep % config.wplStepsPerPath == 0 || wplPath == nil {
             wplPath = sampler.sample(&samplingRNG)
-            for (i, p) in params.enumerated() { anchor[i] = p.array }
+            wpl.anchor(at: params)
         }
         defer { globalStep += 1 }
         let arch = wplPath!
         epochPaths.append(arch)
         let result = try pathLoss(arch, x, labels, weight: 1)
-        let eps = config.wplEps, decay = config.wplFisherDecay
-        for (i, p) in params.enumerated() {
-            guard p.hasGradient else { continue }
-            if fisher[i].isEmpty { fisher[i] = [Float](repeating: 0, count: p.count) }
-            let gp = p.gradPtr, w = p.ptr
-            fisher[i].withUnsafeMutableBufferPointer { f in
-                anchor[i].withUnsafeBufferPointer { a in
-                    for j in 0..<p.count {
-                        let gj = gp[j]
-                        gp[j] = gj + eps * f[j] * (w[j] - a[j])     // penalty with the Fisher of earlier paths
-                        f[j] = decay * f[j] + (1 - decay) * gj * gj  // then the Fisher learns this gradient
-                    }
-                }
-            }
-        }
+        wpl.apply(params, eps: config.wplEps, decay: config.wplFisherDecay)
         return result
     }
 
@@ -171,35 +156,12 @@ public final class RandomNASTrainer {
 
     /// WPL's state for a checkpoint: Fisher and theta* by parameter name, the current path and step.
     func wplSections() throws -> [CheckpointWriter.Section] {
-        guard config.method == .wpl, !fisher.isEmpty else { return [] }
-        let named = supernet.named()
-        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
-        var tensors: [StoredTensor] = []
-        for (i, p) in supernet.parameters.enumerated() where !fisher[i].isEmpty {
-            let n = nameOf[ObjectIdentifier(p)] ?? "\(i)"
-            tensors.append(StoredTensor(name: "fisher." + n, shape: p.shape, values: fisher[i]))
-            tensors.append(StoredTensor(name: "anchor." + n, shape: p.shape, values: anchor[i]))
-        }
-        let state = try JSONSerialization.data(withJSONObject: ["path": wplPath?.canonical ?? "", "global_step": globalStep], options: [.sortedKeys])
-        return [CheckpointWriter.Section("wpl", TensorCodec.encode(tensors), codec: .zstdShuffle4), CheckpointWriter.Section("wpl_state", Array(state))]
+        guard config.method == .wpl else { return [] }
+        return try wpl.sections(supernet.parameters, named: supernet.named(), path: wplPath?.canonical, globalStep: globalStep)
     }
 
     func restoreWPL(_ f: CheckpointFile) throws {
-        guard f.has("wpl") else { return }
-        let stored = Dictionary(try f.tensors("wpl").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
-        let named = supernet.named()
-        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
-        let params = supernet.parameters
-        fisher = params.map { _ in [] }; anchor = params.map { _ in [] }
-        for (i, p) in params.enumerated() {
-            let n = nameOf[ObjectIdentifier(p)] ?? "\(i)"
-            fisher[i] = stored["fisher." + n] ?? []; anchor[i] = stored["anchor." + n] ?? []
-            if anchor[i].isEmpty { anchor[i] = p.array }
-        }
-        guard let obj = try JSONSerialization.jsonObject(with: Data(f.read("wpl_state"))) as? [String: Any],
-              let step = obj["global_step"] as? Int, let path = obj["path"] as? String else {
-            throw CheckpointError(f.path, section: "wpl_state", "is not the expected JSON")
-        }
+        guard let (path, step) = try wpl.restore(f, supernet.parameters, named: supernet.named()) else { return }
         globalStep = step
         wplPath = path.isEmpty ? nil : try Genotype(parsing: path)
     }

@@ -60,6 +60,36 @@ public final class InheritedRanker {
 }
 
 /// Ranking tables: `arch,accuracy,loss,rank` (and `epoch`), sharding and merging.
+/// Scores recurrent genotypes by validation perplexity with weights inherited from an RNN
+/// supernet checkpoint (no dropout, hidden state carried across windows).
+public final class RNNInheritedRanker {
+    public let network: RecurrentNetwork
+    public let config: RNNTrainConfig
+    public let corpus: Corpus
+
+    public init(checkpoint path: String, corpus: Corpus? = nil) throws {
+        let f = try CheckpointFile(path)
+        let saved = try f.json("config", as: RNNSearchTrainer.Config.self)
+        config = saved.train
+        self.corpus = try corpus ?? Corpus.load(saved.train.data)
+        guard self.corpus.vocabularySize == saved.network.vocabulary else {
+            throw CheckpointError(path, section: "config", "was trained on a vocabulary of \(saved.network.vocabulary) words, \(self.corpus.name) has \(self.corpus.vocabularySize)")
+        }
+        var rng = RNG(seed: 0)
+        network = try RecurrentNetwork(saved.network, rng: &rng)
+        try RunRestore.load(f.tensors("weights"), into: network.named(), path: path, section: "weights")
+    }
+
+    /// Validation perplexity and loss (nats per word) of each genotype on `valBatches` bptt windows or all.
+    public func score(_ archs: [RecurrentGenotype], valBatches: Int?, progress: (Int) -> Void = { _ in }) throws -> [(perplexity: Float, loss: Float)] {
+        try archs.enumerated().map { i, g in
+            defer { progress(i + 1) }
+            let l = try TextEval.loss(network, g, stream: corpus.valid, batch: config.evalBatch, bptt: config.bptt, maxBatches: valBatches)
+            return (Float(exp(l)), Float(l))
+        }
+    }
+}
+
 public enum RankingTable {
     /// The architectures of a shard `i` of `n` (i in 0..<n): every n-th from position i.
     public static func shard<T>(_ items: [T], index: Int, of count: Int) -> [T] {
@@ -68,34 +98,41 @@ public enum RankingTable {
 
     /// Rows with ranks (1 = best accuracy, ties by lower loss, then by text), per epoch.
     public static func table(_ rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)]) -> CSVTable {
+        table(rows, score: "accuracy")
+    }
+
+    /// The same for any score column: `perplexity` ranks lowest first, anything else highest first.
+    public static func table(_ rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)], score: String) -> CSVTable {
+        let sign: Float = score == "perplexity" ? -1 : 1
         let withEpoch = rows.contains { $0.epoch != nil }
         var out: [[String]] = []
         for epoch in Set(rows.map { $0.epoch ?? 0 }).sorted() {
             let group = rows.filter { ($0.epoch ?? 0) == epoch }
-                .sorted { ($0.accuracy, -$0.loss, $1.arch) > ($1.accuracy, -$1.loss, $0.arch) }
+                .sorted { (sign * $0.accuracy, -$0.loss, $1.arch) > (sign * $1.accuracy, -$1.loss, $0.arch) }
             for (r, row) in group.enumerated() {
                 var fields = [row.arch, String(row.accuracy), String(row.loss), String(r + 1)]
                 if withEpoch { fields.append(String(epoch)) }
                 out.append(fields)
             }
         }
-        return CSVTable(header: ["arch", "accuracy", "loss", "rank"] + (withEpoch ? ["epoch"] : []), rows: out)
+        return CSVTable(header: ["arch", score, "loss", "rank"] + (withEpoch ? ["epoch"] : []), rows: out)
     }
 
     /// Joins shard tables and ranks them again.
     public static func merge(_ parts: [(CSVTable, String)]) throws -> CSVTable {
         var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
+        let score = parts.first.map { $0.0.header.contains("perplexity") ? "perplexity" : "accuracy" } ?? "accuracy"
         for (t, path) in parts {
-            let a = try t.column("arch", path: path), acc = try t.column("accuracy", path: path), l = try t.column("loss", path: path)
+            let a = try t.column("arch", path: path), acc = try t.column(score, path: path), l = try t.column("loss", path: path)
             let e = t.header.firstIndex(of: "epoch")
             for (line, r) in t.rows.enumerated() {
                 guard let accuracy = Float(r[acc]), let loss = Float(r[l]) else {
-                    throw CSVTable.CSVError.notANumber(path: path, line: line + 2, column: "accuracy/loss", value: r[acc] + "/" + r[l])
+                    throw CSVTable.CSVError.notANumber(path: path, line: line + 2, column: "\(score)/loss", value: r[acc] + "/" + r[l])
                 }
                 rows.append((r[a], accuracy, loss, e.flatMap { Int(r[$0]) }))
             }
         }
-        return table(rows)
+        return table(rows, score: score)
     }
 }
 
@@ -104,6 +141,37 @@ public enum RankingTable {
 /// checkpoint is the run's final one and its metrics.jsonl records the selection; a stand-alone
 /// run's own genotype.
 public enum CheckpointGenotype {
+    /// The selection record of a finished run, when `path` is its final checkpoint.
+    static func selected(_ path: String, epoch: Int, epochs: Int) -> (String, String)? {
+        let metrics = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.jsonl")
+        guard epoch == epochs, let data = FileManager.default.contents(atPath: metrics), let text = String(data: data, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n").reversed() {
+            if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["event"] as? String == "selection",
+               let g = obj["genotype"] as? String {
+                return (g, "the genotype the search selected (\(metrics))")
+            }
+        }
+        return nil
+    }
+
+    /// Either space: RNN checkpoints give their selected recurrent genotype.
+    public static func loadAny(_ path: String) throws -> (genotype: AnyGenotype, how: String) {
+        let f = try CheckpointFile(path)
+        if RNNSearchTrainer.isRNN(f) {
+            let saved = try f.json("config", as: RNNSearchTrainer.Config.self)
+            if f.has("arch"), let a = try f.tensors("arch").first(where: { $0.name == "alpha_recurrent" }) {
+                return (.rnn(try RNNGDASTrainer.genotype(try Tensor(a.values, shape: a.shape), nodes: saved.network.nodes)), "argmax of the architecture logits")
+            }
+            let state = try f.json("state", as: RunCheckpointer.State.self)
+            guard let (text, how) = selected(path, epoch: state.epoch, epochs: saved.train.epochs) else {
+                throw CheckpointError(path, "is an RNN \(saved.train.method.rawValue) checkpoint of epoch \(state.epoch) with no selected genotype (the search selects at the end); rank it with `nsas-rank --checkpoint \(path) --sample 100 --out r.csv` and draw with `--from r.csv --top 1`")
+            }
+            return (.rnn(try RecurrentGenotype(parsing: text)), how)
+        }
+        let (g, how) = try load(path)
+        return (.cnn(g), how)
+    }
+
     public static func load(_ path: String) throws -> (genotype: Genotype, how: String) {
         let f = try CheckpointFile(path)
         let saved = try f.json("config", as: RunCheckpointer.Config.self)
@@ -121,15 +189,7 @@ public enum CheckpointGenotype {
             return (try Genotype(parsing: text), "the stand-alone network's genotype")
         }
         let state = try f.json("state", as: RunCheckpointer.State.self)
-        let metrics = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.jsonl")
-        if state.epoch == saved.train.epochs, let data = FileManager.default.contents(atPath: metrics), let text = String(data: data, encoding: .utf8) {
-            for line in text.split(separator: "\n").reversed() {
-                if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["event"] as? String == "selection",
-                   let g = obj["genotype"] as? String {
-                    return (try Genotype(parsing: g), "the genotype the search selected (\(metrics))")
-                }
-            }
-        }
+        if let (text, how) = selected(path, epoch: state.epoch, epochs: saved.train.epochs) { return (try Genotype(parsing: text), how) }
         throw CheckpointError(path, "is a \(saved.train.method.rawValue) checkpoint of epoch \(state.epoch) with no selected genotype (RandomNAS-style searches select at the end); rank it with `nsas-rank --checkpoint \(path) --sample 100 --out r.csv` and draw with `--from r.csv --top 1`")
     }
 }

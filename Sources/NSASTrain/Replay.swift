@@ -41,24 +41,32 @@ public struct Replay {
     /// Replays epochs from+1 ... to; returns per-epoch reports and the first divergence, if any.
     public func run(from: Int, to: Int?) throws -> ([EpochReport], Divergence?) {
         let latest = try RunDirectory.latest(directory)
-        let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
         let last = try CheckpointFile(latest).json("state", as: RunCheckpointer.State.self).epoch
-        guard saved.train.method != .standalone else { throw TrainError.config("\(latest) is a stand-alone run; nsas-replay replays searches") }
         let end = min(to ?? last, last)
         guard from >= 0, from < end else {
             throw TrainError.config("--from \(from) must lie in 0..<\(end) (the run has \(last) epochs)")
         }
-        let data = try DataSource.load(saved.train.data, seed: saved.train.seed, heldoutFraction: saved.train.heldoutFraction)
-        let trainer: any ReplayableTrainer = saved.train.method == .gdas || saved.train.method == .gdasNSAS
-            ? try GDASTrainer(config: saved.train, data: data, log: log)
-            : try RandomNASTrainer(config: saved.train, data: data, log: log)
+        let trainer: any ReplayableTrainer
+        if RNNSearchTrainer.isRNN(try CheckpointFile(latest)) {
+            let c = try CheckpointFile(latest).json("config", as: RNNSearchTrainer.Config.self).train
+            let corpus = try Corpus.load(c.data)
+            trainer = c.method == .gdas || c.method == .gdasNSAS ? try RNNGDASTrainer(config: c, corpus: corpus, log: log)
+                                                                  : try RNNSearchTrainer(config: c, corpus: corpus, log: log)
+        } else {
+            let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
+            guard saved.train.method != .standalone else { throw TrainError.config("\(latest) is a stand-alone run; nsas-replay replays searches") }
+            let data = try DataSource.load(saved.train.data, seed: saved.train.seed, heldoutFraction: saved.train.heldoutFraction)
+            trainer = saved.train.method == .gdas || saved.train.method == .gdasNSAS
+                ? try GDASTrainer(config: saved.train, data: data, log: log)
+                : try RandomNASTrainer(config: saved.train, data: data, log: log)
+        }
         if from > 0 {
             let start = try trainer.restore(from: file(from))
             guard start == from else { throw CheckpointError(file(from), section: "state", "holds epoch \(start), not \(from)") }
         }
         var reports: [EpochReport] = []
         for e in from..<end {
-            _ = try trainer.trainEpoch(e)
+            try trainer.replayEpoch(e)
             let f = try CheckpointFile(file(e + 1))
             let recorded = String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").map(String.init)
             let replayed = trainer.pathTexts
@@ -69,7 +77,7 @@ public struct Replay {
             }
             let stored = try f.tensors("weights")
             var worst: (String, Float) = ("", 0)
-            for (name, t) in trainer.supernet.named() {
+            for (name, t) in trainer.namedWeights() {
                 guard let s = stored.first(where: { $0.name == name }), s.values.count == t.count else {
                     return (reports, Divergence(epoch: e + 1, step: nil, tensor: name, maxDifference: nil, detail: "missing from the checkpoint"))
                 }
@@ -89,19 +97,36 @@ public struct Replay {
     }
 }
 
-/// What replay needs of a search trainer.
+/// What replay needs of a search trainer (either space).
 protocol ReplayableTrainer: AnyObject {
-    var supernet: Supernet { get }
+    /// Every weight and buffer by its checkpoint name.
+    func namedWeights() -> [(String, Tensor)]
     /// The paths of the last epoch, as the checkpoint's `paths` section writes them.
     var pathTexts: [String] { get }
     func restore(from path: String) throws -> Int
-    @discardableResult func trainEpoch(_ epoch: Int) throws -> EpochMetrics
+    func replayEpoch(_ epoch: Int) throws
 }
 
 extension RandomNASTrainer: ReplayableTrainer {
     var pathTexts: [String] { epochPaths.map(\.canonical) }
+    func namedWeights() -> [(String, Tensor)] { supernet.named() }
+    func replayEpoch(_ epoch: Int) throws { _ = try trainEpoch(epoch) }
 }
 
 extension GDASTrainer: ReplayableTrainer {
     var pathTexts: [String] { epochPaths }
+    func namedWeights() -> [(String, Tensor)] { supernet.named() }
+    func replayEpoch(_ epoch: Int) throws { _ = try trainEpoch(epoch) }
+}
+
+extension RNNSearchTrainer: ReplayableTrainer {
+    var pathTexts: [String] { epochPaths }
+    func namedWeights() -> [(String, Tensor)] { network.named() }
+    func replayEpoch(_ epoch: Int) throws { _ = try trainEpoch(epoch) }
+}
+
+extension RNNGDASTrainer: ReplayableTrainer {
+    var pathTexts: [String] { epochPaths }
+    func namedWeights() -> [(String, Tensor)] { network.named() }
+    func replayEpoch(_ epoch: Int) throws { _ = try trainEpoch(epoch) }
 }

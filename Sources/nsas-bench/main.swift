@@ -11,8 +11,37 @@ struct NSASBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-bench",
         abstract: "Benchmarks: kernels (default) and the supernet training step.",
-        subcommands: [Kernels.self, SupernetStep.self],
+        subcommands: [Kernels.self, SupernetStep.self, RNNStep.self],
         defaultSubcommand: Kernels.self)
+}
+
+struct RNNStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn",
+        abstract: "One RandomNAS step of the DARTS RNN supernet (hidden/embedding 300, batch 256, bptt 35, vocabulary 10,000): tokens/s.")
+    @Option var steps: Int = 10
+    @Option var batch: Int = 256
+    @Option var bptt: Int = 35
+    @Option var hidden: Int = 300
+    @OptionGroup var backend: BackendOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try runReportingErrors("nsas-bench rnn") {
+            let (be, line) = backend.make()
+            var bench = RNNBench()
+            bench.steps = steps; bench.batch = batch; bench.bptt = bptt; bench.hidden = hidden
+            if !json { print("nsas-bench rnn: \(line)"); bench.log = { print($0); fflush(stdout) } }
+            let r = try withBackend(be) { try bench.run() }
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(String(format: "RNN train step (batch %d x bptt %d): median %.3f s (min %.3f, max %.3f), %.0f tokens/s, %d parameters",
+                             batch, bptt, r.trainStep.median, r.trainStep.min, r.trainStep.max, r.tokensPerSecond, r.parameters))
+            }
+        }
+    }
 }
 
 struct SupernetStep: ParsableCommand {

@@ -57,7 +57,8 @@ struct CellCommand: ParsableCommand {
         The genotype comes from --genotype (DARTS Genotype(...) text, the canonical one-line form, or a name: DARTS_V1,
         DARTS_V2, NSAS), from --from ranking.csv (the best row by its rank column; --top K draws the K best), or from
         --from CHECKPOINT (GDAS: argmax of the logits; RandomNAS/NSAS/WPL: the selected genotype of a finished run).
-        A CNN genotype writes OUT-normal.png and OUT-reduce.png. `none` edges are drawn faint and dashed
+        A CNN genotype writes OUT-normal.png and OUT-reduce.png, a recurrent one (Genotype(recurrent=...), rnn:...,
+        or a name with --recurrent) OUT-recurrent.png. `none` edges are drawn faint and dashed
         (--hide-none leaves them out).
         """)
 
@@ -65,6 +66,7 @@ struct CellCommand: ParsableCommand {
     @Option(help: "A ranking CSV (arch and rank or accuracy columns) or a checkpoint file.") var from: String?
     @Option(help: "With a ranking CSV: draw the K best (files numbered -1, -2, ... when K > 1).") var top = 1
     @Flag(help: "Leave `none` edges out instead of drawing them faint.") var hideNone = false
+    @Flag(help: "A name (DARTS_V1, DARTS_V2, NSAS) means the recurrent cell.") var recurrent = false
     @OptionGroup var picture: PictureOptions
 
     func validate() throws {
@@ -74,52 +76,60 @@ struct CellCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-draw") {
-            var genotypes: [(Genotype, String)] = []
+            var genotypes: [(AnyGenotype, String)] = []
             if let genotype {
-                let g = try NamedGenotypes.byName[genotype] ?? Genotype(parsing: genotype)
-                genotypes = [(g, "")]
+                genotypes = [(try AnyGenotype(parsing: genotype, preferRecurrent: recurrent), "")]
             } else if let from {
                 if from.lowercased().hasSuffix(".csv") {
                     genotypes = try fromRanking(from).enumerated().map { ($1, top > 1 ? "-\($0 + 1)" : "") }
                 } else {
-                    let (g, how) = try CheckpointGenotype.load(from)
+                    let (g, how) = try CheckpointGenotype.loadAny(from)
                     print("\(from): \(how)")
                     genotypes = [(g, "")]
                 }
             }
             for (g, tag) in genotypes {
-                for reduce in [false, true] {
-                    let graph = CellGraph.cnn(g, reduce: reduce, none: hideNone ? .hide : .faint)
+                let graphs: [(CellGraph, String)]
+                switch g {
+                case .cnn(let c):
+                    graphs = [(CellGraph.cnn(c, reduce: false, none: hideNone ? .hide : .faint), "-normal"),
+                              (CellGraph.cnn(c, reduce: true, none: hideNone ? .hide : .faint), "-reduce")]
+                case .rnn(let r):
+                    graphs = [(CellGraph.rnn(r, none: hideNone ? .hide : .faint), "-recurrent")]
+                }
+                for (graph, suffix) in graphs {
                     let layout = try CellLayout(graph)
-                    let path = picture.path(suffix: tag + (reduce ? "-reduce" : "-normal"))
+                    let path = picture.path(suffix: tag + suffix)
                     try layout.write(to: path, scale: picture.scale)
-                    let noneNote = g.normal.contains { $0.op == .none } || g.reduce.contains { $0.op == .none }
-                        ? (hideNone ? "; none edges left out" : "; none edges drawn faint") : ""
+                    let noneNote = g.hasNone ? (hideNone ? "; none edges left out" : "; none edges drawn faint") : ""
                     print("wrote \(path) (\(graph.title)\(noneNote))")
                 }
             }
         }
     }
 
-    /// The `top` best rows of a ranking CSV: by its `rank` column when present, else by accuracy.
-    func fromRanking(_ path: String) throws -> [Genotype] {
+    /// The `top` best rows of a ranking CSV: by its `rank` column when present, else by accuracy
+    /// (highest first) or perplexity (lowest first).
+    func fromRanking(_ path: String) throws -> [AnyGenotype] {
         let t = try CSVTable.read(path)
         let ai = try t.column("arch", path: path)
-        let key: (Int, Bool)
-        if let ri = t.header.firstIndex(of: "rank") { key = (ri, true) } else { key = (try t.column("accuracy", path: path), false) }
         if t.header.contains("epoch") {
             throw DrawError.input("\(path): has an epoch column (a ranking per epoch); rank one checkpoint, or filter one epoch first")
         }
+        let key: (Int, Double)
+        if let ri = t.header.firstIndex(of: "rank") { key = (ri, 1) }
+        else if let pi = t.header.firstIndex(of: "perplexity") { key = (pi, 1) }
+        else { key = (try t.column("accuracy", path: path), -1) }
         var rows: [(Double, Int, String)] = []
         for (i, r) in t.rows.enumerated() {
             guard let v = Double(r[key.0].trimmingCharacters(in: .whitespaces)) else {
                 throw CSVTable.CSVError.notANumber(path: path, line: i + 2, column: t.header[key.0], value: r[key.0])
             }
-            rows.append((key.1 ? v : -v, i, r[ai]))
+            rows.append((key.1 * v, i, r[ai]))
         }
         guard !rows.isEmpty else { throw DrawError.input("\(path): no rows") }
         return try rows.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(top).map { r in
-            do { return try Genotype(parsing: r.2) } catch { throw DrawError.input("\(path): line \(r.1 + 2): \(error)") }
+            do { return try AnyGenotype(parsing: r.2) } catch { throw DrawError.input("\(path): line \(r.1 + 2): \(error)") }
         }
     }
 }

@@ -26,6 +26,8 @@ struct Score: ParsableCommand {
         nsas-rank --checkpoint runs/x/epoch-0005.nsasckpt --archs archs.txt --out ranking.csv
         nsas-rank --checkpoint runs/x --sample 100 --seed 1 --out curves.csv     (every epoch: forgetting curves)
         nsas-rank --checkpoint runs/x --archs archs.txt --shard 2/8 --out part-2.csv; nsas-rank merge part-*.csv --out all.csv
+        An RNN checkpoint (--space rnn) ranks recurrent genotypes by validation perplexity: the CSV has arch,perplexity,loss,rank
+        (rank 1 = lowest perplexity); nsas-tau reads a perplexity column as lower-is-better by itself.
         BN uses each op's running statistics (as the reference code does); --bn-recalibrate B first recomputes the
         statistics of every BN layer on each architecture's path from the first B training batches (a known
         improvement of inherited-weight ranking). arch is written in the one-line form.
@@ -51,6 +53,9 @@ struct Score: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-rank") {
+            let files = try RunDirectory.files(checkpoint)
+            let isDir = files.count > 1 || files.first != checkpoint
+            if RNNSearchTrainer.isRNN(try CheckpointFile(files[0])) { return try runRNN(files, isDir: isDir) }
             var list: [Genotype]
             if let archs {
                 list = try Genotype.list(fromFile: archs)
@@ -60,13 +65,7 @@ struct Score: ParsableCommand {
             } else {
                 throw ValidationError("give --archs FILE or --sample N")
             }
-            if let shard {
-                let p = shard.split(separator: "/").compactMap { Int($0) }
-                guard p.count == 2, p[1] >= 1, (0..<p[1]).contains(p[0]) else { throw ValidationError("--shard is i/n with 0 <= i < n, e.g. 0/4") }
-                list = RankingTable.shard(list, index: p[0], of: p[1])
-            }
-            let files = try RunDirectory.files(checkpoint)
-            let isDir = files.count > 1 || files.first != checkpoint
+            list = try sharded(list)
             let (be, _) = backend.make()
             var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
             try withBackend(be) {
@@ -76,18 +75,61 @@ struct Score: ParsableCommand {
                     shared = ranker.data
                     let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
                     let scores = try ranker.score(list, valBatches: valBatches, batchSize: batch, bnRecalibrate: bnRecalibrate) { k in
-                        if k % max(1, list.count / 10) == 0 || k == list.count {
-                            FileHandle.standardError.write(Data("\((file as NSString).lastPathComponent): \(k)/\(list.count) architectures\n".utf8))
-                        }
+                        report(file, k, list.count)
                     }
                     for (g, s) in zip(list, scores) { rows.append((g.canonical, s.accuracy, s.loss, epoch)) }
                 }
             }
-            let table = RankingTable.table(rows)
-            if let out { try Data(table.text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(table.text, terminator: "") }
-            if top > 0 {
-                for r in table.rows.prefix(top) { print("#\(r[3])  accuracy \(r[1])  \(r[0])") }
+            try emit(RankingTable.table(rows))
+        }
+    }
+
+    /// RNN checkpoints: recurrent genotypes ranked by validation perplexity (lowest first).
+    func runRNN(_ files: [String], isDir: Bool) throws {
+        var list: [RecurrentGenotype]
+        if let archs {
+            list = try RecurrentGenotype.list(fromFile: archs)
+        } else if let sample {
+            let nodes = try CheckpointFile(files[0]).json("config", as: RNNSearchTrainer.Config.self).network.nodes
+            var rng = RNG(seed: seed)
+            list = (0..<sample).map { _ in RecurrentGenotype.sample(nodes: nodes, &rng) }
+        } else {
+            throw ValidationError("give --archs FILE or --sample N")
+        }
+        list = try sharded(list)
+        guard bnRecalibrate == 0 else { throw ValidationError("--bn-recalibrate is for CNN supernets (the recurrent cell has no BN)") }
+        let (be, _) = backend.make()
+        var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
+        try withBackend(be) {
+            var corpus: Corpus? = nil
+            for file in files {
+                let ranker = try RNNInheritedRanker(checkpoint: file, corpus: corpus)
+                corpus = ranker.corpus
+                let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
+                let scores = try ranker.score(list, valBatches: valBatches) { k in report(file, k, list.count) }
+                for (g, s) in zip(list, scores) { rows.append((g.canonical, s.perplexity, s.loss, epoch)) }
             }
+        }
+        try emit(RankingTable.table(rows, score: "perplexity"))
+    }
+
+    func sharded<T>(_ list: [T]) throws -> [T] {
+        guard let shard else { return list }
+        let p = shard.split(separator: "/").compactMap { Int($0) }
+        guard p.count == 2, p[1] >= 1, (0..<p[1]).contains(p[0]) else { throw ValidationError("--shard is i/n with 0 <= i < n, e.g. 0/4") }
+        return RankingTable.shard(list, index: p[0], of: p[1])
+    }
+
+    func report(_ file: String, _ k: Int, _ n: Int) {
+        if k % max(1, n / 10) == 0 || k == n {
+            FileHandle.standardError.write(Data("\((file as NSString).lastPathComponent): \(k)/\(n) architectures\n".utf8))
+        }
+    }
+
+    func emit(_ table: CSVTable) throws {
+        if let out { try Data(table.text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(table.text, terminator: "") }
+        if top > 0 {
+            for r in table.rows.prefix(top) { print("#\(r[3])  \(table.header[1]) \(r[1])  \(r[0])") }
         }
     }
 }
@@ -99,21 +141,23 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "Allow the `none` op.") var allowNone = false
     @Flag(help: "DARTS Genotype(...) text instead of the one-line form.") var darts = false
+    @Option(help: "cnn or rnn (recurrent genotypes of 8 nodes).") var space = "cnn"
     @Option(help: "Output file (default: standard output).") var out: String?
 
     func validate() throws { guard count >= 1 else { throw ValidationError("count must be at least 1") } }
 
     func run() throws {
         try runReportingErrors("nsas-rank sample") {
+            guard space == "cnn" || space == "rnn" else { throw ValidationError("--space must be cnn or rnn") }
             var rng = RNG(seed: seed)
             let sampler = ArchitectureSampler(allowNone: allowNone)
-            var seen = Set<Genotype>(), lines: [String] = []
+            var seen = Set<String>(), lines: [String] = []
             var draws = 0
             while lines.count < count {
-                let g = sampler.sample(&rng)
+                let g: AnyGenotype = space == "rnn" ? .rnn(RecurrentGenotype.sample(allowNone: allowNone, &rng)) : .cnn(sampler.sample(&rng))
                 draws += 1
                 if draws > count * 1000 { throw ValidationError("could not draw \(count) distinct architectures") }
-                if seen.insert(g).inserted { lines.append(darts ? g.description : g.canonical) }
+                if seen.insert(g.canonical).inserted { lines.append(darts ? g.description : g.canonical) }
             }
             let text = lines.joined(separator: "\n") + "\n"
             if let out { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(text, terminator: "") }

@@ -10,14 +10,15 @@ struct NSASTau: ParsableCommand {
         abstract: "Compare two rankings of architectures: Kendall tau-b, Spearman rho, p-value, bootstrap interval, top-k precision, regret.",
         discussion: """
         Both files are CSV with a header; rows are joined on the `arch` column, an opaque key (any text: genotypes,
-        NAS-Bench-201 strings, ...). Scores are higher-is-better unless --a-lower-better / --b-lower-better (perplexity,
-        loss, error). --per-epoch groups A by its `epoch` column: one row per epoch (the paper's Figure 3 as a table).
+        NAS-Bench-201 strings, ...). The score column is `accuracy` (or `perplexity` when a file has no accuracy).
+        Scores are higher-is-better, except columns named perplexity, ppl, loss or error (also valid_perplexity,
+        test_error, ...), which are lower-is-better by themselves; --a-lower-better / --b-lower-better force it. --per-epoch groups A by its `epoch` column: one row per epoch (the paper's Figure 3 as a table).
         """)
 
     @Argument(help: "Ranking A (e.g. supernet scores).") var a: String
     @Argument(help: "Ranking B (e.g. stand-alone ground truth).") var b: String
-    @Option(help: "Score column of A.") var aScore = "accuracy"
-    @Option(help: "Score column of B.") var bScore = "accuracy"
+    @Option(help: "Score column of A (default: accuracy, or perplexity).") var aScore: String?
+    @Option(help: "Score column of B (default: accuracy, or perplexity).") var bScore: String?
     @Flag(help: "Lower scores in A are better.") var aLowerBetter = false
     @Flag(help: "Lower scores in B are better.") var bLowerBetter = false
     @Option(help: "k of the top-k precision (default: 10% of the common architectures).") var topK: Int?
@@ -29,8 +30,10 @@ struct NSASTau: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-tau") {
-            let ca = ScoreColumn(table: try CSVTable.read(a), path: a, score: aScore, lowerIsBetter: aLowerBetter)
-            let cb = ScoreColumn(table: try CSVTable.read(b), path: b, score: bScore, lowerIsBetter: bLowerBetter)
+            let ta = try CSVTable.read(a), tb = try CSVTable.read(b)
+            let sa = aScore ?? ScoreColumn.defaultScore(ta), sb = bScore ?? ScoreColumn.defaultScore(tb)
+            let ca = ScoreColumn(table: ta, path: a, score: sa, lowerIsBetter: aLowerBetter || ScoreColumn.lowerIsBetter(name: sa))
+            let cb = ScoreColumn(table: tb, path: b, score: sb, lowerIsBetter: bLowerBetter || ScoreColumn.lowerIsBetter(name: sb))
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             if perEpoch {
                 let rows = try TauReport.perEpoch(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)

@@ -35,6 +35,24 @@ import Testing
         }
     }
 
+    @Test func recurrentCells() throws {
+        let g = CellGraph.rnn(RecurrentGenotype.dartsV2)
+        #expect(g.nodes.map(\.label) == ["x_{t}", "h_{t-1}", "0", "1", "2", "3", "4", "5", "6", "7", "8", "h_{t}"])
+        #expect(g.edges.count == 2 + 8 + 8)
+        #expect(g.edges.filter { $0.label != nil }.map { $0.from - 2 } == RecurrentGenotype.dartsV2.recurrent.map(\.input))
+        for genotype in [RecurrentGenotype.dartsV1, RecurrentGenotype.dartsV2, RecurrentGenotype.nsas] {
+            let l = try CellLayout(CellGraph.rnn(genotype))
+            checkLegible(l)
+            // Every node right of the state it reads.
+            for (k, e) in genotype.recurrent.enumerated() { #expect(l.nodeBoxes[3 + k].x > l.nodeBoxes[2 + e.input].maxX) }
+        }
+        // Many nodes reading state 0 put many boxes in one column: the order search falls back to barycentres.
+        let wide = try RecurrentGenotype(recurrent: (0..<8).map { _ in RecurrentEdge(.tanh, 0) })
+        checkLegible(try CellLayout(CellGraph.rnn(wide)))
+        var rng = RNG(seed: 3)
+        for _ in 0..<10 { checkLegible(try CellLayout(CellGraph.rnn(RecurrentGenotype.sample(allowNone: true, &rng)))) }
+    }
+
     @Test func noneEdgesFaintOrHidden() throws {
         let faint = CellGraph.cnn(NamedGenotypes.nsas, reduce: true)
         #expect(faint.edges.filter(\.faint).map(\.label) == ["none", "none"])

@@ -127,7 +127,7 @@ public struct CellLayout: Sendable {
         let rowGap = (boxH + 44) * spread
         let maxRows = members.map(\.count).max() ?? 1
         let top = pad + 8, plotH = Double(maxRows - 1) * rowGap + boxH
-        let height = top + plotH + 40
+        var height = top + plotH + 40
         let width = 2 * pad + Double(ncol - 1) * colGap + boxW
 
         // Every combination of orders within the columns when there are few (a CNN cell: at most
@@ -169,7 +169,16 @@ public struct CellLayout: Sendable {
             let cost = Double(x) * 1e6 + Double(bent) * 1e4 + length
             if best == nil || cost < best!.cost { best = (cost, boxes, paths, x) }
         }
-        guard let (_, boxes, paths, crossings) = best else { return nil }
+        guard var (_, boxes, paths, crossings) = best else { return nil }
+        // Curves may bulge above or below the boxes: move everything so they fit, with room for
+        // labels beside them and the caption below.
+        let ys = paths.flatMap { $0.map(\.y) } + boxes.flatMap { [$0.y, $0.maxY] }
+        let shift = max(0, top - (ys.min() ?? top))
+        if shift > 0 {
+            boxes = boxes.map { Rect(x: $0.x, y: $0.y + shift, w: $0.w, h: $0.h) }
+            paths = paths.map { $0.map { Point($0.x, $0.y + shift) } }
+        }
+        height = max(height, (ys.max() ?? 0) + shift + 40)
 
         // Labels: slide along the edge from the middle outwards, then try beside it.
         var placed: [Rect] = []

@@ -101,6 +101,7 @@ public final class RNNGDASTrainer {
             let vp = try Gumbel.sample(alpha, tau: t, rng: &gumbelRNG)
             adam.zeroGrad()
             let (vloss, vout) = try windowLoss(vx, vy, steps: vsteps, hidden: hv, ops: vp.ops, weights: vp.weights, tar: false, masks: vm, wordMask: vw)
+            guard vloss.item.isFinite else { throw TrainError.diverged(epoch: e + 1, step: s + 1, loss: vloss.item) }
             try vloss.backward()
             adam.step()
             hv = vout.hidden.detach()
@@ -208,4 +209,20 @@ public final class RNNGDASTrainer {
         globalStep = state.globalStep
         return state.epoch
     }
+}
+
+/// A search in the RNN space, whichever method: what the command line needs to start, resume and finish one.
+public protocol RNNSearch: AnyObject {
+    var directory: String? { get set }
+    func restore(from path: String) throws -> Int
+    func run(startEpoch: Int) throws -> (genotype: RecurrentGenotype, perplexity: Double, epochs: [RNNEpochMetrics])
+}
+
+extension RNNSearchTrainer: RNNSearch {}
+extension RNNGDASTrainer: RNNSearch {}
+
+/// The trainer of `config.method`: GDAS and GDAS-NSAS, or the RandomNAS family (randomnas, nsas, wpl).
+public func makeRNNSearch(config: RNNTrainConfig, corpus: Corpus, log: RunLog) throws -> any RNNSearch {
+    config.method == .gdas || config.method == .gdasNSAS ? try RNNGDASTrainer(config: config, corpus: corpus, log: log)
+                                                         : try RNNSearchTrainer(config: config, corpus: corpus, log: log)
 }

@@ -50,8 +50,10 @@ public struct Replay {
         if RNNSearchTrainer.isRNN(try CheckpointFile(latest)) {
             let c = try CheckpointFile(latest).json("config", as: RNNSearchTrainer.Config.self).train
             let corpus = try Corpus.load(c.data)
-            trainer = c.method == .gdas || c.method == .gdasNSAS ? try RNNGDASTrainer(config: c, corpus: corpus, log: log)
-                                                                  : try RNNSearchTrainer(config: c, corpus: corpus, log: log)
+            guard let t = try makeRNNSearch(config: c, corpus: corpus, log: log) as? any ReplayableTrainer else {
+                throw TrainError.config("\(c.method.rawValue) in the RNN space cannot be replayed")
+            }
+            trainer = t
         } else {
             let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
             guard saved.train.method != .standalone else { throw TrainError.config("\(latest) is a stand-alone run; nsas-replay replays searches") }

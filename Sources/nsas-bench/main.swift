@@ -15,6 +15,24 @@ struct NSASBenchCommand: ParsableCommand {
         defaultSubcommand: Kernels.self)
 }
 
+/// Runs a peer benchmark script and returns the JSON object of its last output line.
+func runPeerScript(python: String, script: String, arguments: [String]) throws -> [String: Any] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = [script] + arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0,
+          let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+          let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        throw ValidationError("the peer \(script) failed (exit \(p.terminationStatus)); run it by hand to see why")
+    }
+    return obj
+}
+
 struct RNNStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn",
@@ -25,6 +43,8 @@ struct RNNStep: ParsableCommand {
     @Option var hidden: Int = 300
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Peer: a Python with PyTorch, to run --peer-script in the same run.") var peerPython: String?
+    @Option(help: "Peer: the PyTorch RNN step script (Tools/bench/torch_rnn_step.py).") var peerScript: String?
 
     func run() throws {
         try runReportingErrors("nsas-bench rnn") {
@@ -33,12 +53,25 @@ struct RNNStep: ParsableCommand {
             bench.steps = steps; bench.batch = batch; bench.bptt = bptt; bench.hidden = hidden
             if !json { print("nsas-bench rnn: \(line)"); bench.log = { print($0); fflush(stdout) } }
             let r = try withBackend(be) { try bench.run() }
+            var peer: [String: Any]? = nil
+            if let peerPython, let peerScript {
+                if !json { print("running the PyTorch peer on the same step ...") }
+                peer = try runPeerScript(python: peerPython, script: peerScript,
+                                         arguments: ["--threads", "\(Parallel.threads)", "--steps", "\(steps)", "--batch", "\(batch)", "--bptt", "\(bptt)", "--hidden", "\(hidden)"])
+            }
+            let peerStep = ((peer?["train_step_s"] as? [String: Any])?["median"] as? NSNumber)?.doubleValue
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
-                print(String(decoding: try enc.encode(r), as: UTF8.self))
+                var obj = try JSONSerialization.jsonObject(with: enc.encode(r)) as! [String: Any]
+                if let peer { obj["peer"] = peer; if let peerStep { obj["train_ratio_to_peer"] = r.trainStep.median / peerStep } }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print(String(format: "RNN train step (batch %d x bptt %d): median %.3f s (min %.3f, max %.3f), %.0f tokens/s, %d parameters",
                              batch, bptt, r.trainStep.median, r.trainStep.min, r.trainStep.max, r.tokensPerSecond, r.parameters))
+                if let peerStep {
+                    print(String(format: "PyTorch %@: %.3f s per step, %.0f tokens/s; ours / PyTorch: %.2fx", (peer?["torch"] as? String) ?? "?",
+                                 peerStep, Double(batch * bptt) / peerStep, r.trainStep.median / peerStep))
+                }
             }
         }
     }
@@ -68,23 +101,10 @@ struct SupernetStep: ParsableCommand {
     /// Runs the PyTorch peer on the same architecture file; its JSON object.
     func runPeer() throws -> [String: Any]? {
         guard let peerPython, let peerScript else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: peerPython)
-        var args = [peerScript, "--threads", "\(Parallel.threads)", "--channels-last", "--steps", "\(steps)",
+        var args = ["--threads", "\(Parallel.threads)", "--channels-last", "--steps", "\(steps)",
                     "--infer-reps", "\(inferReps)", "--batch", "\(batch)", "--infer-batch", "\(inferBatch)"]
         if let archs { args += ["--archs", archs] }
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw ValidationError("the peer \(peerScript) failed (exit \(p.terminationStatus)); run it by hand to see why")
-        }
-        return obj
+        return try runPeerScript(python: peerPython, script: peerScript, arguments: args)
     }
 
     func run() throws {

@@ -103,20 +103,11 @@ struct NSASTrainCommand: ParsableCommand {
             let log = try RunLog(directory: dir, quiet: quiet)
             let corpus = try Corpus.load(c.data)
             try withBackend((BackendKind(rawValue: c.backend) ?? .blas).make()) {
-                let r: (genotype: RecurrentGenotype, perplexity: Double, epochs: [RNNEpochMetrics])
-                if c.method == .gdas || c.method == .gdasNSAS {
-                    let trainer = try RNNGDASTrainer(config: c, corpus: corpus, log: log)
-                    trainer.directory = dir
-                    let done = try trainer.restore(from: latest)
-                    log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
-                    r = try trainer.run(startEpoch: done)
-                } else {
-                    let trainer = try RNNSearchTrainer(config: c, corpus: corpus, log: log)
-                    trainer.directory = dir
-                    let done = try trainer.restore(from: latest)
-                    log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
-                    r = try trainer.run(startEpoch: done)
-                }
+                let trainer = try makeRNNSearch(config: c, corpus: corpus, log: log)
+                trainer.directory = dir
+                let done = try trainer.restore(from: latest)
+                log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
+                let r = try trainer.run(startEpoch: done)
                 if quiet { print(r.genotype.description) }
             }
             return
@@ -179,15 +170,10 @@ struct NSASTrainCommand: ParsableCommand {
         try withBackend(be) {
             if m == .standalone {
                 _ = try RNNStandaloneTrainer(genotype: try RecurrentGenotype(parsing: c.genotype!), config: c, corpus: corpus, log: log).run()
-            } else if m == .gdas || m == .gdasNSAS {
-                let trainer = try RNNGDASTrainer(config: c, corpus: corpus, log: log)
-                trainer.directory = out
-                let r = try trainer.run()
-                if quiet { print(r.genotype.description) }
             } else {
-                let trainer = try RNNSearchTrainer(config: c, corpus: corpus, log: log)
+                let trainer = try makeRNNSearch(config: c, corpus: corpus, log: log)
                 trainer.directory = out
-                let r = try trainer.run()
+                let r = try trainer.run(startEpoch: 0)
                 if quiet { print(r.genotype.description) }
             }
         }

@@ -19,6 +19,11 @@ import Testing
             #expect(!a.intersects(l.captionBox))
         }
         for (i, a) in l.nodeBoxes.enumerated() { for b in l.nodeBoxes[(i + 1)...] { #expect(!a.intersects(b)) } }
+        // Edges stay inside the picture and clear of the caption.
+        for p in l.edgePaths {
+            #expect(p.allSatisfy { $0.x >= 0 && $0.x <= l.width && $0.y >= 0 && $0.y <= l.height }, "edge outside the picture")
+            #expect(!zip(p, p.dropFirst()).contains { CellLayout.segmentHitsRect($0, $1, l.captionBox) }, "edge through the caption")
+        }
     }
 
     @Test func dartsV2Cells() throws {
@@ -129,5 +134,5 @@ import Testing
     }
 }
 
-let GOLDEN_SIZE = "941x334"
-let GOLDEN_HASH: UInt64 = 0x6be1cc4dfa1c207e
+let GOLDEN_SIZE = "941x364"
+let GOLDEN_HASH: UInt64 = 0xd18bc6b6f327e27b

@@ -46,8 +46,8 @@ import Testing
         }
     }
 
-    /// GDAS's all-edge step: with one op on every edge and unit weights, a node whose other
-    /// edges carry weight 0 equals the single-path cell; gradients reach the edge weights.
+    /// GDAS's all-edge step: a node is the mean over its inputs, so with weight k+1 on the chosen
+    /// edge of node k and 0 on the others it equals the single-path cell; gradients reach the edge weights.
     @Test func allEdgeStep() throws {
         var rng = RNG(seed: 8)
         let cell = RecurrentCell(input: 3, hidden: 3, nodes: 3, rng: &rng)
@@ -59,7 +59,7 @@ import Testing
         var weights = [Tensor?](repeating: Tensor(scalar: 0), count: 6)
         for (k, e) in g.recurrent.enumerated() {
             let idx = RecurrentCell.edgeIndex(node: k, input: e.input)
-            ops[idx] = e.op; weights[idx] = Tensor(scalar: 1)
+            ops[idx] = e.op; weights[idx] = Tensor(scalar: Float(k + 1))
         }
         let single = try cell.step(x, h, g, masks: RecurrentMasks())
         let all = try cell.stepAllEdges(x, h, ops: ops, weights: weights, masks: RecurrentMasks())

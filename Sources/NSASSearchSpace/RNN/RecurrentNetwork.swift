@@ -94,10 +94,13 @@ public final class RecurrentCell: Layer {
     public static func edgeCount(nodes: Int) -> Int { nodes * (nodes + 1) / 2 }
     public static func edgeIndex(node k: Int, input j: Int) -> Int { k * (k + 1) / 2 + j }
 
-    /// GDAS's step through every edge: node k = sum over the states j it may read of
+    /// GDAS's step through every edge: node k = the mean over the states j it may read of
     /// w_j (s_j + sigmoid(c_j) (f(h_j) - s_j)), [c_j|h_j] = s_j W_k, f the op `ops` gives edge
-    /// (k, j) and w_j its straight-through weight (1 when nil); h_t = the mean of all nodes (the
-    /// DARTS search cell with one op per edge instead of the mixture).
+    /// (k, j) and w_j its straight-through weight (1 when nil); h_t = the mean of all nodes. This
+    /// is the DARTS search cell with one op per edge instead of the mixture; DARTS sums a node's
+    /// edges and batch-normalises the sum, here the mean keeps every state on the scale of the
+    /// single-path cell without BN statistics (a plain sum grows with the node's fan-in and blows
+    /// up through time).
     public func stepAllEdges(_ x: Tensor, _ h: Tensor, ops: [RecurrentPrimitive], weights: [Tensor?], masks: RecurrentMasks) throws -> Tensor {
         let n = ws.count, batch = x.shape[0]
         guard ops.count == Self.edgeCount(nodes: n), weights.count == ops.count else {
@@ -118,7 +121,7 @@ public final class RecurrentCell: Layer {
                 if let w = weights[e] { u = try u.scaled(byTensor: w) }
                 node = try node.map { try $0 + u } ?? u
             }
-            states.append(node!)
+            states.append(k == 0 ? node! : node!.scaled(by: 1 / Float(k + 1)))
         }
         var sum = states[1]
         for s in states.dropFirst(2) { sum = try sum + s }

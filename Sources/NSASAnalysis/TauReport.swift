@@ -59,6 +59,12 @@ public enum TauReport {
         return RankCorrelation.agreement(common.map { sa[$0]! }, common.map { sb[$0]! }, topK: topK, bootstrap: bootstrap, seed: seed)
     }
 
+    /// How the join went: architectures in both, only in A (after `keepA`), only in B.
+    public static func coverage(_ a: ScoreColumn, _ b: ScoreColumn, keepA: ([String]) -> Bool = { _ in true }) throws -> (common: Int, onlyA: Int, onlyB: Int) {
+        let sa = Set(try a.scores(keep: keepA).keys), sb = Set(try b.scores().keys)
+        return (sa.intersection(sb).count, sa.subtracting(sb).count, sb.subtracting(sa).count)
+    }
+
     /// The architectures both list with their two scores (as the file has them, higher-is-better
     /// negation included), sorted by arch.
     public static func pairs(_ a: ScoreColumn, _ b: ScoreColumn, keepA: ([String]) -> Bool = { _ in true }) throws -> [(arch: String, a: Double, b: Double)] {

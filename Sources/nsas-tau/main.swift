@@ -37,10 +37,16 @@ struct NSASTau: ParsableCommand {
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             if perEpoch {
                 let rows = try TauReport.perEpoch(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)
+                let ei = try ta.column("epoch", path: a)
+                let cover = try rows.map { r in try TauReport.coverage(ca, cb) { $0[ei] == r.epoch } }
+                for (r, c) in zip(rows, cover) where c.onlyA + c.onlyB > 0 {
+                    FileHandle.standardError.write(Data("nsas-tau: epoch \(r.epoch): \(c.common) architectures in both; \(c.onlyA) only in \(a), \(c.onlyB) only in \(b) (left out)\n".utf8))
+                }
                 if json {
-                    let objs = try rows.map { r -> [String: Any] in
+                    let objs = try zip(rows, cover).map { r, c -> [String: Any] in
                         var o = try JSONSerialization.jsonObject(with: enc.encode(r.agreement)) as! [String: Any]
                         o["epoch"] = Int(r.epoch) ?? 0
+                        o["only_in_a"] = c.onlyA; o["only_in_b"] = c.onlyB
                         return o
                     }
                     print(String(decoding: try JSONSerialization.data(withJSONObject: objs, options: [.sortedKeys]), as: UTF8.self))
@@ -55,8 +61,14 @@ struct NSASTau: ParsableCommand {
                 return
             }
             let g = try TauReport.compare(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)
-            if json { print(String(decoding: try enc.encode(g), as: UTF8.self)); return }
-            print("n                \(g.n)")
+            let c = try TauReport.coverage(ca, cb)
+            if json {
+                var o = try JSONSerialization.jsonObject(with: enc.encode(g)) as! [String: Any]
+                o["only_in_a"] = c.onlyA; o["only_in_b"] = c.onlyB
+                print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            print("n                \(g.n)" + (c.onlyA + c.onlyB > 0 ? " (left out: \(c.onlyA) only in \(a), \(c.onlyB) only in \(b))" : ""))
             print(String(format: "Kendall tau-b    %.4f (p = %.3g)", g.kendallTauB, g.pValue))
             print(String(format: "95%% interval     [%.4f, %.4f] (bootstrap, %d resamples)", g.ci95[0], g.ci95[1], bootstrap))
             print(String(format: "Spearman rho     %.4f", g.spearmanRho))

@@ -8,6 +8,13 @@ import Testing
         let b = try CSVTable.parse("arch,ppl,extra\nz,90,.\ny,80,.\nx,70,.\n")
         let g = try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: b, path: "b", score: "ppl", lowerIsBetter: true), bootstrap: 50)
         #expect(g.n == 3 && g.kendallTauB == 1)
+        // The one architecture only A lists is counted, not silently dropped.
+        let c = try TauReport.coverage(ScoreColumn(table: a, path: "a"), ScoreColumn(table: b, path: "b", score: "ppl"))
+        #expect(c.common == 3 && c.onlyA == 1 && c.onlyB == 0)
+        // Column names that say lower is better, and the default score column.
+        #expect(ScoreColumn.lowerIsBetter(name: "perplexity") && ScoreColumn.lowerIsBetter(name: "valid_perplexity") && ScoreColumn.lowerIsBetter(name: "test_error"))
+        #expect(!ScoreColumn.lowerIsBetter(name: "accuracy") && !ScoreColumn.lowerIsBetter(name: "errors_fixed"))
+        #expect(ScoreColumn.defaultScore(try CSVTable.parse("arch,perplexity\nx,1\n")) == "perplexity" && ScoreColumn.defaultScore(a) == "accuracy")
         let flipped = try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: b, path: "b", score: "ppl"), bootstrap: 50)
         #expect(flipped.kendallTauB == -1)
         #expect(throws: TauError.self) { try TauReport.compare(ScoreColumn(table: a, path: "a"), ScoreColumn(table: try CSVTable.parse("arch,accuracy\nx,1\n"), path: "b")) }

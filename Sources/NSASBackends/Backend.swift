@@ -18,6 +18,10 @@ public protocol Backend: AnyObject, Sendable {
     /// With `g.reluInput` the convolution reads relu(x) (the ReLU before every DARTS convolution, fused).
     func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                        x: UnsafePointer<Float>, w: UnsafePointer<Float>)
+    /// y = conv(x, w) * scale[c] + shift[c] per output channel c: a convolution followed by
+    /// evaluation-mode batch norm, in one pass where the backend can (the default runs the two).
+    func conv2dForwardAffine(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                             scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)
     /// dx += conv^T(dy, w), times (x > 0) with `g.reluInput`.
     func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                             dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)
@@ -131,4 +135,16 @@ public enum BackendKind: String, CaseIterable, Sendable {
     }
     /// The default: the fast backend.
     public static let `default`: BackendKind = .blas
+}
+
+extension Backend {
+    /// The definition: the convolution, then the per-channel affine map.
+    public func conv2dForwardAffine(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        conv2dForward(g, y: y, x: x, w: w)
+        let zero = UnsafeMutablePointer<Float>.allocate(capacity: g.cOut)
+        defer { zero.deallocate() }
+        zero.initialize(repeating: 0, count: g.cOut)
+        channelAffine(n: g.n, c: g.cOut, s: g.outH * g.outW, y: y, x: UnsafePointer(y), scale: scale, shift: shift, mean: zero)
+    }
 }

@@ -374,8 +374,9 @@ CLONES void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scrat
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
    matrix costs more than the product. Sixteen rows of the output live in registers. */
 
-CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
-                             int m, int k, long n, int accumulate, int relu_b) {
+CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
+                                    int m, int k, long n, int accumulate, int relu_b,
+                                    const float *scale, const float *shift) {
     for (int m0 = 0; m0 < m; m0 += 16) {
         const float *arow = a + (long)m0 * sam;
         for (long p = 0; p < n; p += VL) {
@@ -387,9 +388,17 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
                 const float *aq = arow + (long)q * sak;
                 for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
             }
-            for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j]);
+            if (scale)
+                for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j] * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]));
+            else
+                for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j]);
         }
     }
+}
+
+CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate, int relu_b) {
+    nsas_gemm_rows16_affine(c, a, sam, sak, b, m, k, n, accumulate, relu_b, 0, 0);
 }
 
 /* Elementwise kernels of the fast backend (the Swift loops of the reference define them). */

@@ -69,6 +69,17 @@ public final class BatchNorm: Layer {
         return try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training)
     }
 
+    /// This BN after a convolution of x by w: in evaluation mode one fused pass (the
+    /// normalisation applied as the convolution writes its output), in training the two ops.
+    public func afterConv(_ x: Tensor, _ w: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+                          reluInput: Bool = false, _ ctx: ForwardContext) throws -> Tensor {
+        if ctx.training {
+            return try self(x.conv2d(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput), ctx)
+        }
+        return try x.conv2dBatchNormEval(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput,
+                                         stats: stats, gamma: gamma, beta: beta)
+    }
+
     public var parameters: [Tensor] { [gamma, beta].compactMap { $0 } }
 
     public func named(_ prefix: String) -> [(String, Tensor)] {

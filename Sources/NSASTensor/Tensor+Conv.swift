@@ -6,6 +6,46 @@ extension Tensor {
     /// materialising it: `x.conv2d(w, reluInput: true)` equals `x.relu().conv2d(w)`.
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
                        groups: Int = 1, reluInput: Bool = false) throws -> Tensor {
+        let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
+        let b = Engine.backend
+        let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
+            if self.requiresGrad { b.conv2dBackwardData(g, dx: self.gradPtr, dy: out.gradPtr, w: weight.ptr, x: self.ptr) }
+            if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
+        }
+        b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
+        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
+        return out
+    }
+
+    /// conv2d followed by evaluation-mode batch norm (running statistics, optional affine), in one
+    /// pass where the backend can: for inference. When a gradient is wanted it runs the two ops.
+    public func conv2dBatchNormEval(_ weight: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+                                    reluInput: Bool = false, stats: BatchNormStats, gamma: Tensor? = nil, beta: Tensor? = nil) throws -> Tensor {
+        if Engine.gradEnabled && (requiresGrad || weight.requiresGrad || gamma?.requiresGrad == true || beta?.requiresGrad == true) {
+            return try conv2d(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
+                .batchNorm(stats, gamma: gamma, beta: beta, training: false)
+        }
+        let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
+        for (label, t) in [("running statistics", stats.runningMean), ("gamma", gamma), ("beta", beta)] {
+            if let t, t.shape != [g.cOut] {
+                throw TensorError.shape(op: "conv2dBatchNormEval", message: "\(label) has shape \(t.shape), the convolution gives \(g.cOut) channels")
+            }
+        }
+        if (gamma == nil) != (beta == nil) { throw TensorError.argument(op: "conv2dBatchNormEval", message: "gamma and beta come together") }
+        var scale = [Float](repeating: 0, count: g.cOut), shift = scale
+        for c in 0..<g.cOut {
+            let inv = 1 / (stats.runningVar.ptr[c] + stats.eps).squareRoot()
+            scale[c] = inv * (gamma?.ptr[c] ?? 1)
+            shift[c] = (beta?.ptr[c] ?? 0) - stats.runningMean.ptr[c] * scale[c]
+        }
+        let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], []) { _ in }   // no inputs: nothing recorded
+        Engine.backend.conv2dForwardAffine(g, y: out.ptr, x: ptr, w: weight.ptr, scale: scale, shift: shift)
+        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
+        return out
+    }
+
+    /// The geometry of a convolution of self by weight, checked.
+    func convGeometry(_ weight: Tensor, stride: Int, padding: Int, dilation: Int, groups: Int, reluInput: Bool) throws -> ConvGeometry {
         guard rank == 4, weight.rank == 4 else {
             throw TensorError.shape(op: "conv2d", message: "input must be (N,C,H,W) and weight (Cout,Cin/groups,KH,KW); got \(shape) and \(weight.shape)")
         }
@@ -16,13 +56,6 @@ extension Tensor {
         guard weight.shape[1] == g.cInPerGroup else {
             throw TensorError.shape(op: "conv2d", message: "weight \(weight.shape) needs \(g.cInPerGroup) input channels per group (input \(shape), groups \(groups))")
         }
-        let b = Engine.backend
-        let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
-            if self.requiresGrad { b.conv2dBackwardData(g, dx: self.gradPtr, dy: out.gradPtr, w: weight.ptr, x: self.ptr) }
-            if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
-        }
-        b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
-        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
-        return out
+        return g
     }
 }

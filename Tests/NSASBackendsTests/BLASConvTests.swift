@@ -25,6 +25,25 @@ import Testing
         ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
     ]
 
+    /// Convolution with evaluation-mode BN folded in: the reference's definition (conv, then the
+    /// affine map) and the fast backend's one-pass version agree, on every shape family.
+    @Test(arguments: shapes + [ConvGeometry(n: 2, cIn: 16, h: 4, w: 8, cOut: 32, kH: 1, kW: 1)], [false, true])
+    func affineEpilogueMatchesReference(_ shape: ConvGeometry, _ relu: Bool) {
+        var g = shape
+        g.reluInput = relu
+        let x = randomArray(g.n * g.cIn * g.h * g.w, seed: 21), w = randomArray(g.weightCount, seed: 22)
+        let scale = randomArray(g.cOut, seed: 23, lo: 0.5, hi: 2), shift = randomArray(g.cOut, seed: 24)
+        let count = g.n * g.cOut * g.outH * g.outW, ohw = g.outH * g.outW
+        var plain = [Float](repeating: 0, count: count)
+        ReferenceBackend.shared.conv2dForward(g, y: &plain, x: x, w: w)
+        for i in 0..<count { plain[i] = plain[i] * scale[(i / ohw) % g.cOut] + shift[(i / ohw) % g.cOut] }
+        for b in [ReferenceBackend.shared, BLASBackend.shared] as [any Backend] {
+            var y = [Float](repeating: 7, count: count)
+            b.conv2dForwardAffine(g, y: &y, x: x, w: w, scale: scale, shift: shift)
+            assertClose(y, plain, atol: 1e-5, "\(b.name) \(g)")
+        }
+    }
+
     @Test(arguments: shapes, [false, true])
     func matchesReference(_ shape: ConvGeometry, _ relu: Bool) {
         var g = shape

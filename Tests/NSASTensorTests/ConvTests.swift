@@ -64,4 +64,33 @@ import Testing
         // Nothing counted outside the scope.
         #expect(try countingMultiplyAdds {} == 0)
     }
+
+    @Test(arguments: BackendKind.allCases)
+    func convBatchNormEvalIsConvThenBN(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let x = randomTensor([2, 16, 6, 8], seed: 31, requiresGrad: false)
+            for (w, groups) in [(randomTensor([32, 16, 1, 1], seed: 32), 1), (randomTensor([16, 1, 3, 3], seed: 33), 16)] {
+                let stats = BatchNormStats(channels: w.shape[0])
+                for c in 0..<w.shape[0] { stats.runningMean.ptr[c] = Float(c) * 0.1 - 1; stats.runningVar.ptr[c] = 0.5 + Float(c) * 0.05 }
+                let gamma = randomTensor([w.shape[0]], seed: 34), beta = randomTensor([w.shape[0]], seed: 35)
+                for affine in [false, true] {
+                    let pad = w.shape[2] / 2
+                    let fused = try withNoGrad {
+                        try x.conv2dBatchNormEval(w, padding: pad, groups: groups, reluInput: true, stats: stats,
+                                                  gamma: affine ? gamma : nil, beta: affine ? beta : nil)
+                    }
+                    let twoOps = try withNoGrad {
+                        try x.conv2d(w, padding: pad, groups: groups, reluInput: true).batchNorm(stats, gamma: affine ? gamma : nil, beta: affine ? beta : nil, training: false)
+                    }
+                    assertClose(fused.array, twoOps.array, rtol: 1e-5, atol: 1e-5)
+                    // With a tape it is the two ops, so gradients flow.
+                    let y = try x.conv2dBatchNormEval(w, padding: pad, groups: groups, stats: stats, gamma: affine ? gamma : nil, beta: affine ? beta : nil)
+                    try y.sum().backward()
+                    #expect(w.grad != nil)
+                    w.zeroGrad(); gamma.zeroGrad(); beta.zeroGrad()
+                }
+                #expect(throws: TensorError.self) { try withNoGrad { try x.conv2dBatchNormEval(w, groups: groups, stats: BatchNormStats(channels: 3)) } }
+            }
+        }
+    }
 }

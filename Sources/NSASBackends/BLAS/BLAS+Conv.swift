@@ -101,7 +101,29 @@ extension BLASBackend {
 
     public func conv2dForward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, w: UnsafePointer<Float>) {
-        if isDirectDepthwise(g) { return depthwiseForward(g, y: y, x: x, w: w) }
+        forward(g, y: y, x: x, w: w, scale: nil, shift: nil)
+    }
+
+    /// Convolution and evaluation-mode batch norm in one pass: a thin 1x1 product applies
+    /// scale/shift in its epilogue, other products right after each image's output is written
+    /// (while it is in cache); depthwise convolutions then one affine pass.
+    public func conv2dForwardAffine(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        forward(g, y: y, x: x, w: w, scale: scale, shift: shift)
+    }
+
+    private func forward(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                         scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?) {
+        if isDirectDepthwise(g) {
+            depthwiseForward(g, y: y, x: x, w: w)
+            if let scale, let shift {
+                let ohw = g.outH * g.outW
+                Parallel.forRanges(g.n * g.cOut, costPerItem: ohw) { planes in
+                    for p in planes { nsas_affine(y + p * ohw, y + p * ohw, scale[p % g.cOut], shift[p % g.cOut], ohw) }
+                }
+            }
+            return
+        }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: needsCol(g) ? kk * ohw : 1)
@@ -110,15 +132,17 @@ extension BLASBackend {
                 for grp in 0..<g.groups {
                     let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let yg = y + (img * g.cOut + grp * cog) * ohw
+                    let sg = scale.map { $0 + grp * cog }, hg = shift.map { $0 + grp * cog }
                     // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw); the 16-row kernel applies a fused
-                    // ReLU of a 1x1 convolution's input as it loads it.
-                    if isPointwise(g) && g.reluInput && Self.thin(cog, ohw) {
-                        nsas_gemm_rows16(yg, w + grp * cog * kk, kk, 1, xg, Int32(cog), Int32(kk), ohw, 0, 1)
+                    // ReLU of a 1x1 convolution's input as it loads it, and the affine map as it stores.
+                    if isPointwise(g) && Self.thin(cog, ohw) {
+                        nsas_gemm_rows16_affine(yg, w + grp * cog * kk, kk, 1, xg, Int32(cog), Int32(kk), ohw, 0, g.reluInput ? 1 : 0, sg, hg)
                         continue
                     }
                     let src = source(g, xg, col: col)
                     Self.product(yg, a: w + grp * cog * kk, aRowStride: kk, aColStride: 1, b: src,
                                  m: cog, k: kk, n: ohw, accumulate: false)
+                    if let sg, let hg { for c in 0..<cog { nsas_affine(yg + c * ohw, yg + c * ohw, sg[c], hg[c], ohw) } }
                 }
             }
         }

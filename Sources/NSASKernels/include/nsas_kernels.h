@@ -46,6 +46,11 @@ void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int
    products (1x1 convolutions). */
 void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
                       int m, int k, long n, int accumulate, int relu_b);
+/* The same with an epilogue per output row i: c = acc * scale[i] + shift[i] (scale NULL: none);
+   evaluation-mode batch norm folded into a 1x1 convolution. */
+void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate, int relu_b,
+                             const float *scale, const float *shift);
 
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);

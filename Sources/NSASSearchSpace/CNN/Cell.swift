@@ -37,7 +37,7 @@ final class Stem: Layer {
         let c = config.stemMultiplier * config.channels
         w = convWeight(c, config.inputChannels, 3, &rng); bn = BatchNorm(c, affine: true)
     }
-    func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor { try bn(x.conv2d(w, padding: 1), ctx) }
+    func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor { try bn.afterConv(x, w, padding: 1, ctx) }
     var parameters: [Tensor] { [w] + bn.parameters }
     func named(_ p: String) -> [(String, Tensor)] { [("\(p).conv.weight", w)] + bn.named("\(p).bn") }
 }

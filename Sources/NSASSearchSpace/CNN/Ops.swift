@@ -12,7 +12,7 @@ public final class ReLUConvBN: CellOp {
         w = convWeight(cOut, cIn, kernel, &rng); bn = BatchNorm(cOut, affine: affine); self.stride = stride; self.pad = pad
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        try bn(x.conv2d(w, stride: stride, padding: pad, reluInput: true), ctx)
+        try bn.afterConv(x, w, stride: stride, padding: pad, reluInput: true, ctx)
     }
     public var parameters: [Tensor] { [w] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] { [("\(p).conv.weight", w)] + bn.named("\(p).bn") }
@@ -26,8 +26,8 @@ public final class DilConv: CellOp {
         bn = BatchNorm(cOut, affine: affine); c = cIn; self.stride = stride; self.pad = pad; self.dilation = dilation
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let y = try x.conv2d(dw, stride: stride, padding: pad, dilation: dilation, groups: c, reluInput: true).conv2d(pw)
-        return try bn(y, ctx)
+        let y = try x.conv2d(dw, stride: stride, padding: pad, dilation: dilation, groups: c, reluInput: true)
+        return try bn.afterConv(y, pw, ctx)
     }
     public var parameters: [Tensor] { [dw, pw] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] {

@@ -22,6 +22,10 @@ public protocol Backend: AnyObject, Sendable {
     /// evaluation-mode batch norm, in one pass where the backend can (the default runs the two).
     func conv2dForwardAffine(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                              scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)
+    /// y = log-softmax of each row of x (rows, c): x - max - log(sum(exp(x - max))).
+    func logSoftmax(rows: Int, c: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
+    /// dx += dy - exp(y) * sum(dy) per row, y the log-softmax output.
+    func logSoftmaxBackward(rows: Int, c: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>)
     /// dx += conv^T(dy, w), times (x > 0) with `g.reluInput`.
     func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                             dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)

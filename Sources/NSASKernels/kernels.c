@@ -418,3 +418,59 @@ CLONES void nsas_mul(float *restrict z, const float *restrict a, const float *re
     for (long i = 0; i < n; i++) z[i] = a[i] * b[i];
 }
 
+
+/* exp(x) for float, Cephes's expf: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for
+   exp(r), 2^n put into the exponent bits. Relative error about 1e-7; inputs are clamped to
+   [-87.3, 88.7] (the result never reaches zero or infinity). Written as plain scalar code so the
+   loops that call it vectorise. */
+static inline float nsas_expf(float x) {
+    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int bits = ((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+CLONES void nsas_log_softmax_rows(float *restrict y, const float *restrict x, long rows, long c) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float m = -__builtin_inff();
+        long j0 = 0;
+        if (c >= VL) {   /* the row maximum 16 lanes at a time */
+            v16 mv = vld(xr);
+            for (j0 = VL; j0 + VL <= c; j0 += VL) mv = __builtin_elementwise_max(mv, vld(xr + j0));
+            for (int l = 0; l < VL; l++) m = mv[l] > m ? mv[l] : m;
+        }
+        for (long j = j0; j < c; j++) m = xr[j] > m ? xr[j] : m;
+        float z = 0;
+        {
+            REASSOC
+            for (long j = 0; j < c; j++) z += nsas_expf(xr[j] - m);
+        }
+        float lse = m + __builtin_logf(z);
+        for (long j = 0; j < c; j++) yr[j] = xr[j] - lse;
+    }
+}
+
+CLONES void nsas_log_softmax_backward_add(float *restrict dx, const float *restrict dy, const float *restrict y, long rows, long c) {
+    for (long r = 0; r < rows; r++) {
+        const float *dyr = dy + r * c, *yr = y + r * c;
+        float *dxr = dx + r * c;
+        float s = 0;
+        {
+            REASSOC
+            for (long j = 0; j < c; j++) s += dyr[j];
+        }
+        for (long j = 0; j < c; j++) dxr[j] += dyr[j] - nsas_expf(yr[j]) * s;
+    }
+}

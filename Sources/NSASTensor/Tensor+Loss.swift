@@ -25,24 +25,12 @@ extension Tensor {
     /// log softmax over the last axis (numerically stable).
     public func logSoftmax() throws -> Tensor {
         let (rows, c) = try rowsAndClasses("logSoftmax")
+        let b = Engine.backend
         let out = Tensor.result(shape, [self]) { out in
             // dx = dy - softmax * sum(dy)
-            let dx = self.gradPtr, dy = out.gradPtr
-            for r in 0..<rows {
-                var s: Float = 0
-                for j in 0..<c { s += dy[r * c + j] }
-                for j in 0..<c { dx[r * c + j] += dy[r * c + j] - Foundation.exp(out.ptr[r * c + j]) * s }
-            }
+            b.logSoftmaxBackward(rows: rows, c: c, dx: self.gradPtr, dy: out.gradPtr, y: out.ptr)
         }
-        for r in 0..<rows {
-            let x = ptr + r * c, y = out.ptr + r * c
-            var m = -Float.infinity
-            for j in 0..<c { m = max(m, x[j]) }
-            var z: Float = 0
-            for j in 0..<c { z += Foundation.exp(x[j] - m) }
-            let lse = m + Foundation.log(z)
-            for j in 0..<c { y[j] = x[j] - lse }
-        }
+        b.logSoftmax(rows: rows, c: c, y: out.ptr, x: ptr)
         return out
     }
 

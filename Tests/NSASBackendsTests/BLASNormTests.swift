@@ -3,6 +3,26 @@ import NSASTestSupport
 import Testing
 
 @Suite struct BLASNormTests {
+    /// Log-softmax rows (a vectorised exp in the fast backend) against the reference's libm exp,
+    /// from tiny to vocabulary-sized rows and logits far from zero.
+    @Test(arguments: [(1, 1), (3, 7), (5, 10_000), (700, 33)])
+    func logSoftmaxMatchesReference(_ size: (Int, Int)) {
+        let (rows, c) = size
+        let r = ReferenceBackend.shared, b = BLASBackend.shared
+        for spread: Float in [1, 30] {
+            let x = randomArray(rows * c, seed: 41, lo: -spread, hi: spread).enumerated().map { $1 + Float($0 % 3) * 40 - 40 }
+            var yr = [Float](repeating: 0, count: x.count), yb = [Float](repeating: 9, count: x.count)
+            r.logSoftmax(rows: rows, c: c, y: &yr, x: x)
+            b.logSoftmax(rows: rows, c: c, y: &yb, x: x)
+            assertClose(yb, yr, rtol: 1e-5, atol: 2e-5, "log-softmax \(rows)x\(c) spread \(spread)")
+            let dy = randomArray(x.count, seed: 42)
+            var dxr = randomArray(x.count, seed: 43), dxb = dxr
+            r.logSoftmaxBackward(rows: rows, c: c, dx: &dxr, dy: dy, y: yr)
+            b.logSoftmaxBackward(rows: rows, c: c, dx: &dxb, dy: dy, y: yr)
+            assertClose(dxb, dxr, rtol: 1e-4, atol: 1e-4, "backward \(rows)x\(c)")
+        }
+    }
+
     @Test(arguments: [(2, 3, 5), (16, 16, 256), (4, 64, 64), (3, 1, 1)])
     func matchesReference(_ size: (Int, Int, Int)) {
         let (n, c, s) = size

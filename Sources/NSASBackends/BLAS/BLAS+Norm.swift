@@ -19,6 +19,16 @@ extension BLASBackend {
         }
     }
 
+    public func logSoftmax(rows: Int, c: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
+        Parallel.forRanges(rows, costPerItem: 8 * c) { r in nsas_log_softmax_rows(y + r.lowerBound * c, x + r.lowerBound * c, r.count, c) }
+    }
+
+    public func logSoftmaxBackward(rows: Int, c: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>) {
+        Parallel.forRanges(rows, costPerItem: 8 * c) { r in
+            nsas_log_softmax_backward_add(dx + r.lowerBound * c, dy + r.lowerBound * c, y + r.lowerBound * c, r.count, c)
+        }
+    }
+
     public func channelAffine(n: Int, c: Int, s: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                               scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, mean: UnsafePointer<Float>) {
         Parallel.forRanges(n * c, costPerItem: s) { planes in

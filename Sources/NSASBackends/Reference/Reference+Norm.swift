@@ -1,3 +1,4 @@
+import Foundation
 extension ReferenceBackend {
     // x is (N,C,S) with S = H*W; statistics are per channel over N and S.
 
@@ -12,6 +13,26 @@ extension ReferenceBackend {
             for i in 0..<n { for j in 0..<s { let d = Double(x[(i * c + ch) * s + j]) - m; sq += d * d } }
             mean[ch] = Float(m)
             variance[ch] = Float(sq / count)
+        }
+    }
+
+    public func logSoftmax(rows: Int, c: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let xr = x + r * c, yr = y + r * c
+            var m = -Float.infinity
+            for j in 0..<c { m = max(m, xr[j]) }
+            var z: Float = 0
+            for j in 0..<c { z += Foundation.exp(xr[j] - m) }
+            let lse = m + Foundation.log(z)
+            for j in 0..<c { yr[j] = xr[j] - lse }
+        }
+    }
+
+    public func logSoftmaxBackward(rows: Int, c: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            var s: Float = 0
+            for j in 0..<c { s += dy[r * c + j] }
+            for j in 0..<c { dx[r * c + j] += dy[r * c + j] - Foundation.exp(y[r * c + j]) * s }
         }
     }
 

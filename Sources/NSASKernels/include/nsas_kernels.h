@@ -54,6 +54,10 @@ void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const
 
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);
+/* Log-softmax of each row of (rows, c), and its backward dx += dy - exp(y) * sum(dy) per row
+   (y the log-softmax output). A vectorised expf with about 1e-7 relative error. */
+void nsas_log_softmax_rows(float *y, const float *x, long rows, long c);
+void nsas_log_softmax_backward_add(float *dx, const float *dy, const float *y, long rows, long c);
 void nsas_relu_backward_add(float *dx, const float *dy, const float *x, long n);
 void nsas_add(float *z, const float *a, const float *b, long n);
 void nsas_sub(float *z, const float *a, const float *b, long n);

@@ -148,21 +148,17 @@ public enum Plots {
             }
         }
         let name = (dir as NSString).lastPathComponent
-        if !pts("train_perplexity").isEmpty {   // an RNN run: perplexity instead of accuracy
-            var ppl = [Series(name: "train", points: pts("train_perplexity"), styleIndex: 0)]
-            let valid = pts("valid_perplexity")
-            if !valid.isEmpty { ppl.append(Series(name: "validation", points: valid, styleIndex: 1)) }
-            return Figure([
-                Chart(title: "\(name): training loss", xLabel: "epoch", yLabel: "cross-entropy (nats/word)", series: [Series(name: "train", points: pts("train_loss"), styleIndex: 0)], integerX: true),
-                Chart(title: "\(name): perplexity", xLabel: "epoch", yLabel: "perplexity", series: ppl, integerX: true),
-            ])
-        }
-        var acc = [Series(name: "train", points: pts("train_accuracy"), styleIndex: 0)]
-        let held = pts("heldout_accuracy")
-        if !held.isEmpty { acc.append(Series(name: "held-out", points: held, styleIndex: 1)) }
+        // An RNN run records perplexity where a CNN run records accuracy.
+        let rnn = !pts("train_perplexity").isEmpty
+        let (key, heldKey, heldName, label) = rnn ? ("train_perplexity", "valid_perplexity", "validation", "perplexity")
+                                                  : ("train_accuracy", "heldout_accuracy", "held-out", "accuracy")
+        var second = [Series(name: "train", points: pts(key), styleIndex: 0)]
+        let held = pts(heldKey)
+        if !held.isEmpty { second.append(Series(name: heldName, points: held, styleIndex: 1)) }
         return Figure([
-            Chart(title: "\(name): training loss", xLabel: "epoch", yLabel: "cross-entropy", series: [Series(name: "train", points: pts("train_loss"), styleIndex: 0)], integerX: true),
-            Chart(title: "\(name): accuracy", xLabel: "epoch", yLabel: "accuracy", series: acc, integerX: true),
+            Chart(title: "\(name): training loss", xLabel: "epoch", yLabel: rnn ? "cross-entropy (nats/word)" : "cross-entropy",
+                  series: [Series(name: "train", points: pts("train_loss"), styleIndex: 0)], integerX: true),
+            Chart(title: "\(name): \(label)", xLabel: "epoch", yLabel: label, series: second, integerX: true),
         ])
     }
 }

@@ -55,6 +55,16 @@ import Testing
         try fig.write(to: d + "/m.png")
         let mw = try fig.width()
         #expect(try PNG.read(d + "/m.png").width == Int(mw.rounded(.up)) && mw >= 1240)
+        // An RNN run's metrics: perplexity instead of accuracy.
+        let rnn = tempDir("rnn-metrics")
+        _ = write(rnn, "metrics.jsonl", """
+        {"event":"epoch","epoch":1,"train_loss":6.0,"train_perplexity":403.4,"valid_perplexity":450.0}
+        {"event":"epoch","epoch":2,"train_loss":5.5,"train_perplexity":244.7}
+
+        """)
+        let rf = try Plots.metrics(run: rnn)
+        #expect(rf.charts[1].title.hasSuffix("perplexity") && rf.charts[1].series.map(\.name) == ["train", "validation"])
+        #expect(rf.charts[1].series[0].points == [Point(1, 403.4), Point(2, 244.7)])
         let empty = tempDir("empty")
         _ = write(empty, "metrics.jsonl", "{\"event\":\"start\"}\n")
         #expect(throws: DrawError.self) { try Plots.metrics(run: empty) }

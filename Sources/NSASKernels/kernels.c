@@ -149,9 +149,22 @@ static int tap_offsets(long *off, int k, int dil, int wp) {
    whole-vector loops may run over the last partial vector (results there are discarded). */
 static inline long slack(wide_t s, int k, int dil) { return (long)(k - 1) * dil * (s.wp + 1) + 5 * VL; }
 
+/* Stride 2 runs on the four phase planes of the padded input (even/odd rows x even/odd columns),
+   each (hp+1)/2 x (wp+1)/2: a stride-1 correlation there computes only the outputs needed. */
+typedef struct { int ph, pw; long plane, slack; } phase_t;
+static inline phase_t phase_sizes(wide_t s, int k, int dil) {
+    phase_t p;
+    p.ph = (s.hp + 1) / 2; p.pw = (s.wp + 1) / 2;
+    p.plane = (long)p.ph * p.pw;
+    p.slack = (long)((k - 1) * dil / 2) * (p.pw + 1) + 5 * VL;
+    return p;
+}
+
 long nsas_dw_scratch(int h, int wd, int k, int pad, int dil) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
-    return 3 * ((long)s.hp * s.wp + slack(s, k, dil));
+    phase_t p = phase_sizes(s, k, dil);
+    /* three wide buffers; for stride 2 also four phase planes (with slack after the last) and their output */
+    return 3 * ((long)s.hp * s.wp + slack(s, k, dil)) + 5 * p.plane + 2 * p.slack;
 }
 
 /* yw[i] = sum_t w[t] * xp[i + off[t]] for i < n (rounded up to blocks of four vectors: four
@@ -216,12 +229,86 @@ CLONES static void padded_input(float *xp, const float *x, wide_t s, int h, int 
     memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
 }
 
+/* yw[i] = sum_t w[t] * base[t][i] for i < n, in blocks of four vectors (per-tap base pointers). */
+CLONES static void wide_correlate_bases(float *restrict yw, const float *const *base, const float *restrict w, int taps, long n) {
+    for (long i = 0; i < n; i += 4 * VL) {
+        v16 a0 = vsplat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < taps; t++) {
+            v16 wt = vsplat(w[t]);
+            const float *p = base[t] + i;
+            a0 += wt * vld(p); a1 += wt * vld(p + VL); a2 += wt * vld(p + 2 * VL); a3 += wt * vld(p + 3 * VL);
+        }
+        vst(yw + i, a0); vst(yw + i + VL, a1); vst(yw + i + 2 * VL, a2); vst(yw + i + 3 * VL, a3);
+    }
+}
+
+/* The four phase planes of the padded input xp (with zeroed slack after the last), and the base
+   pointer of every tap in them: tap (ky, kx) reads phase (ky*dil % 2, kx*dil % 2) at
+   (oy + ky*dil/2, ox + kx*dil/2). Returns the number of taps. */
+CLONES static int phase_split(float *phases, const float **base, const float *xp, wide_t s, phase_t p, int k, int dil) {
+    /* Deinterleave every padded row into its even and odd phase rows, 32 inputs at a time. */
+    for (int yy = 0; yy < s.hp; yy++) {
+        const float *row = xp + (long)yy * s.wp;
+        float *even = phases + ((yy % 2) * 2) * p.plane + (long)(yy / 2) * p.pw;
+        float *odd = even + p.plane;
+        int c = 0;
+        for (; c + 2 * VL <= s.wp && c / 2 + VL <= p.pw; c += 2 * VL) {
+            v16 a = vld(row + c), b = vld(row + c + VL);
+            vst(even + c / 2, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+            vst(odd + c / 2, __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+        }
+        for (; c < s.wp; c++) (c % 2 ? odd : even)[c / 2] = row[c];
+        if (s.wp % 2) odd[p.pw - 1] = 0;   /* the odd phase's last column lies past the plane */
+    }
+    if (s.hp % 2)   /* the odd phase's last row lies past the plane */
+        for (int px = 0; px < 2; px++) memset(phases + (2 + px) * p.plane + (long)(p.ph - 1) * p.pw, 0, sizeof(float) * (size_t)p.pw);
+    memset(phases + 4 * p.plane, 0, sizeof(float) * (size_t)p.slack);
+    int t = 0;
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+            int oy = ky * dil, ox = kx * dil;
+            base[t++] = phases + ((oy % 2) * 2 + (ox % 2)) * p.plane + (long)(oy / 2) * p.pw + ox / 2;
+        }
+    return t;
+}
+
+/* Stride-2 forward on the phase planes: a stride-1 correlation computing only the needed outputs. */
+CLONES static void dw_forward_stride2(float *y, const float *xp, const float *w, float *scratch, wide_t s,
+                                      int oh, int ow, int k, int dil) {
+    phase_t p = phase_sizes(s, k, dil);
+    float *phases = scratch, *yw = scratch + 4 * p.plane + p.slack;
+    const float *base[49];
+    int taps = phase_split(phases, base, xp, s, p, k, dil);
+    wide_correlate_bases(yw, base, w, taps, (long)(oh - 1) * p.pw + ow);
+    gather_strided(y, yw, p.pw, oh, ow, 1);
+}
+
+/* Stride-2 weight gradient: dw[t] += sum over outputs of dy * the tap's phase value. */
+CLONES static void dw_weight_grad_stride2(float *dw, const float *xp, const float *dy, float *scratch, wide_t s,
+                                          int oh, int ow, int k, int dil) {
+    phase_t p = phase_sizes(s, k, dil);
+    float *phases = scratch, *dyw = scratch + 4 * p.plane + p.slack;
+    const float *base[49];
+    int taps = phase_split(phases, base, xp, s, p, k, dil);
+    long n = (long)(oh - 1) * p.pw + ow, padded = (n + VL - 1) / VL * VL;
+    memset(dyw, 0, sizeof(float) * (size_t)padded);
+    for (int oy = 0; oy < oh; oy++) copy_row(dyw + (long)oy * p.pw, dy + (long)oy * ow, ow);
+    for (int t = 0; t < taps; t++) {
+        v16 a0 = vsplat(0);
+        for (long i = 0; i < padded; i += VL) a0 += vld(dyw + i) * vld(base[t] + i);
+        float sum = 0;
+        for (int j = 0; j < VL; j++) sum += a0[j];
+        dw[t] += sum;
+    }
+}
+
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil, int relu) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *yw = scratch + buf;
     padded_input(xp, x, s, h, wd, k, pad, dil, relu);
+    if (stride == 2) { dw_forward_stride2(y, xp, w, scratch + buf, s, oh, ow, k, dil); return; }
     int taps = tap_offsets(off, k, dil, s.wp);
     wide_correlate(yw, xp, w, off, taps, s.span);
     gather_strided(y, yw, s.wp, oh, ow, stride);
@@ -249,6 +336,7 @@ CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *dyw = scratch + buf;
     padded_input(xp, x, s, h, wd, k, pad, dil, relu);
+    if (stride == 2) { dw_weight_grad_stride2(dw, xp, dy, scratch + buf, s, oh, ow, k, dil); return; }
     memset(dyw, 0, sizeof(float) * (size_t)buf);
     scatter_strided(dyw, dy, s.wp, s.oh1, oh, ow, stride);
     int taps = tap_offsets(off, k, dil, s.wp);

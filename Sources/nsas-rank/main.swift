@@ -97,7 +97,7 @@ struct Score: ParsableCommand {
             throw ValidationError("give --archs FILE or --sample N")
         }
         list = try sharded(list)
-        guard bnRecalibrate == 0 else { throw ValidationError("--bn-recalibrate is for CNN supernets (the recurrent cell has no BN)") }
+        guard bnRecalibrate == 0 else { throw TrainError.config("--bn-recalibrate is for CNN supernets (the recurrent cell has no BN)") }
         let (be, _) = backend.make()
         var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
         try withBackend(be) {

@@ -263,7 +263,11 @@ public final class Canvas {
 
     /// The box `text` occupies when drawn with `draw(text:...)` at these arguments.
     public func box(_ text: String, at p: Point, size: Double, h: HAlign = .center, v: VAlign = .center, bold: Bool = false) -> Rect {
-        let m = measure(text, size: size, bold: bold)
+        Self.place(measure(text, size: size, bold: bold), at: p, h: h, v: v)
+    }
+
+    /// The box of measured text anchored at p.
+    static func place(_ m: (width: Double, ascent: Double, descent: Double), at p: Point, h: HAlign, v: VAlign) -> Rect {
         let x: Double = h == .left ? p.x : h == .center ? p.x - m.width / 2 : p.x - m.width
         let top: Double
         switch v {
@@ -280,8 +284,8 @@ public final class Canvas {
     @discardableResult
     public func text(_ text: String, at p: Point, size: Double, _ c: Color = .black, h: HAlign = .center, v: VAlign = .center,
                      bold: Bool = false, rotated: Bool = false) -> Rect {
-        let b = box(text, at: rotated ? Point(0, 0) : p, size: size, h: h, v: v, bold: bold)
         let m = measure(text, size: size, bold: bold)
+        let b = Self.place(m, at: rotated ? Point(0, 0) : p, h: h, v: v)
         cairo_save(cr)
         cairo_set_font_face(cr, bold ? font.bold : font.face)
         if rotated { cairo_translate(cr, p.x, p.y); cairo_rotate(cr, -Double.pi / 2) }

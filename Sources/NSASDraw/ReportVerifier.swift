@@ -14,10 +14,8 @@ public enum ReportVerifier {
         switch (path as NSString).pathExtension.lowercased() {
         case "png":
             let img = try PNG.read(path)
-            let first = Array(img.pixels.prefix(4))
-            var i = 0
-            while i < img.pixels.count, Array(img.pixels[i..<(i + 4)]) == first { i += 4 }
-            if i >= img.pixels.count { throw DrawError.input("\(path): blank picture (\(img.width)x\(img.height), one colour)") }
+            let px = img.pixels
+            if px.indices.allSatisfy({ px[$0] == px[$0 % 4] }) { throw DrawError.input("\(path): blank picture (\(img.width)x\(img.height), one colour)") }
         case "svg":
             let text = String(decoding: data, as: UTF8.self)
             guard text.contains("<svg"), text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</svg>") else {

@@ -229,23 +229,11 @@ CLONES static void padded_input(float *xp, const float *x, wide_t s, int h, int 
     memset(xp + (long)s.hp * s.wp, 0, sizeof(float) * (size_t)slack(s, k, dil));
 }
 
-/* yw[i] = sum_t w[t] * base[t][i] for i < n, in blocks of four vectors (per-tap base pointers). */
-CLONES static void wide_correlate_bases(float *restrict yw, const float *const *base, const float *restrict w, int taps, long n) {
-    for (long i = 0; i < n; i += 4 * VL) {
-        v16 a0 = vsplat(0), a1 = a0, a2 = a0, a3 = a0;
-        for (int t = 0; t < taps; t++) {
-            v16 wt = vsplat(w[t]);
-            const float *p = base[t] + i;
-            a0 += wt * vld(p); a1 += wt * vld(p + VL); a2 += wt * vld(p + 2 * VL); a3 += wt * vld(p + 3 * VL);
-        }
-        vst(yw + i, a0); vst(yw + i + VL, a1); vst(yw + i + 2 * VL, a2); vst(yw + i + 3 * VL, a3);
-    }
-}
-
-/* The four phase planes of the padded input xp (with zeroed slack after the last), and the base
-   pointer of every tap in them: tap (ky, kx) reads phase (ky*dil % 2, kx*dil % 2) at
-   (oy + ky*dil/2, ox + kx*dil/2). Returns the number of taps. */
-CLONES static int phase_split(float *phases, const float **base, const float *xp, wide_t s, phase_t p, int k, int dil) {
+/* The four phase planes of the padded input xp (with zeroed slack after the last), and every
+   tap's offset from `phases`: tap (ky, kx) reads phase (ky*dil % 2, kx*dil % 2) at
+   (oy + ky*dil/2, ox + kx*dil/2), so the wide kernels run on the phase grid as on a plane.
+   Returns the number of taps. */
+CLONES static int phase_split(float *phases, long *off, const float *xp, wide_t s, phase_t p, int k, int dil) {
     /* Deinterleave every padded row into its even and odd phase rows, 32 inputs at a time. */
     for (int yy = 0; yy < s.hp; yy++) {
         const float *row = xp + (long)yy * s.wp;
@@ -267,7 +255,7 @@ CLONES static int phase_split(float *phases, const float **base, const float *xp
     for (int ky = 0; ky < k; ky++)
         for (int kx = 0; kx < k; kx++) {
             int oy = ky * dil, ox = kx * dil;
-            base[t++] = phases + ((oy % 2) * 2 + (ox % 2)) * p.plane + (long)(oy / 2) * p.pw + ox / 2;
+            off[t++] = ((oy % 2) * 2 + (ox % 2)) * p.plane + (long)(oy / 2) * p.pw + ox / 2;
         }
     return t;
 }
@@ -277,9 +265,9 @@ CLONES static void dw_forward_stride2(float *y, const float *xp, const float *w,
                                       int oh, int ow, int k, int dil) {
     phase_t p = phase_sizes(s, k, dil);
     float *phases = scratch, *yw = scratch + 4 * p.plane + p.slack;
-    const float *base[49];
-    int taps = phase_split(phases, base, xp, s, p, k, dil);
-    wide_correlate_bases(yw, base, w, taps, (long)(oh - 1) * p.pw + ow);
+    long off[49];
+    int taps = phase_split(phases, off, xp, s, p, k, dil);
+    wide_correlate(yw, phases, w, off, taps, (long)(oh - 1) * p.pw + ow);
     gather_strided(y, yw, p.pw, oh, ow, 1);
 }
 
@@ -288,18 +276,12 @@ CLONES static void dw_weight_grad_stride2(float *dw, const float *xp, const floa
                                           int oh, int ow, int k, int dil) {
     phase_t p = phase_sizes(s, k, dil);
     float *phases = scratch, *dyw = scratch + 4 * p.plane + p.slack;
-    const float *base[49];
-    int taps = phase_split(phases, base, xp, s, p, k, dil);
-    long n = (long)(oh - 1) * p.pw + ow, padded = (n + VL - 1) / VL * VL;
-    memset(dyw, 0, sizeof(float) * (size_t)padded);
+    long off[49];
+    int taps = phase_split(phases, off, xp, s, p, k, dil);
+    long n = (long)(oh - 1) * p.pw + ow;
+    memset(dyw, 0, sizeof(float) * (size_t)((n + VL - 1) / VL * VL));
     for (int oy = 0; oy < oh; oy++) copy_row(dyw + (long)oy * p.pw, dy + (long)oy * ow, ow);
-    for (int t = 0; t < taps; t++) {
-        v16 a0 = vsplat(0);
-        for (long i = 0; i < padded; i += VL) a0 += vld(dyw + i) * vld(base[t] + i);
-        float sum = 0;
-        for (int j = 0; j < VL; j++) sum += a0[j];
-        dw[t] += sum;
-    }
+    wide_weight_grad(dw, dyw, phases, off, taps, n);
 }
 
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,

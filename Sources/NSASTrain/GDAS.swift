@@ -244,3 +244,20 @@ public final class GDASTrainer {
         return SearchResult(genotype: g, heldoutAccuracy: acc, epochs: epochs)
     }
 }
+
+/// A search in the CNN space, whichever method: what the command line needs to start, resume and finish one.
+public protocol CNNSearch: AnyObject {
+    var checkpointer: RunCheckpointer? { get set }
+    var tracked: [Genotype] { get set }
+    func restore(from path: String) throws -> Int
+    func run(startEpoch: Int) throws -> SearchResult
+}
+
+extension RandomNASTrainer: CNNSearch {}
+extension GDASTrainer: CNNSearch {}
+
+/// The trainer of `config.method`: GDAS and GDAS-NSAS, or the RandomNAS family (randomnas, nsas, wpl).
+public func makeCNNSearch(config: TrainConfig, data: DataSplits, log: RunLog) throws -> any CNNSearch {
+    config.method == .gdas || config.method == .gdasNSAS ? try GDASTrainer(config: config, data: data, log: log)
+                                                         : try RandomNASTrainer(config: config, data: data, log: log)
+}

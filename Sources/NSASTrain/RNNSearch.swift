@@ -399,13 +399,13 @@ public final class RNNStandaloneTrainer {
                 guard out.loss.item.isFinite else { throw TrainError.diverged(epoch: e + 1, step: s + 1, loss: out.loss.item) }
                 clipGradNorm(network.parameters, maxNorm: config.clip)
                 sgd.step()
-                if var avg = average {   // averaged SGD: the running mean of the weights since the switch
+                if average != nil {   // averaged SGD: the running mean of the weights since the switch
                     averaged += 1
+                    let k = Float(averaged)
                     for (i, p) in network.parameters.enumerated() {
-                        let a = p.array, k = Float(averaged)
-                        for j in 0..<a.count { avg[i][j] += (a[j] - avg[i][j]) / k }
+                        let w = p.ptr
+                        average![i].withUnsafeMutableBufferPointer { a in for j in 0..<a.count { a[j] += (w[j] - a[j]) / k } }
                     }
-                    average = avg
                 }
                 h = out.hidden.detach()
                 lossSum += Double(out.loss.item) * Double(y.count); tokens += y.count

@@ -58,9 +58,10 @@ public struct Replay {
             let saved = try CheckpointFile(latest).json("config", as: RunCheckpointer.Config.self)
             guard saved.train.method != .standalone else { throw TrainError.config("\(latest) is a stand-alone run; nsas-replay replays searches") }
             let data = try DataSource.load(saved.train.data, seed: saved.train.seed, heldoutFraction: saved.train.heldoutFraction)
-            trainer = saved.train.method == .gdas || saved.train.method == .gdasNSAS
-                ? try GDASTrainer(config: saved.train, data: data, log: log)
-                : try RandomNASTrainer(config: saved.train, data: data, log: log)
+            guard let t = try makeCNNSearch(config: saved.train, data: data, log: log) as? any ReplayableTrainer else {
+                throw TrainError.config("\(saved.train.method.rawValue) cannot be replayed")
+            }
+            trainer = t
         }
         if from > 0 {
             let start = try trainer.restore(from: file(from))

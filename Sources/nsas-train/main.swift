@@ -119,23 +119,12 @@ struct NSASTrainCommand: ParsableCommand {
         let log = try RunLog(directory: dir, quiet: quiet)
         let splits = try DataSource.load(c.data, seed: c.seed, heldoutFraction: c.heldoutFraction)
         try withBackend(kind.make()) {
-            let result: SearchResult
-            let checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
-            if c.method == .gdas || c.method == .gdasNSAS {
-                let trainer = try GDASTrainer(config: c, data: splits, log: log)
-                trainer.checkpointer = checkpointer
-                trainer.tracked = try trackedArchitectures(inCheckpoint: latest)
-                let done = try trainer.restore(from: latest)
-                log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
-                result = try trainer.run(startEpoch: done)
-            } else {
-                let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
-                trainer.checkpointer = checkpointer
-                trainer.tracked = try trackedArchitectures(inCheckpoint: latest)
-                let done = try trainer.restore(from: latest)
-                log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
-                result = try trainer.run(startEpoch: done)
-            }
+            let trainer = try makeCNNSearch(config: c, data: splits, log: log)
+            trainer.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
+            trainer.tracked = try trackedArchitectures(inCheckpoint: latest)
+            let done = try trainer.restore(from: latest)
+            log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(c.epochs) epochs done)")
+            let result = try trainer.run(startEpoch: done)
             if quiet { print(result.genotype.description) }
         }
     }
@@ -204,17 +193,11 @@ struct NSASTrainCommand: ParsableCommand {
                         "epochs": epochs, "layers": layers, "channels": channels, "batch": batch])
             try withBackend(be) {
                 switch c.method {
-                case .randomnas, .nsas, .wpl:
-                    let trainer = try RandomNASTrainer(config: c, data: splits, log: log)
+                case .randomnas, .nsas, .wpl, .gdas, .gdasNSAS:
+                    let trainer = try makeCNNSearch(config: c, data: splits, log: log)
                     if let track { trainer.tracked = try Genotype.list(fromFile: track) }
                     if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
-                    let result = try trainer.run()
-                    if quiet { print(result.genotype.description) }
-                case .gdas, .gdasNSAS:
-                    let trainer = try GDASTrainer(config: c, data: splits, log: log)
-                    if let track { trainer.tracked = try Genotype.list(fromFile: track) }
-                    if let out { trainer.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: keepOptimizer) }
-                    let result = try trainer.run()
+                    let result = try trainer.run(startEpoch: 0)
                     if quiet { print(result.genotype.description) }
                 case .standalone:
                     if let archs {

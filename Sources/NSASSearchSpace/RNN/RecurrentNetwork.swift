@@ -80,6 +80,13 @@ public final class RecurrentCell: Layer {
         }
     }
 
+    /// A node's state from its input state s and [c|h] = s W: s + sigmoid(c) (f(h) - s).
+    func update(_ s: Tensor, _ ch: Tensor, _ op: RecurrentPrimitive) throws -> Tensor {
+        let c = try ch.narrow(axis: 1, start: 0, length: hidden).sigmoid()
+        let f = RecurrentCell.activation(op, try ch.narrow(axis: 1, start: hidden, length: hidden))
+        return try s + c * (f - s)
+    }
+
     /// s_0 from x_t and h_{t-1}.
     func initialState(_ x: Tensor, _ h: Tensor, masks: RecurrentMasks) throws -> Tensor {
         let xin = try masks.x.map { try x * $0 } ?? x
@@ -114,10 +121,7 @@ public final class RecurrentCell: Layer {
             var node: Tensor? = nil
             for j in 0...k {
                 let e = Self.edgeIndex(node: k, input: j)
-                let rows = try ch.narrow(axis: 0, start: j * batch, length: batch)
-                let c = try rows.narrow(axis: 1, start: 0, length: hidden).sigmoid()
-                let f = RecurrentCell.activation(ops[e], try rows.narrow(axis: 1, start: hidden, length: hidden))
-                var u = try states[j] + c * (f - states[j])
+                var u = try update(states[j], try ch.narrow(axis: 0, start: j * batch, length: batch), ops[e])
                 if let w = weights[e] { u = try u.scaled(byTensor: w) }
                 node = try node.map { try $0 + u } ?? u
             }
@@ -133,10 +137,7 @@ public final class RecurrentCell: Layer {
         var states = [try initialState(x, h, masks: masks)]
         for (i, e) in g.recurrent.enumerated() {
             let prev = states[e.input]
-            let ch = try (masks.h.map { try prev * $0 } ?? prev).matmul(ws[i])
-            let c = try ch.narrow(axis: 1, start: 0, length: hidden).sigmoid()
-            let f = RecurrentCell.activation(e.op, try ch.narrow(axis: 1, start: hidden, length: hidden))
-            states.append(try prev + c * (f - prev))
+            states.append(try update(prev, try (masks.h.map { try prev * $0 } ?? prev).matmul(ws[i]), e.op))
         }
         var sum = states[g.concat[0]]
         for i in g.concat.dropFirst() { sum = try sum + states[i] }

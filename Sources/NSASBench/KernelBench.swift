@@ -72,11 +72,17 @@ public struct KernelBench {
     public var backends: [any Backend]
     /// Scales repetition budgets; the tests use a tiny configuration.
     public var budget: Double
+    /// Kernel families to measure (`families`); all of them by default.
+    public var only: Set<String>
     public var log: (String) -> Void
 
+    /// The families `only` may name, in the order they run.
+    public static let families = ["gemm", "conv1x1", "depthwise", "pool", "batchnorm"]
+
     public init(batch: Int = 64, channels: Int = 16, backends: [any Backend], budget: Double = 0.5,
-                log: @escaping (String) -> Void = { _ in }) {
-        self.batch = batch; self.channels = channels; self.backends = backends; self.budget = budget; self.log = log
+                only: Set<String> = Set(KernelBench.families), log: @escaping (String) -> Void = { _ in }) {
+        self.batch = batch; self.channels = channels; self.backends = backends; self.budget = budget
+        self.only = only; self.log = log
     }
 
     /// The 1x1 convolutions of the step: (Cin, Cout, size). Preprocessing and the pointwise halves of
@@ -147,7 +153,7 @@ public struct KernelBench {
 
             // gemm 1024^3 through the backend's own gemm (the reference gets a smaller one).
             let gn = be.name == "reference" ? 128 : 1024
-            do {
+            if only.contains("gemm") {
                 let a = buffer(gn * gn, seed: 6), b = buffer(gn * gn, seed: 7), c = buffer(gn * gn, seed: 8)
                 defer { a.deallocate(); b.deallocate(); c.deallocate() }
                 let t = time { be.gemm(transA: false, transB: false, m: gn, n: gn, k: gn, alpha: 1, a: a, lda: gn, b: b, ldb: gn, beta: 0, c: c, ldc: gn) }
@@ -156,7 +162,7 @@ public struct KernelBench {
 
             // 1x1 convolutions, forward and both gradients; the total is the target's figure.
             var totalFlops = 0.0, totalSeconds = 0.0
-            for (ci, co, s) in pointwiseShapes {
+            for (ci, co, s) in pointwiseShapes where only.contains("conv1x1") {
                 let g = ConvGeometry(n: n, cIn: ci, h: s, w: s, cOut: co, kH: 1, kW: 1)
                 let x = buffer(n * ci * s * s, seed: 9), w = buffer(co * ci, seed: 10), y = buffer(n * co * s * s, seed: 11)
                 let dx = buffer(n * ci * s * s, seed: 12), dw = buffer(co * ci, seed: 13)
@@ -170,10 +176,10 @@ public struct KernelBench {
                 add("conv1x1 grad weight", shape, unit: "GFLOP/s", value: g.flops / tw / 1e9, seconds: tw, peer: sgemm)
                 totalFlops += 3 * g.flops; totalSeconds += tf + td + tw
             }
-            add("conv1x1 all (fwd+bwd)", "step shapes", unit: "GFLOP/s", value: totalFlops / totalSeconds / 1e9, seconds: totalSeconds, peer: sgemm)
+            if only.contains("conv1x1") { add("conv1x1 all (fwd+bwd)", "step shapes", unit: "GFLOP/s", value: totalFlops / totalSeconds / 1e9, seconds: totalSeconds, peer: sgemm) }
 
             // Depthwise convolutions: memory-bound, reported in GB/s of input + output.
-            for (c, s, k, stride, dil) in depthwiseShapes {
+            for (c, s, k, stride, dil) in depthwiseShapes where only.contains("depthwise") {
                 let g = ConvGeometry(n: n, cIn: c, h: s, w: s, cOut: c, kH: k, kW: k, stride: stride,
                                      padding: dil * (k - 1) / 2, dilation: dil, groups: c)
                 let xn = n * c * s * s, yn = n * c * g.outH * g.outW
@@ -191,7 +197,7 @@ public struct KernelBench {
             }
 
             // Pools (3x3, pad 1) and batch norm at the first stage's sizes.
-            for (kind, stride) in [(PoolKind.max, 1), (.average, 1), (.max, 2), (.average, 2)] {
+            for (kind, stride) in [(PoolKind.max, 1), (.average, 1), (.max, 2), (.average, 2)] where only.contains("pool") {
                 let c = channels, s = 32
                 let g = PoolGeometry(kind: kind, n: n, c: c, h: s, w: s, kernel: 3, stride: stride, padding: 1)
                 let xn = n * c * s * s, yn = n * c * g.outH * g.outW
@@ -204,7 +210,7 @@ public struct KernelBench {
                 add("\(kind.rawValue) pool forward", shape, unit: "GB/s", value: Double(bytes) / tf / 1e9, seconds: tf, peer: copy)
                 add("\(kind.rawValue) pool backward", shape, unit: "GB/s", value: Double(bytes + 4 * xn) / tb / 1e9, seconds: tb, peer: copy)
             }
-            do {
+            if only.contains("batchnorm") {
                 let c = channels, s = 32 * 32, xn = n * c * s
                 let x = buffer(xn, seed: 22), y = buffer(xn, seed: 23), dx = buffer(xn, seed: 24)
                 let mean = buffer(c, seed: 25), variance = buffer(c, seed: 26), scale = buffer(c, seed: 27), dg = buffer(c, seed: 28)

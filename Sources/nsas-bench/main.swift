@@ -161,10 +161,20 @@ struct Kernels: ParsableCommand {
     var channels: Int = 16
     @Option(help: "Seconds spent on each figure (more gives steadier medians).")
     var budget: Double = 0.5
+    @Option(help: "Kernel families to measure, comma-separated: gemm, conv1x1, depthwise, pool, batchnorm (default: all).")
+    var only: String?
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    var families: Set<String> {
+        guard let only else { return Set(KernelBench.families) }
+        return Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+
     func validate() throws {
+        if let bad = families.first(where: { !KernelBench.families.contains($0) }) {
+            throw ValidationError("--only: unknown kernel family '\(bad)'; the families are \(KernelBench.families.joined(separator: ", "))")
+        }
         guard ["all", "blas", "reference"].contains(backend) else {
             throw ValidationError("--backend must be all, blas or reference; got '\(backend)'")
         }
@@ -176,7 +186,8 @@ struct Kernels: ParsableCommand {
         let kinds: [BackendKind] = backend == "all" ? [.blas, .reference] : [BackendKind(rawValue: backend)!]
         let log: (String) -> Void = json ? { _ in } : { print($0); fflush(stdout) }
         log("nsas-bench: \(core.summary), \(Parallel.threads) threads, batch \(batch), C=\(channels)")
-        let bench = KernelBench(batch: batch, channels: channels, backends: kinds.map { $0.make() }, budget: budget, log: log)
+        let bench = KernelBench(batch: batch, channels: channels, backends: kinds.map { $0.make() }, budget: budget,
+                                only: families, log: log)
         let sgemm = bench.rawSgemmGflops()
         log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3", 30) + String(format: "%8.2f GFLOP/s  (the ceiling)", sgemm))
         let figures = bench.run(sgemm: sgemm)

@@ -16,6 +16,21 @@ import Testing
         PoolGeometry(kind: .average, n: 1, c: 2, h: 5, w: 2, kernel: 3, stride: 1, padding: 1),
         PoolGeometry(kind: .max, n: 2, c: 3, h: 33, w: 31, kernel: 3, stride: 2, padding: 1),
         PoolGeometry(kind: .average, n: 2, c: 3, h: 7, w: 7, kernel: 5, stride: 1, padding: 2),
+        // Widths that are whole vectors take the direct kernels: one, two and three vectors,
+        // odd and even heights, a single row, stride 2 with a half-vector output row.
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 32, w: 32, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 32, w: 32, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 32, w: 32, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 32, w: 32, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 16, w: 16, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 16, w: 16, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 7, w: 48, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 7, w: 48, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 5, w: 48, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 5, w: 48, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 1, w: 16, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 1, w: 16, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 2, w: 16, kernel: 3, stride: 2, padding: 1),
     ])
     func matchesReference(_ g: PoolGeometry) {
         let r = ReferenceBackend.shared, b = BLASBackend.shared
@@ -31,10 +46,10 @@ import Testing
         assertClose(dxb, dxr, "backward \(g)")
     }
 
-    @Test(arguments: [PoolKind.max, .average])
-    func tiesRouteLikeTheReference(_ kind: PoolKind) {
+    @Test(arguments: [(PoolKind.max, 11, 1), (.average, 11, 1), (.max, 32, 1), (.max, 32, 2), (.max, 16, 2), (.average, 32, 2)])
+    func tiesRouteLikeTheReference(_ kind: PoolKind, _ w: Int, _ stride: Int) {
         // Many equal values: max pooling must pick the same (first) tap as the reference.
-        let g = PoolGeometry(kind: kind, n: 2, c: 2, h: 9, w: 11, kernel: 3, stride: 1, padding: 1)
+        let g = PoolGeometry(kind: kind, n: 2, c: 2, h: 9, w: w, kernel: 3, stride: stride, padding: 1)
         let x = randomArray(g.n * g.c * g.h * g.w, seed: 24).map { ($0 * 3).rounded() }
         let dy = randomArray(g.n * g.c * g.outH * g.outW, seed: 25)
         var dxr = [Float](repeating: 0, count: x.count), dxb = dxr

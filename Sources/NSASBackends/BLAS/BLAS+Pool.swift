@@ -2,7 +2,7 @@ import NSASKernels
 
 extension BLASBackend {
     // x is (N,C,H,W), y is (N,C,OH,OW); planes are split across workers.
-    // 3x3 windows with padding 1 (every DARTS pool) run the separable C kernels; other windows
+    // 3x3 windows with padding 1 (every DARTS pool) run the C kernels, a worker's planes in one call; other windows
     // run the loops below, whose bounds are clamped once per output.
 
     public func pool2dForward(_ g: PoolGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
@@ -11,12 +11,10 @@ extension BLASBackend {
             Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * 4) { planes in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
                 defer { scratch.deallocate() }
-                for p in planes {
-                    let (yp, xp) = (y + p * oh * ow, x + p * g.h * g.w)
-                    let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
-                    if g.kind == .max { nsas_pool3_max_forward(yp, xp, scratch, h, w, o1, o2, s) }
-                    else { nsas_pool3_avg_forward(yp, xp, scratch, h, w, o1, o2, s) }
-                }
+                let (yp, xp, count) = (y + planes.lowerBound * oh * ow, x + planes.lowerBound * g.h * g.w, Int32(planes.count))
+                let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
+                if g.kind == .max { nsas_pool3_max_forward(yp, xp, scratch, count, h, w, o1, o2, s) }
+                else { nsas_pool3_avg_forward(yp, xp, scratch, count, h, w, o1, o2, s) }
             }
             return
         }
@@ -49,12 +47,11 @@ extension BLASBackend {
             Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * 9) { planes in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
                 defer { scratch.deallocate() }
-                for p in planes {
-                    let (dxp, dyp, xp) = (dx + p * g.h * g.w, dy + p * oh * ow, x + p * g.h * g.w)
-                    let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
-                    if g.kind == .max { nsas_pool3_max_backward_add(dxp, dyp, xp, scratch, h, w, o1, o2, s) }
-                    else { nsas_pool3_avg_backward_add(dxp, dyp, scratch, h, w, o1, o2, s) }
-                }
+                let p = planes.lowerBound, count = Int32(planes.count)
+                let (dxp, dyp, xp) = (dx + p * g.h * g.w, dy + p * oh * ow, x + p * g.h * g.w)
+                let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
+                if g.kind == .max { nsas_pool3_max_backward_add(dxp, dyp, xp, scratch, count, h, w, o1, o2, s) }
+                else { nsas_pool3_avg_backward_add(dxp, dyp, scratch, count, h, w, o1, o2, s) }
             }
             return
         }

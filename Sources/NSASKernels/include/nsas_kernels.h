@@ -31,15 +31,16 @@ void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float
 void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
                                  int k, int stride, int pad, int dil, int relu);
 
-/* 3x3 pooling with padding 1 of one plane (the DARTS pools), any stride. scratch holds
-   nsas_pool3_scratch(h, w) floats. Average pooling does not count padding; max pooling's
-   gradient goes to the first maximal tap in row-major order. */
+/* 3x3 pooling with padding 1 (the DARTS pools), any stride, of `planes` consecutive planes
+   (x planes h*w apart, y planes oh*ow apart). scratch holds nsas_pool3_scratch(h, w) floats.
+   Average pooling does not count padding; max pooling's gradient goes to the first maximal tap
+   in row-major order. */
 long nsas_pool3_scratch(int h, int wd);
-void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride);
-void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int planes, int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int planes, int h, int wd, int oh, int ow, int stride);
 void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
-                                 int h, int wd, int oh, int ow, int stride);
-void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int h, int wd, int oh, int ow, int stride);
+                                 int planes, int h, int wd, int oh, int ow, int stride);
+void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int planes, int h, int wd, int oh, int ow, int stride);
 
 /* c (m,n) = [c +] a (m,k) * b (k,n), a's element (i,q) at a[i*sam + q*sak] (so a may be a
    transposed view), b read as relu(b) when relu_b is set; m % 16 == 0, n % 16 == 0. For thin

@@ -139,7 +139,7 @@ public struct KernelBench {
         for be in backends {
             // The reference backend is slow by design: fewer repetitions.
             let reps = be.name == "reference" ? 1 : 5
-            func time(_ body: () -> Void) -> Double { Timing.median(minReps: reps, maxReps: reps == 1 ? 3 : 30, budget: budget, body) }
+            func time(_ body: () -> Void) -> Double { Timing.median(minReps: reps, maxReps: reps == 1 ? 3 : 200, budget: budget, body) }
             func add(_ kernel: String, _ shape: String, unit: String, value: Double, seconds: Double, peer: Double,
                      flops: Double? = nil) {
                 let f = BenchFigure(kernel: kernel, shape: shape, backend: be.name, unit: unit, value: value,

@@ -19,6 +19,38 @@ typedef int i16 __attribute__((vector_size(64), aligned(4)));
 #define vst(p, v) (*(v16 *)(p) = (v))
 #define vsplat(a) ((v16){} + (float)(a))
 
+/* Lane shuffles of the row kernels (pools, depthwise). */
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+#define SHL1(prev, cur) __builtin_shufflevector(prev, cur, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
+#define SHR1(cur, next) __builtin_shufflevector(cur, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define ZIPHI(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#define VSEL(m, a, b) ((v16)(((m) & (i16)(a)) | (~(m) & (i16)(b))))
+/* a > b ? a : b per lane: the scalar kernels' maximum. */
+#define VMAX(a, b) VSEL((a) > (b), a, b)
+#define VMASK(v, m) ((v16)((i16)(v) & (m)))
+/* n (8 or 16) floats from p into a vector, fill past n; and the first n lanes of v stored at p. */
+#define VLOADN(p, n, fill) ((n) == VL ? vld(p) : __builtin_shufflevector(*(const v8 *)(p), (v8){} + (fill), \
+                            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#define VSTOREN(p, v, n) do { if ((n) == VL) vst(p, v); else *(v8 *)(p) = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); } while (0)
+
+#define INLINE static inline __attribute__((always_inline))
+/* Lanes of the row (p, c, n) shifted by s in -4..4 (a constant): lane i is element i + s of c,
+   reaching into the previous vector p or the next n. */
+#define SHIFTV(p, c, n, s) ( \
+    (s) == -4 ? __builtin_shufflevector(p, c, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27) : \
+    (s) == -3 ? __builtin_shufflevector(p, c, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28) : \
+    (s) == -2 ? __builtin_shufflevector(p, c, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29) : \
+    (s) == -1 ? __builtin_shufflevector(p, c, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30) : \
+    (s) == 0 ? (c) : \
+    (s) == 1 ? __builtin_shufflevector(c, n, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16) : \
+    (s) == 2 ? __builtin_shufflevector(c, n, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17) : \
+    (s) == 3 ? __builtin_shufflevector(c, n, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18) : \
+    (s) == 4 ? __builtin_shufflevector(c, n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19) : \
+    (c))
+
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
@@ -284,8 +316,72 @@ CLONES static void dw_weight_grad_stride2(float *dw, const float *xp, const floa
     wide_weight_grad(dw, dyw, phases, off, taps, n);
 }
 
+/* Direct depthwise kernels for stride 1 with 'same' padding on planes one or two vectors wide
+   (widths 16 and 32: the DARTS cells' first two stages), kernel 3 or 5, dilation 1 or 2, each
+   compiled for its sizes. A row at a time: each kernel row's input row is loaded once, its
+   column taps made by lane shifts in registers (zeros past the row's ends), the vertical taps
+   by reading the neighbouring rows (missing rows skipped). No padded copy, no wide buffers.
+   Accumulators per (kernel row, vector) keep independent FMA chains. */
+static int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
+    return stride == 1 && (wd == VL || wd == 2 * VL) && oh == h && ow == wd && (k == 3 || k == 5) &&
+           (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
+}
+
+/* out (h, wd) [+]= the correlation of in (relu'd when asked) with w (k x k, dilation dil, zero
+   padding 'same'), masked by mask > 0 when a mask is given. */
+INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w,
+                         const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate) {
+    int wd = nv * VL, pad = dil * (k - 1) / 2;
+    v16 zero = vsplat(0);
+    for (int oy = 0; oy < h; oy++) {
+        v16 acc[5][2];
+        for (int ky = 0; ky < k; ky++)
+            for (int v = 0; v < nv; v++) acc[ky][v] = zero;
+        for (int ky = 0; ky < k; ky++) {
+            int iy = oy + ky * dil - pad;
+            if (iy < 0 || iy >= h) continue;
+            v16 c[2];
+            for (int v = 0; v < nv; v++) {
+                c[v] = vld(in + (long)iy * wd + v * VL);
+                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
+            }
+            for (int kx = 0; kx < k; kx++) {
+                v16 wt = vsplat(w[ky * k + kx]);
+                int s = kx * dil - pad;
+                for (int v = 0; v < nv; v++) {
+                    v16 p = v > 0 ? c[v - 1] : zero, n = v + 1 < nv ? c[v + 1] : zero;
+                    acc[ky][v] += wt * SHIFTV(p, c[v], n, s);
+                }
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            v16 sum = acc[0][v];
+            for (int ky = 1; ky < k; ky++) sum += acc[ky][v];
+            float *o = out + (long)oy * wd + v * VL;
+            if (mask) sum = VMASK(sum, vld(mask + (long)oy * wd + v * VL) > zero);
+            vst(o, accumulate ? vld(o) + sum : sum);
+        }
+    }
+}
+
+/* The bodies compiled for each (width in vectors, kernel, dilation). */
+#define DW_SPECIALISED(body, nv, k, dil)                                                        \
+    if (nv == 1) { if (k == 3) { if (dil == 1) body(1, 3, 1); else body(1, 3, 2); }             \
+                   else { if (dil == 1) body(1, 5, 1); else body(1, 5, 2); } }                  \
+    else { if (k == 3) { if (dil == 1) body(2, 3, 1); else body(2, 3, 2); }                     \
+           else { if (dil == 1) body(2, 5, 1); else body(2, 5, 2); } }
+
+CLONES static void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
+                                  const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate) {
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, mask, h, n_, k_, d_, 1, accumulate); \
+                              else dw_rows_body(out, in, w, mask, h, n_, k_, d_, 0, accumulate); } while (0)
+    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil, int relu) {
+    if (dw_direct(h, wd, oh, ow, k, stride, pad, dil)) { dw_direct_rows(y, x, w, 0, h, wd, k, dil, relu, 0); return; }
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *yw = scratch + buf;
@@ -300,6 +396,13 @@ CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w
                                int k, int stride, int pad, int dil, const float *relu_input) {
     /* dxp[j] = sum_t w[t] * dyw[j - off[t]]: a correlation of the zero-extended upsampled dy with
        the flipped kernel. dyw sits `front` zeros into its buffer so that j - off[t] >= -front. */
+    if (dw_direct(h, wd, oh, ow, k, stride, pad, dil)) {
+        /* stride 1, 'same' padding: dx = the correlation of dy with the kernel turned by 180 degrees */
+        float flipped_w[25];
+        for (int t = 0; t < k * k; t++) flipped_w[t] = w[k * k - 1 - t];
+        dw_direct_rows(dx, dy, flipped_w, relu_input, h, wd, k, dil, 0, 1);
+        return;
+    }
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long plane = (long)s.hp * s.wp, buf = plane + slack(s, k, dil), off[49], flipped[49];
     long front = (long)(k - 1) * dil * (s.wp + 1);
@@ -323,6 +426,63 @@ CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *
     scatter_strided(dyw, dy, s.wp, s.oh1, oh, ow, stride);
     int taps = tap_offsets(off, k, dil, s.wp);
     wide_weight_grad(dw, dyw, xp, off, taps, s.span);
+}
+
+
+/* dw (k x k) += sum over `planes` planes (x and dy `step` floats apart) and outputs of dy times the
+   tap's input (relu'd when asked): every tap's accumulator stays in a register across the planes. */
+INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
+                                int h, int nv, int k, int dil, int relu) {
+    int wd = nv * VL, pad = dil * (k - 1) / 2;
+    v16 zero = vsplat(0), acc[25];
+    for (int t = 0; t < k * k; t++) acc[t] = zero;
+    for (int p = 0; p < planes; p++) {
+        const float *in = x + p * step, *g = dy + p * step;
+        for (int oy = 0; oy < h; oy++) {
+            v16 gv[2];
+            for (int v = 0; v < nv; v++) gv[v] = vld(g + (long)oy * wd + v * VL);
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy + ky * dil - pad;
+                if (iy < 0 || iy >= h) continue;
+                v16 c[2];
+                for (int v = 0; v < nv; v++) {
+                    c[v] = vld(in + (long)iy * wd + v * VL);
+                    if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
+                }
+                for (int kx = 0; kx < k; kx++) {
+                    int s = kx * dil - pad;
+                    for (int v = 0; v < nv; v++) {
+                        v16 pv = v > 0 ? c[v - 1] : zero, nx = v + 1 < nv ? c[v + 1] : zero;
+                        acc[ky * k + kx] += gv[v] * SHIFTV(pv, c[v], nx, s);
+                    }
+                }
+            }
+        }
+    }
+    for (int t = 0; t < k * k; t++) {
+        float sum = 0;
+        for (int j = 0; j < VL; j++) sum += acc[t][j];
+        dw[t] += sum;
+    }
+}
+
+CLONES static void dw_direct_weight(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
+                                    int h, int wd, int k, int dil, int relu) {
+#define BODY(n_, k_, d_) do { if (relu) dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 1); \
+                              else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0); } while (0)
+    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+
+void nsas_dw_backward_weight_planes_add(float *dw, const float *x, const float *dy, float *scratch, int planes,
+                                        long x_step, long y_step, int h, int wd, int oh, int ow,
+                                        int k, int stride, int pad, int dil, int relu) {
+    if (dw_direct(h, wd, oh, ow, k, stride, pad, dil) && x_step == y_step) {
+        dw_direct_weight(dw, x, dy, planes, x_step, h, wd, k, dil, relu);
+        return;
+    }
+    for (int p = 0; p < planes; p++)
+        nsas_dw_backward_weight_add(dw, x + p * x_step, dy + p * y_step, scratch, h, wd, oh, ow, k, stride, pad, dil, relu);
 }
 
 /* 3x3 pools, padding 1: wide layout with wp = w + 2; up to eight wide buffers with slack. */
@@ -447,22 +607,6 @@ CLONES static void wide_pool3_avg_backward_add(float *dx, const float *dy, float
    the centre row again for max, nothing for sums), the horizontal taps as in-register shifts by
    one lane, and stride 2 by splitting even and odd columns in registers. No padded copy, no
    wide buffers: the plane is read once and the output written once. */
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
-#define SHL1(prev, cur) __builtin_shufflevector(prev, cur, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30)
-#define SHR1(cur, next) __builtin_shufflevector(cur, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
-#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
-#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
-#define ZIPLO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
-#define ZIPHI(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
-#define VSEL(m, a, b) ((v16)(((m) & (i16)(a)) | (~(m) & (i16)(b))))
-/* a > b ? a : b per lane: the scalar kernels' maximum. */
-#define VMAX(a, b) VSEL((a) > (b), a, b)
-#define VMASK(v, m) ((v16)((i16)(v) & (m)))
-/* n (8 or 16) floats from p into a vector, fill past n; and the first n lanes of v stored at p. */
-#define VLOADN(p, n, fill) ((n) == VL ? vld(p) : __builtin_shufflevector(*(const v8 *)(p), (v8){} + (fill), \
-                            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#define VSTOREN(p, v, n) do { if ((n) == VL) vst(p, v); else *(v8 *)(p) = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); } while (0)
-
 static int pool3_direct(int h, int wd, int oh, int ow, int stride) {
     if (wd % VL || h < 1) return 0;
     if (stride == 1) return oh == h && ow == wd;
@@ -476,7 +620,6 @@ static void pool3_inverse_counts(float *inv, int wd, int ow, int stride) {
 }
 
 /* y = 3x3 max or sum (times inv) of one plane, stride 1 or 2. */
-#define INLINE static inline __attribute__((always_inline))
 INLINE void pool3_direct_forward_body(int is_max, float *restrict y, const float *restrict x, const float *restrict inv,
                                       int h, int wd, int oh, int ow, int stride, int nv) {
     v16 fill = is_max ? vsplat(-__builtin_inff()) : vsplat(0);

@@ -23,6 +23,19 @@ import Testing
         ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
         ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
+        // Depthwise stride 1 on planes one and two vectors wide: the direct row kernels, every
+        // kernel size and dilation of the DARTS space, short and odd heights.
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 5, kW: 5, padding: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, padding: 2, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 3, kW: 3, padding: 1, groups: 2),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 3, kW: 3, padding: 2, dilation: 2, groups: 2),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 3, w: 32, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, padding: 1, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 7, w: 16, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
     ]
 
     /// Convolution with evaluation-mode BN folded in: the reference's definition (conv, then the

@@ -245,12 +245,10 @@ extension BLASBackend {
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
             for c in channels {
-                for img in 0..<g.n {
-                    let p = img * g.cIn + c
-                    nsas_dw_backward_weight_add(dw + c * kk, x + p * g.h * g.w, dy + p * oh * ow, scratch, Int32(g.h), Int32(g.w),
-                                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
-                                                g.reluInput ? 1 : 0)
-                }
+                nsas_dw_backward_weight_planes_add(dw + c * kk, x + c * g.h * g.w, dy + c * oh * ow, scratch, Int32(g.n),
+                                                   g.cIn * g.h * g.w, g.cIn * oh * ow, Int32(g.h), Int32(g.w),
+                                                   Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
+                                                   g.reluInput ? 1 : 0)
             }
         }
     }

@@ -30,6 +30,11 @@ void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float
                                int k, int stride, int pad, int dil, const float *relu_input);
 void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
                                  int k, int stride, int pad, int dil, int relu);
+/* The same over `planes` planes (one channel of several images: x planes x_step floats apart,
+   dy planes y_step apart), summed before they are added to dw. */
+void nsas_dw_backward_weight_planes_add(float *dw, const float *x, const float *dy, float *scratch, int planes,
+                                        long x_step, long y_step, int h, int wd, int oh, int ow,
+                                        int k, int stride, int pad, int dil, int relu);
 
 /* 3x3 pooling with padding 1 (the DARTS pools), any stride, of `planes` consecutive planes
    (x planes h*w apart, y planes oh*ow apart). scratch holds nsas_pool3_scratch(h, w) floats.

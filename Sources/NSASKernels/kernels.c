@@ -379,9 +379,126 @@ CLONES static void dw_direct_rows(float *restrict out, const float *restrict in,
 #undef BODY
 }
 
+/* Stride 2 ('same' padding, output (h-1)/2+1 by w/2) on the same widths: each input row split into
+   its even and odd columns in registers; the tap at column 2*ox + c is the even half shifted by
+   c/2 (c even) or the odd half shifted by (c-1)/2 (c odd). One output vector per row (half a
+   vector for width 16: the halves' upper lanes are zeros, past the image). */
+static int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
+    return stride == 2 && (wd == VL || wd == 2 * VL) && oh == (h - 1) / 2 + 1 && ow == wd / 2 && (k == 3 || k == 5) &&
+           (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
+}
+
+/* e, o = the even and odd columns of input row iy (relu'd when asked). */
+#define SPLIT_ROW(in, iy, nv, relu, e, o) do {                                                   \
+        const float *row_ = (in) + (long)(iy) * (nv) * VL;                                       \
+        v16 a_ = vld(row_), b_ = (nv) == 2 ? vld(row_ + VL) : vsplat(0);                          \
+        if (relu) { a_ = __builtin_elementwise_max(a_, vsplat(0)); b_ = __builtin_elementwise_max(b_, vsplat(0)); } \
+        e = EVENS(a_, b_); o = ODDS(a_, b_);                                                     \
+    } while (0)
+/* The tap at column offset c (constant) of a split row. */
+#define SPLIT_TAP(e, o, c) ((c) % 2 == 0 ? SHIFTV(vsplat(0), e, vsplat(0), (c) / 2)              \
+                                         : SHIFTV(vsplat(0), o, vsplat(0), ((c) - 1) / 2))
+
+INLINE void dw2_forward_body(float *restrict y, const float *restrict x, const float *restrict w,
+                             int h, int nv, int k, int dil, int relu) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2;
+    for (int oy = 0; oy < oh; oy++) {
+        v16 acc[5];
+        for (int ky = 0; ky < k; ky++) acc[ky] = vsplat(0);
+        for (int ky = 0; ky < k; ky++) {
+            int iy = 2 * oy + ky * dil - pad;
+            if (iy < 0 || iy >= h) continue;
+            v16 e, o;
+            SPLIT_ROW(x, iy, nv, relu, e, o);
+            for (int kx = 0; kx < k; kx++) acc[ky] += vsplat(w[ky * k + kx]) * SPLIT_TAP(e, o, kx * dil - pad);
+        }
+        v16 sum = acc[0];
+        for (int ky = 1; ky < k; ky++) sum += acc[ky];
+        VSTOREN(y + (long)oy * n, sum, n);
+    }
+}
+
+/* dx row i gets, from each kernel row ky with i + pad - ky*dil = 2*oy, dy row oy spread back:
+   even column 2l from the taps with pad - kx*dil even (dy column l + (pad - kx*dil)/2), odd
+   column 2l+1 from the others (dy column l + (pad + 1 - kx*dil)/2); then the two interleaved. */
+INLINE void dw2_backward_data_body(float *restrict dx, const float *restrict dy, const float *restrict w,
+                                   const float *restrict mask, int h, int nv, int k, int dil) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2, wd = nv * VL;
+    v16 zero = vsplat(0);
+    for (int i = 0; i < h; i++) {
+        v16 ev = zero, od = zero;
+        for (int ky = 0; ky < k; ky++) {
+            int t = i + pad - ky * dil;
+            if (t < 0 || t % 2 || t / 2 >= oh) continue;
+            v16 g = VLOADN(dy + (long)(t / 2) * n, n, 0);
+            for (int kx = 0; kx < k; kx++) {
+                int c = pad - kx * dil;
+                v16 wt = vsplat(w[ky * k + kx]);
+                if (c % 2 == 0) ev += wt * SHIFTV(zero, g, zero, c / 2);
+                else od += wt * SHIFTV(zero, g, zero, (c + 1) / 2);
+            }
+        }
+        float *d = dx + (long)i * wd;
+        v16 lo = ZIPLO(ev, od), hi = ZIPHI(ev, od);
+        if (mask) {
+            lo = VMASK(lo, vld(mask + (long)i * wd) > zero);
+            if (nv == 2) hi = VMASK(hi, vld(mask + (long)i * wd + VL) > zero);
+        }
+        vst(d, vld(d) + lo);
+        if (nv == 2) vst(d + VL, vld(d + VL) + hi);
+    }
+}
+
+INLINE void dw2_weight_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes,
+                            long x_step, long y_step, int h, int nv, int k, int dil, int relu) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2;
+    v16 acc[25];
+    for (int t = 0; t < k * k; t++) acc[t] = vsplat(0);
+    for (int p = 0; p < planes; p++) {
+        const float *in = x + p * x_step, *g = dy + p * y_step;
+        for (int oy = 0; oy < oh; oy++) {
+            v16 gv = VLOADN(g + (long)oy * n, n, 0);
+            for (int ky = 0; ky < k; ky++) {
+                int iy = 2 * oy + ky * dil - pad;
+                if (iy < 0 || iy >= h) continue;
+                v16 e, o;
+                SPLIT_ROW(in, iy, nv, relu, e, o);
+                for (int kx = 0; kx < k; kx++) acc[ky * k + kx] += gv * SPLIT_TAP(e, o, kx * dil - pad);
+            }
+        }
+    }
+    for (int t = 0; t < k * k; t++) {
+        float sum = 0;
+        for (int j = 0; j < VL; j++) sum += acc[t][j];
+        dw[t] += sum;
+    }
+}
+
+CLONES static void dw2_direct_forward(float *restrict y, const float *restrict x, const float *restrict w,
+                                      int h, int wd, int k, int dil, int relu) {
+#define BODY(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1); \
+                              else dw2_forward_body(y, x, w, h, n_, k_, d_, 0); } while (0)
+    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+CLONES static void dw2_direct_backward_data(float *restrict dx, const float *restrict dy, const float *restrict w,
+                                            const float *restrict mask, int h, int wd, int k, int dil) {
+#define BODY(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_)
+    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+CLONES static void dw2_direct_weight(float *restrict dw, const float *restrict x, const float *restrict dy, int planes,
+                                     long x_step, long y_step, int h, int wd, int k, int dil, int relu) {
+#define BODY(n_, k_, d_) do { if (relu) dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 1); \
+                              else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0); } while (0)
+    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil, int relu) {
     if (dw_direct(h, wd, oh, ow, k, stride, pad, dil)) { dw_direct_rows(y, x, w, 0, h, wd, k, dil, relu, 0); return; }
+    if (dw_direct_stride2(h, wd, oh, ow, k, stride, pad, dil)) { dw2_direct_forward(y, x, w, h, wd, k, dil, relu); return; }
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
     float *xp = scratch, *yw = scratch + buf;
@@ -401,6 +518,10 @@ CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w
         float flipped_w[25];
         for (int t = 0; t < k * k; t++) flipped_w[t] = w[k * k - 1 - t];
         dw_direct_rows(dx, dy, flipped_w, relu_input, h, wd, k, dil, 0, 1);
+        return;
+    }
+    if (dw_direct_stride2(h, wd, oh, ow, k, stride, pad, dil)) {
+        dw2_direct_backward_data(dx, dy, w, relu_input, h, wd, k, dil);
         return;
     }
     wide_t s = wide_sizes(h, wd, k, pad, dil);
@@ -479,6 +600,10 @@ void nsas_dw_backward_weight_planes_add(float *dw, const float *x, const float *
                                         int k, int stride, int pad, int dil, int relu) {
     if (dw_direct(h, wd, oh, ow, k, stride, pad, dil) && x_step == y_step) {
         dw_direct_weight(dw, x, dy, planes, x_step, h, wd, k, dil, relu);
+        return;
+    }
+    if (dw_direct_stride2(h, wd, oh, ow, k, stride, pad, dil)) {
+        dw2_direct_weight(dw, x, dy, planes, x_step, y_step, h, wd, k, dil, relu);
         return;
     }
     for (int p = 0; p < planes; p++)

@@ -36,6 +36,15 @@ import Testing
         ConvGeometry(n: 1, cIn: 2, h: 3, w: 32, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, padding: 1, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 7, w: 16, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
+        // ... and stride 2 (the reduction cells), even and odd heights, half-vector output rows.
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 1, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 2, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 3, kW: 3, stride: 2, padding: 1, groups: 2),
+        ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 7, w: 32, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, stride: 2, padding: 2, dilation: 2, groups: 2),
     ]
 
     /// Convolution with evaluation-mode BN folded in: the reference's definition (conv, then the

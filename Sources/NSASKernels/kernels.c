@@ -328,38 +328,47 @@ static int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, 
 }
 
 /* out (h, wd) [+]= the correlation of in (relu'd when asked) with w (k x k, dilation dil, zero
-   padding 'same'), masked by mask > 0 when a mask is given. */
+   padding 'same'), masked by mask > 0 when a mask is given.
+   Input rows are streamed in order, each loaded once and shifted once per column tap; every
+   shifted row feeds the k output rows it belongs to, held in k accumulator slots (slot s is
+   output row iy - pad + s*dil; kernel row k-1-s). When the next input row comes, slot 0's row is
+   complete: it is stored and the slots move down. With dilation 2 the even and odd output rows
+   are two independent streams. So each output vector costs k*k FMAs but only k-1 shifts. */
 INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w,
                          const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate) {
     int wd = nv * VL, pad = dil * (k - 1) / 2;
     v16 zero = vsplat(0);
-    for (int oy = 0; oy < h; oy++) {
+    for (int q = 0; q < dil && q < h; q++) {
+        int last = q + (h - 1 - q) / dil * dil;   /* the stream's last output row */
         v16 acc[5][2];
-        for (int ky = 0; ky < k; ky++)
-            for (int v = 0; v < nv; v++) acc[ky][v] = zero;
-        for (int ky = 0; ky < k; ky++) {
-            int iy = oy + ky * dil - pad;
-            if (iy < 0 || iy >= h) continue;
-            v16 c[2];
-            for (int v = 0; v < nv; v++) {
-                c[v] = vld(in + (long)iy * wd + v * VL);
-                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
-            }
-            for (int kx = 0; kx < k; kx++) {
-                v16 wt = vsplat(w[ky * k + kx]);
-                int s = kx * dil - pad;
+        for (int sl = 0; sl < k; sl++)
+            for (int v = 0; v < nv; v++) acc[sl][v] = zero;
+        for (int iy = q - pad; iy <= last + pad; iy += dil) {
+            if (iy >= 0 && iy < h) {
+                v16 c[2];
                 for (int v = 0; v < nv; v++) {
-                    v16 p = v > 0 ? c[v - 1] : zero, n = v + 1 < nv ? c[v + 1] : zero;
-                    acc[ky][v] += wt * SHIFTV(p, c[v], n, s);
+                    c[v] = vld(in + (long)iy * wd + v * VL);
+                    if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
+                }
+                for (int kx = 0; kx < k; kx++) {
+                    int sh = kx * dil - pad;
+                    for (int v = 0; v < nv; v++) {
+                        v16 t = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, sh);
+                        for (int sl = 0; sl < k; sl++) acc[sl][v] += vsplat(w[(k - 1 - sl) * k + kx]) * t;
+                    }
                 }
             }
-        }
-        for (int v = 0; v < nv; v++) {
-            v16 sum = acc[0][v];
-            for (int ky = 1; ky < k; ky++) sum += acc[ky][v];
-            float *o = out + (long)oy * wd + v * VL;
-            if (mask) sum = VMASK(sum, vld(mask + (long)oy * wd + v * VL) > zero);
-            vst(o, accumulate ? vld(o) + sum : sum);
+            int oy = iy - pad;
+            if (oy >= 0 && oy < h)
+                for (int v = 0; v < nv; v++) {
+                    v16 sum = acc[0][v];
+                    float *o = out + (long)oy * wd + v * VL;
+                    if (mask) sum = VMASK(sum, vld(mask + (long)oy * wd + v * VL) > zero);
+                    vst(o, accumulate ? vld(o) + sum : sum);
+                }
+            for (int sl = 0; sl + 1 < k; sl++)
+                for (int v = 0; v < nv; v++) acc[sl][v] = acc[sl + 1][v];
+            for (int v = 0; v < nv; v++) acc[k - 1][v] = zero;
         }
     }
 }
@@ -551,7 +560,9 @@ CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *
 
 
 /* dw (k x k) += sum over `planes` planes (x and dy `step` floats apart) and outputs of dy times the
-   tap's input (relu'd when asked): every tap's accumulator stays in a register across the planes. */
+   tap's input (relu'd when asked): every tap's accumulator stays in a register across the planes.
+   Input rows are streamed, each shifted once per column tap; a shifted row meets the k rows of
+   dy it belongs to (kernel row ky: output row iy + pad - ky*dil). */
 INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
                                 int h, int nv, int k, int dil, int relu) {
     int wd = nv * VL, pad = dil * (k - 1) / 2;
@@ -559,22 +570,30 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
     for (int t = 0; t < k * k; t++) acc[t] = zero;
     for (int p = 0; p < planes; p++) {
         const float *in = x + p * step, *g = dy + p * step;
-        for (int oy = 0; oy < h; oy++) {
-            v16 gv[2];
-            for (int v = 0; v < nv; v++) gv[v] = vld(g + (long)oy * wd + v * VL);
-            for (int ky = 0; ky < k; ky++) {
-                int iy = oy + ky * dil - pad;
-                if (iy < 0 || iy >= h) continue;
-                v16 c[2];
-                for (int v = 0; v < nv; v++) {
-                    c[v] = vld(in + (long)iy * wd + v * VL);
-                    if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
-                }
-                for (int kx = 0; kx < k; kx++) {
-                    int s = kx * dil - pad;
-                    for (int v = 0; v < nv; v++) {
-                        v16 pv = v > 0 ? c[v - 1] : zero, nx = v + 1 < nv ? c[v + 1] : zero;
-                        acc[ky * k + kx] += gv[v] * SHIFTV(pv, c[v], nx, s);
+        for (int iy = 0; iy < h; iy++) {
+            v16 c[2];
+            for (int v = 0; v < nv; v++) {
+                c[v] = vld(in + (long)iy * wd + v * VL);
+                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
+            }
+            for (int v = 0; v < nv; v++) {
+                if (k == 3) {   /* the three shifted rows stay in registers, each dy row is loaded once */
+                    v16 sh[3];
+                    for (int kx = 0; kx < 3; kx++)
+                        sh[kx] = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, kx * dil - pad);
+                    for (int ky = 0; ky < 3; ky++) {
+                        int oy = iy + pad - ky * dil;
+                        if (oy < 0 || oy >= h) continue;
+                        v16 gv = vld(g + (long)oy * wd + v * VL);
+                        for (int kx = 0; kx < 3; kx++) acc[ky * 3 + kx] += gv * sh[kx];
+                    }
+                } else {        /* 25 accumulators leave no room: one shifted row at a time, dy read per FMA */
+                    for (int kx = 0; kx < k; kx++) {
+                        v16 sh = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, kx * dil - pad);
+                        for (int ky = 0; ky < k; ky++) {
+                            int oy = iy + pad - ky * dil;
+                            if (oy >= 0 && oy < h) acc[ky * k + kx] += vld(g + (long)oy * wd + v * VL) * sh;
+                        }
                     }
                 }
             }

@@ -202,6 +202,7 @@ struct Kernels: ParsableCommand {
             print("\ntargets (blas backend, medians of this run):")
             for t in targets {
                 print("  " + (t.met ? "met  " : "MISS ") + pad(t.name, 46) + String(format: "measured %.2f, target %.2f", t.measured, t.required))
+                if let note = t.note { print("       " + note) }
             }
         }
     }

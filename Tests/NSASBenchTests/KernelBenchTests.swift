@@ -20,6 +20,28 @@ import Testing
         #expect(targets.count == 5)
     }
 
+    @Test func onlyMeasuresTheNamedFamilies() {
+        let bench = KernelBench(batch: 2, channels: 2, backends: [BLASBackend.shared], budget: 0.001, only: ["pool", "batchnorm"])
+        let kernels = Set(bench.run(sgemm: 100).map(\.kernel))
+        #expect(kernels.contains("max pool forward") && kernels.contains("batchnorm forward"))
+        #expect(!kernels.contains { $0.hasPrefix("depthwise") || $0.hasPrefix("conv1x1") || $0 == "gemm" })
+    }
+
+    @Test func aMissedComputeTargetSaysWhatRateItNeeds() {
+        // A depthwise figure at 0.15 of memcpy running at 100 GFLOP/s needs 200 GFLOP/s for 0.30.
+        let figures = [BenchFigure(kernel: "depthwise forward", shape: "s", backend: "blas", unit: "GB/s", value: 15,
+                                   medianSeconds: 1, peer: 100, gflops: 100),
+                       BenchFigure(kernel: "max pool forward", shape: "s", backend: "blas", unit: "GB/s", value: 50,
+                                   medianSeconds: 1, peer: 100)]
+        let targets = KernelBench.targets(sgemm: 190, figures: figures)
+        let dw = targets.first { $0.name.hasPrefix("depthwise") }!
+        #expect(!dw.met && abs(dw.measured - 0.15) < 1e-9)
+        #expect(dw.note?.contains("needs 200 GFLOP/s") == true)
+        #expect(dw.note?.contains("190") == true)
+        let pool = targets.first { $0.name.hasPrefix("pool") }!
+        #expect(pool.met && pool.note == nil)
+    }
+
     @Test func medianIsTheMiddle() {
         #expect(Timing.medianOf([3, 1, 2]) == 2)
         #expect(Timing.medianOf([4, 1, 2, 3]) == 2.5)

@@ -17,7 +17,8 @@ typedef int i16 __attribute__((vector_size(64), aligned(4)));
 /* Macros, not functions: a function taking or returning v16 would change the ABI per clone. */
 #define vld(p) (*(const v16 *)(p))
 #define vst(p, v) (*(v16 *)(p) = (v))
-#define vsplat(a) ((v16){} + (float)(a))
+/* a broadcast (not 0 + a, which costs a scalar add before every broadcast: the compiler may not fold it) */
+#define vsplat(a) ({ float s_ = (float)(a); (v16){s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_}; })
 
 /* Lane shuffles of the row kernels (pools, depthwise). */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
@@ -334,9 +335,13 @@ static int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, 
    output row iy - pad + s*dil; kernel row k-1-s). When the next input row comes, slot 0's row is
    complete: it is stored and the slots move down. With dilation 2 the even and odd output rows
    are two independent streams. So each output vector costs k*k FMAs but only k-1 shifts. */
-INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w,
-                         const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate) {
-    int wd = nv * VL, pad = dil * (k - 1) / 2;
+INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w, const float *restrict w2,
+                         const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate, int pair) {
+    /* pair: two planes one vector wide side by side (consecutive planes, kernels w and w2), as
+       the two vectors of a row: twice the independent FMA chains of one narrow plane. */
+    int rs = pair ? VL : nv * VL, pad = dil * (k - 1) / 2;
+    long ps = (long)h * VL;
+#define AT(base, row, v) ((base) + (long)(row) * rs + (pair ? (v) * ps : (long)(v) * VL))
     v16 zero = vsplat(0);
     for (int q = 0; q < dil && q < h; q++) {
         int last = q + (h - 1 - q) / dil * dil;   /* the stream's last output row */
@@ -347,14 +352,15 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
             if (iy >= 0 && iy < h) {
                 v16 c[2];
                 for (int v = 0; v < nv; v++) {
-                    c[v] = vld(in + (long)iy * wd + v * VL);
+                    c[v] = vld(AT(in, iy, v));
                     if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
                 }
                 for (int kx = 0; kx < k; kx++) {
                     int sh = kx * dil - pad;
                     for (int v = 0; v < nv; v++) {
-                        v16 t = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, sh);
-                        for (int sl = 0; sl < k; sl++) acc[sl][v] += vsplat(w[(k - 1 - sl) * k + kx]) * t;
+                        v16 t = SHIFTV(v > 0 && !pair ? c[v - 1] : zero, c[v], v + 1 < nv && !pair ? c[v + 1] : zero, sh);
+                        const float *wv = pair && v ? w2 : w;
+                        for (int sl = 0; sl < k; sl++) acc[sl][v] += vsplat(wv[(k - 1 - sl) * k + kx]) * t;
                     }
                 }
             }
@@ -362,8 +368,8 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
             if (oy >= 0 && oy < h)
                 for (int v = 0; v < nv; v++) {
                     v16 sum = acc[0][v];
-                    float *o = out + (long)oy * wd + v * VL;
-                    if (mask) sum = VMASK(sum, vld(mask + (long)oy * wd + v * VL) > zero);
+                    float *o = AT(out, oy, v);
+                    if (mask) sum = VMASK(sum, vld(AT(mask, oy, v)) > zero);
                     vst(o, accumulate ? vld(o) + sum : sum);
                 }
             for (int sl = 0; sl + 1 < k; sl++)
@@ -371,6 +377,7 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
             for (int v = 0; v < nv; v++) acc[k - 1][v] = zero;
         }
     }
+#undef AT
 }
 
 /* The bodies compiled for each (width in vectors, kernel, dilation). */
@@ -382,9 +389,19 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
 
 CLONES static void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                                   const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate) {
-#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, mask, h, n_, k_, d_, 1, accumulate); \
-                              else dw_rows_body(out, in, w, mask, h, n_, k_, d_, 0, accumulate); } while (0)
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0); \
+                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0); } while (0)
     DW_SPECIALISED(BODY, wd / VL, k, dil)
+#undef BODY
+}
+
+/* Two consecutive planes one vector wide at once (see dw_rows_body). */
+CLONES static void dw_direct_rows_pair(float *restrict out, const float *restrict in, const float *restrict w,
+                                       const float *restrict w2, const float *restrict mask, int h, int k, int dil,
+                                       int relu, int accumulate) {
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 1, accumulate, 1); \
+                              else dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 0, accumulate, 1); } while (0)
+    DW_SPECIALISED(BODY, 2, k, dil)
 #undef BODY
 }
 
@@ -545,6 +562,43 @@ CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w
     add_interior(dx, dxp, h, wd, pad, relu_input);
 }
 
+/* Planes first .. first+count-1 of an (N, C, h, w) tensor, plane p's kernel at w + (p % channels)*k*k:
+   narrow planes (one vector wide) two at a time, the rest one by one. */
+void nsas_dw_forward_planes(float *y, const float *x, const float *w, float *scratch, long first, int count, int channels,
+                            int h, int wd, int oh, int ow, int k, int stride, int pad, int dil, int relu) {
+    long xs = (long)h * wd, ys = (long)oh * ow, kk = (long)k * k;
+    int p = 0;
+    if (wd == VL && dw_direct(h, wd, oh, ow, k, stride, pad, dil))
+        for (; p + 1 < count; p += 2) {
+            long a = first + p;
+            dw_direct_rows_pair(y + a * ys, x + a * xs, w + a % channels * kk, w + (a + 1) % channels * kk, 0, h, k, dil, relu, 0);
+        }
+    for (; p < count; p++) {
+        long a = first + p;
+        nsas_dw_forward(y + a * ys, x + a * xs, w + a % channels * kk, scratch, h, wd, oh, ow, k, stride, pad, dil, relu);
+    }
+}
+
+void nsas_dw_backward_data_planes_add(float *dx, const float *dy, const float *w, float *scratch, long first, int count,
+                                      int channels, int h, int wd, int oh, int ow, int k, int stride, int pad, int dil,
+                                      const float *relu_input) {
+    long xs = (long)h * wd, ys = (long)oh * ow, kk = (long)k * k;
+    int p = 0;
+    if (wd == VL && dw_direct(h, wd, oh, ow, k, stride, pad, dil))
+        for (; p + 1 < count; p += 2) {
+            long a = first + p;
+            float fa[25], fb[25];
+            const float *wa = w + a % channels * kk, *wb = w + (a + 1) % channels * kk;
+            for (int t = 0; t < kk; t++) { fa[t] = wa[kk - 1 - t]; fb[t] = wb[kk - 1 - t]; }
+            dw_direct_rows_pair(dx + a * xs, dy + a * ys, fa, fb, relu_input ? relu_input + a * xs : 0, h, k, dil, 0, 1);
+        }
+    for (; p < count; p++) {
+        long a = first + p;
+        nsas_dw_backward_data_add(dx + a * xs, dy + a * ys, w + a % channels * kk, scratch, h, wd, oh, ow, k, stride, pad, dil,
+                                  relu_input ? relu_input + a * xs : 0);
+    }
+}
+
 CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
                                  int k, int stride, int pad, int dil, int relu) {
     wide_t s = wide_sizes(h, wd, k, pad, dil);
@@ -566,42 +620,46 @@ CLONES void nsas_dw_backward_weight_add(float *dw, const float *x, const float *
 INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
                                 int h, int nv, int k, int dil, int relu) {
     int wd = nv * VL, pad = dil * (k - 1) / 2;
-    v16 zero = vsplat(0), acc[25];
-    for (int t = 0; t < k * k; t++) acc[t] = zero;
+    v16 zero = vsplat(0), total[25];
+    for (int t = 0; t < k * k; t++) total[t] = zero;
+    /* One pass over a plane per group of at most three column taps (5x5: taps 0-2, then 3-4):
+       its k*3 accumulators, the shifted rows and a dy row fit in registers, so each dy row is
+       loaded once per group and used for every tap of the group. The plane is in cache for the
+       second pass. */
+#define TAP_GROUP(k0, kn) do {                                                                   \
+        v16 acc[5][3];                                                                          \
+        for (int ky = 0; ky < k; ky++)                                                          \
+            for (int j = 0; j < (kn); j++) acc[ky][j] = total[ky * k + (k0) + j];                \
+        for (int iy = 0; iy < h; iy++) {                                                        \
+            v16 c[2];                                                                           \
+            for (int v = 0; v < nv; v++) {                                                      \
+                c[v] = vld(in + (long)iy * wd + v * VL);                                        \
+                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);                         \
+            }                                                                                   \
+            for (int v = 0; v < nv; v++) {                                                      \
+                v16 sh[3];                                                                      \
+                for (int j = 0; j < (kn); j++)                                                  \
+                    sh[j] = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, ((k0) + j) * dil - pad); \
+                for (int ky = 0; ky < k; ky++) {                                                \
+                    int oy = iy + pad - ky * dil;                                               \
+                    if (oy < 0 || oy >= h) continue;                                            \
+                    v16 gv = vld(g + (long)oy * wd + v * VL);                                   \
+                    for (int j = 0; j < (kn); j++) acc[ky][j] += gv * sh[j];                    \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        for (int ky = 0; ky < k; ky++)                                                          \
+            for (int j = 0; j < (kn); j++) total[ky * k + (k0) + j] = acc[ky][j];                \
+    } while (0)
     for (int p = 0; p < planes; p++) {
         const float *in = x + p * step, *g = dy + p * step;
-        for (int iy = 0; iy < h; iy++) {
-            v16 c[2];
-            for (int v = 0; v < nv; v++) {
-                c[v] = vld(in + (long)iy * wd + v * VL);
-                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
-            }
-            for (int v = 0; v < nv; v++) {
-                if (k == 3) {   /* the three shifted rows stay in registers, each dy row is loaded once */
-                    v16 sh[3];
-                    for (int kx = 0; kx < 3; kx++)
-                        sh[kx] = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, kx * dil - pad);
-                    for (int ky = 0; ky < 3; ky++) {
-                        int oy = iy + pad - ky * dil;
-                        if (oy < 0 || oy >= h) continue;
-                        v16 gv = vld(g + (long)oy * wd + v * VL);
-                        for (int kx = 0; kx < 3; kx++) acc[ky * 3 + kx] += gv * sh[kx];
-                    }
-                } else {        /* 25 accumulators leave no room: one shifted row at a time, dy read per FMA */
-                    for (int kx = 0; kx < k; kx++) {
-                        v16 sh = SHIFTV(v > 0 ? c[v - 1] : zero, c[v], v + 1 < nv ? c[v + 1] : zero, kx * dil - pad);
-                        for (int ky = 0; ky < k; ky++) {
-                            int oy = iy + pad - ky * dil;
-                            if (oy >= 0 && oy < h) acc[ky * k + kx] += vld(g + (long)oy * wd + v * VL) * sh;
-                        }
-                    }
-                }
-            }
-        }
+        if (k == 3) TAP_GROUP(0, 3);
+        else { TAP_GROUP(0, 3); TAP_GROUP(3, 2); }
     }
+#undef TAP_GROUP
     for (int t = 0; t < k * k; t++) {
         float sum = 0;
-        for (int j = 0; j < VL; j++) sum += acc[t][j];
+        for (int j = 0; j < VL; j++) sum += total[t][j];
         dw[t] += sum;
     }
 }

@@ -36,6 +36,9 @@ import Testing
         ConvGeometry(n: 1, cIn: 2, h: 3, w: 32, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, padding: 1, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 7, w: 16, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
+        // planes 16 wide go two at a time: an odd plane count, pairs across channels and images
+        ConvGeometry(n: 3, cIn: 3, h: 16, w: 16, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),
+        ConvGeometry(n: 3, cIn: 3, h: 16, w: 16, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3),
         // ... and stride 2 (the reduction cells), even and odd heights, half-vector output rows.
         ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 1, groups: 3),
         ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 2, groups: 3),
@@ -91,7 +94,9 @@ import Testing
     @Test func largeBatchSplitsAcrossWorkers() {
         // Big enough for the parallel path in every kernel.
         for g in [ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 1, kW: 1),
-                  ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16)] {
+                  ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16),
+                  // a worker's range starting at an odd plane (pairs of 16-wide planes)
+                  ConvGeometry(n: 9, cIn: 7, h: 16, w: 16, cOut: 7, kH: 5, kW: 5, padding: 2, groups: 7)] {
             matchesReference(g, false)
             matchesReference(g, true)
         }

@@ -215,11 +215,9 @@ extension BLASBackend {
         Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
-            for p in planes {
-                nsas_dw_forward(y + p * oh * ow, x + p * g.h * g.w, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
-                                Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
-                                g.reluInput ? 1 : 0)
-            }
+            nsas_dw_forward_planes(y, x, w, scratch, planes.lowerBound, Int32(planes.count), Int32(g.cIn), Int32(g.h), Int32(g.w),
+                                   Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
+                                   g.reluInput ? 1 : 0)
         }
     }
 
@@ -229,11 +227,9 @@ extension BLASBackend {
         Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
-            for p in planes {
-                nsas_dw_backward_data_add(dx + p * g.h * g.w, dy + p * oh * ow, w + (p % g.cIn) * kk, scratch, Int32(g.h), Int32(g.w),
-                                          Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH), Int32(g.padH), Int32(g.dilationH),
-                                          g.reluInput ? x + p * g.h * g.w : nil)
-            }
+            nsas_dw_backward_data_planes_add(dx, dy, w, scratch, planes.lowerBound, Int32(planes.count), Int32(g.cIn),
+                                             Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH),
+                                             Int32(g.padH), Int32(g.dilationH), g.reluInput ? x : nil)
         }
     }
 

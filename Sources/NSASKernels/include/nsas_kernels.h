@@ -75,4 +75,10 @@ void nsas_relu_backward_add(float *dx, const float *dy, const float *x, long n);
 void nsas_add(float *z, const float *a, const float *b, long n);
 void nsas_sub(float *z, const float *a, const float *b, long n);
 void nsas_mul(float *z, const float *a, const float *b, long n);
+
+/* Runs fn(ctx, c) for c in 0..<chunks on up to `threads` threads (the caller and a pool of
+   threads - 1 workers started on first use) and returns when all are done. Calls made while
+   another call's chunks run (nested, or from another thread) run their chunks on the caller. */
+typedef void (*nsas_chunk_fn)(void *ctx, int chunk);
+void nsas_pool_run(int threads, int chunks, nsas_chunk_fn fn, void *ctx);
 #endif

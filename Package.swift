@@ -71,7 +71,7 @@ let package = Package(
         ], swiftSettings: optimize),
 
         .target(name: "NSASTestSupport", dependencies: ["NSASTensor"], path: "Tests/NSASTestSupport"),
-        .testTarget(name: "NSASBackendsTests", dependencies: ["NSASBackends", "NSASTestSupport"]),
+        .testTarget(name: "NSASBackendsTests", dependencies: ["NSASBackends", "NSASKernels", "NSASTestSupport"]),
         .testTarget(name: "NSASTensorTests", dependencies: ["NSASTensor", "NSASTestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),

@@ -190,7 +190,7 @@ struct NSASTrainCommand: ParsableCommand {
             log.line("nsas-train: \(line)")
             let splits = try DataSource.load(data, seed: seed, heldoutFraction: heldoutFraction)
             log.record(["event": "start", "method": method, "data": splits.name, "backend": backend.backend, "seed": seed,
-                        "epochs": epochs, "layers": layers, "channels": channels, "batch": batch])
+                        "epochs": epochs, "layers": layers, "channels": channels, "batch": c.batch])
             try withBackend(be) {
                 switch c.method {
                 case .randomnas, .nsas, .wpl, .gdas, .gdasNSAS:

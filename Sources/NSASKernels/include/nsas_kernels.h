@@ -77,8 +77,9 @@ void nsas_sub(float *z, const float *a, const float *b, long n);
 void nsas_mul(float *z, const float *a, const float *b, long n);
 
 /* Runs fn(ctx, c) for c in 0..<chunks on up to `threads` threads (the caller and a pool of
-   threads - 1 workers started on first use) and returns when all are done. Calls made while
-   another call's chunks run (nested, or from another thread) run their chunks on the caller. */
+   workers, threads - 1 of them, started by the first call that needs them: the first call fixes
+   the pool's size) and returns when all are done. Calls made while another call's chunks run
+   (nested, or from another thread) run their chunks on the caller, in order. */
 typedef void (*nsas_chunk_fn)(void *ctx, int chunk);
 void nsas_pool_run(int threads, int chunks, nsas_chunk_fn fn, void *ctx);
 #endif

@@ -25,7 +25,14 @@ public final class Storage {
     init(count: Int, zeroed: Bool = true) {
         self.count = count
         ptr = BufferCache.shared.take(count)
-        if zeroed { ptr.update(repeating: 0, count: count) }
+        if zeroed { Storage.clear(ptr, count: count) }
+    }
+
+    /// Zeroes a buffer, on every core when it is large (gradient buffers start zeroed, and a
+    /// training step clears a few hundred megabytes of them).
+    static func clear(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        if count < 1 << 16 { p.update(repeating: 0, count: count); return }
+        Parallel.forRanges(count, costPerItem: 1) { r in (p + r.lowerBound).update(repeating: 0, count: r.count) }
     }
     deinit { BufferCache.shared.give(ptr, count: count) }
 }

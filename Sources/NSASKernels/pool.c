@@ -52,7 +52,7 @@ static void run_chunks(unsigned gen) {
 
 static void *worker(void *arg) {
     (void)arg;
-    unsigned seen = (unsigned)(atomic_load(&pool.claim) >> 32);
+    unsigned seen = 0;   /* the generation before the first job: a worker that starts late still joins it */
     for (;;) {
         double start = seconds();
         unsigned gen;

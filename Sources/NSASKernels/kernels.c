@@ -1128,6 +1128,40 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
     nsas_gemm_rows16_affine(c, a, sam, sak, b, m, k, n, accumulate, relu_b, 0, 0);
 }
 
+/* c (m,n) += sum over count pairs of a_i (m,k) times b_i (n,k) transposed (b read as relu(b)
+   when asked), a_i = a + i*a_step, b_i = b + i*b_step: the weight gradient of a 1x1 convolution
+   over a batch (dy times x transposed). Blocks of 4 x 4 outputs keep 16 running vector sums over
+   k and over the whole batch, reduced once at the end. m % 4 == 0, n % 4 == 0, k % 16 == 0. */
+CLONES void nsas_gemm_nt_batched_add(float *c, const float *a, long a_step, const float *b, long b_step,
+                                     int m, int n, long k, int count, int relu_b) {
+    v16 zero = vsplat(0);
+    for (int i0 = 0; i0 < m; i0 += 4)
+        for (int j0 = 0; j0 < n; j0 += 4) {
+            v16 acc[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) acc[i][j] = zero;
+            for (int img = 0; img < count; img++) {
+                const float *ai = a + img * a_step + (long)i0 * k, *bj = b + img * b_step + (long)j0 * k;
+                for (long p = 0; p < k; p += VL) {
+                    v16 av[4], bv[4];
+                    for (int i = 0; i < 4; i++) av[i] = vld(ai + i * k + p);
+                    for (int j = 0; j < 4; j++) {
+                        bv[j] = vld(bj + j * k + p);
+                        if (relu_b) bv[j] = __builtin_elementwise_max(bv[j], zero);
+                    }
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    float sum = 0;
+                    for (int l = 0; l < VL; l++) sum += acc[i][j][l];
+                    c[(long)(i0 + i) * n + j0 + j] += sum;
+                }
+        }
+}
+
 /* Elementwise kernels of the fast backend (the Swift loops of the reference define them). */
 CLONES void nsas_relu(float *restrict y, const float *restrict x, long n) {
     for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;

@@ -1130,18 +1130,22 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
 
 /* c (m,n) += sum over count pairs of a_i (m,k) times b_i (n,k) transposed (b read as relu(b)
    when asked), a_i = a + i*a_step, b_i = b + i*b_step: the weight gradient of a 1x1 convolution
-   over a batch (dy times x transposed). Blocks of 4 x 4 outputs keep 16 running vector sums over
-   k and over the whole batch, reduced once at the end. m % 4 == 0, n % 4 == 0, k % 16 == 0. */
-CLONES void nsas_gemm_nt_batched_add(float *c, const float *a, long a_step, const float *b, long b_step,
+   over a batch (dy times x transposed). Image by image (its rows stay in cache while every block
+   reads them), blocks of 4 x 4 outputs keep 16 running vector sums over k in registers; the sums
+   carry over images in `scratch` (m*n vectors) and are reduced once at the end.
+   m % 4 == 0, n % 4 == 0, k % 16 == 0. */
+CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                                      int m, int n, long k, int count, int relu_b) {
     v16 zero = vsplat(0);
-    for (int i0 = 0; i0 < m; i0 += 4)
-        for (int j0 = 0; j0 < n; j0 += 4) {
-            v16 acc[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) acc[i][j] = zero;
-            for (int img = 0; img < count; img++) {
+    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, zero);
+    for (int img = 0; img < count; img++)
+        for (int i0 = 0; i0 < m; i0 += 4)
+            for (int j0 = 0; j0 < n; j0 += 4) {
                 const float *ai = a + img * a_step + (long)i0 * k, *bj = b + img * b_step + (long)j0 * k;
+                float *sums = scratch + ((long)i0 * n + (long)j0 * 4) * VL;   /* the block's 16 vectors */
+                v16 acc[4][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) acc[i][j] = vld(sums + (i * 4 + j) * VL);
                 for (long p = 0; p < k; p += VL) {
                     v16 av[4], bv[4];
                     for (int i = 0; i < 4; i++) av[i] = vld(ai + i * k + p);
@@ -1152,14 +1156,18 @@ CLONES void nsas_gemm_nt_batched_add(float *c, const float *a, long a_step, cons
                     for (int i = 0; i < 4; i++)
                         for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
                 }
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) vst(sums + (i * 4 + j) * VL, acc[i][j]);
             }
+    for (int i0 = 0; i0 < m; i0 += 4)
+        for (int j0 = 0; j0 < n; j0 += 4)
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
+                    const float *v = scratch + ((long)i0 * n + (long)j0 * 4 + i * 4 + j) * VL;
                     float sum = 0;
-                    for (int l = 0; l < VL; l++) sum += acc[i][j][l];
+                    for (int l = 0; l < VL; l++) sum += v[l];
                     c[(long)(i0 + i) * n + j0 + j] += sum;
                 }
-        }
 }
 
 /* Elementwise kernels of the fast backend (the Swift loops of the reference define them). */

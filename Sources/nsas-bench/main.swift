@@ -188,9 +188,18 @@ struct Kernels: ParsableCommand {
         log("nsas-bench: \(core.summary), \(Parallel.threads) threads, batch \(batch), C=\(channels)")
         let bench = KernelBench(batch: batch, channels: channels, backends: kinds.map { $0.make() }, budget: budget,
                                 only: families, log: log)
-        let sgemm = bench.rawSgemmGflops()
-        log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3", 30) + String(format: "%8.2f GFLOP/s  (the ceiling)", sgemm))
-        let figures = bench.run(sgemm: sgemm)
+        let first = bench.rawSgemmGflops()
+        log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3", 30) + String(format: "%8.2f GFLOP/s  (the ceiling)", first))
+        var figures = bench.run(sgemm: first)
+        // The ceiling again at the end: when the machine was slow at the start, the first figure
+        // would flatter every ratio; the higher of the two is the one the targets use.
+        let last = bench.rawSgemmGflops()
+        let sgemm = max(first, last)
+        if sgemm > first * 1.05 {
+            log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3 (again)", 30)
+                + String(format: "%8.2f GFLOP/s  (the ceiling from here on: ratios to sgemm are %.0f%% of those above)", last, 100 * first / last))
+            figures = figures.map { $0.unit == "GFLOP/s" ? $0.withPeer(sgemm) : $0 }
+        }
         let targets = KernelBench.targets(sgemm: sgemm, figures: figures)
         if json {
             let report = BenchReport(openblasCore: core.inUse, openblasDetected: core.detected, openblasNote: core.note,

@@ -42,6 +42,14 @@ import Testing
         #expect(pool.met && pool.note == nil)
     }
 
+    @Test func aNewPeerRecomputesTheRatio() {
+        let f = BenchFigure(kernel: "conv1x1 forward", shape: "s", backend: "blas", unit: "GFLOP/s", value: 100,
+                            medianSeconds: 1, peer: 125)
+        #expect(abs(f.ratio - 0.8) < 1e-12)
+        let g = f.withPeer(200)
+        #expect(abs(g.ratio - 0.5) < 1e-12 && g.value == 100 && g.kernel == f.kernel)
+    }
+
     @Test func medianIsTheMiddle() {
         #expect(Timing.medianOf([3, 1, 2]) == 2)
         #expect(Timing.medianOf([4, 1, 2, 3]) == 2.5)

@@ -192,10 +192,12 @@ extension BLASBackend {
             // A 1x1 convolution with thin sizes: dw_g += sum over the images of dy_g x_g^T in one
             // register-blocked pass (relu applied to x as it is read), no per-image sgemm.
             if isPointwise(g) && cog % 4 == 0 && kk % 4 == 0 && ohw % 16 == 0 {
+                let sums = UnsafeMutablePointer<Float>.allocate(capacity: cog * kk * 16)
+                defer { sums.deallocate() }
                 for grp in 0..<g.groups {
                     let x0 = x + (images.lowerBound * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let dy0 = dy + (images.lowerBound * g.cOut + grp * cog) * ohw
-                    nsas_gemm_nt_batched_add(acc + grp * cog * kk, dy0, g.cOut * ohw, x0, g.cIn * g.h * g.w,
+                    nsas_gemm_nt_batched_add(acc + grp * cog * kk, sums, dy0, g.cOut * ohw, x0, g.cIn * g.h * g.w,
                                              Int32(cog), Int32(kk), ohw, Int32(images.count), g.reluInput ? 1 : 0)
                 }
                 return

@@ -66,9 +66,9 @@ void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const
                              const float *scale, const float *shift);
 
 /* c (m,n) += sum over count pairs of a_i (m,k) * b_i (n,k)^T, a_i = a + i*a_step, b_i = b + i*b_step,
-   b read as relu(b) when relu_b is set; m % 4 == 0, n % 4 == 0, k % 16 == 0. The weight gradient
-   of a 1x1 convolution over a batch. */
-void nsas_gemm_nt_batched_add(float *c, const float *a, long a_step, const float *b, long b_step,
+   b read as relu(b) when relu_b is set; m % 4 == 0, n % 4 == 0, k % 16 == 0; scratch holds
+   m*n*16 floats. The weight gradient of a 1x1 convolution over a batch. */
+void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                               int m, int n, long k, int count, int relu_b);
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);

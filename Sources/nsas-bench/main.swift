@@ -192,12 +192,14 @@ struct Kernels: ParsableCommand {
         log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3", 30) + String(format: "%8.2f GFLOP/s  (the ceiling)", first))
         var figures = bench.run(sgemm: first)
         // The ceiling again at the end: when the machine was slow at the start, the first figure
-        // would flatter every ratio; the higher of the two is the one the targets use.
+        // would flatter every ratio; the targets use the best sgemm rate of the run (start, end,
+        // or the fast backend's gemm, which runs OpenBLAS's sgemm kernels).
         let last = bench.rawSgemmGflops()
-        let sgemm = max(first, last)
+        let backendGemm = figures.first { $0.backend == "blas" && $0.kernel == "gemm" }?.value ?? 0
+        let sgemm = max(first, last, backendGemm)
         if sgemm > first * 1.05 {
             log(pad("openblas", 10) + pad("cblas_sgemm", 26) + pad("1024^3 (again)", 30)
-                + String(format: "%8.2f GFLOP/s  (the ceiling from here on: ratios to sgemm are %.0f%% of those above)", last, 100 * first / last))
+                + String(format: "%8.2f GFLOP/s  (the ceiling for the targets: %.2f, the best sgemm rate of the run)", last, sgemm))
             figures = figures.map { $0.unit == "GFLOP/s" ? $0.withPeer(sgemm) : $0 }
         }
         let targets = KernelBench.targets(sgemm: sgemm, figures: figures)

@@ -973,9 +973,9 @@ INLINE void pool3_max_backward_s1_body(float *restrict dx, const float *restrict
     } while (0)
     /* e0, e1, e2 = window row oy's gradient where its maximum lies in its first, middle, last row */
 #define SPLIT(oy, up, mid, dn, e0, e1, e2) for (int v = 0; v < nv; v++) {                          \
-        MAX3_FIRST(up[v], mid[v], dn[v], m, w);                                                   \
+        m = VMAX(VMAX(up[v], mid[v]), dn[v]);                                                     \
         v16 g_ = vld(dy + (long)(oy) * wd + v * VL);                                              \
-        i16 f0_ = w == zero, f1_ = w == vsplat(1);                                                \
+        i16 f0_ = up[v] == m, f1_ = (mid[v] == m) & ~f0_;   /* first row holding the maximum */   \
         e0[v] = VMASK(g_, f0_); e1[v] = VMASK(g_, f1_); e2[v] = VMASK(g_, ~(f0_ | f1_)); }
     for (int v = 0; v < nv; v++) { r2[v] = ninf; d2prev[v] = zero; }
     ROWMAX(0, r0, w0);
@@ -1002,6 +1002,50 @@ INLINE void pool3_max_backward_s1_body(float *restrict dx, const float *restrict
     }
 #undef ROWMAX
 #undef SPLIT
+}
+
+/* Stride 2 on the same widths in one pass: window row oy reads input rows 2oy-1, 2oy, 2oy+1; an
+   even input row belongs to one window (as its middle row), an odd one to two (the last row of
+   one, the first of the next). Row maxima at the windows' centre columns (even and odd columns
+   split in registers); each input row's gradient, once complete, goes to its winning columns and
+   is interleaved back into even and odd columns. */
+INLINE void pool3_max_backward_s2_body(float *restrict dx, const float *restrict dy, const float *restrict x,
+                                       int h, int nv) {
+    int wd = nv * VL, oh = (h - 1) / 2 + 1, n = wd / 2;
+    v16 ninf = vsplat(-__builtin_inff()), zero = vsplat(0), m, w;
+    /* rm, wn = input row r's maxima over columns 2ox-1..2ox+1 and which of them first holds it */
+#define ROWMAX2(r, rm, wn) do {                                                                   \
+        const float *xr_ = x + (long)(r) * wd;                                                  \
+        v16 a_ = vld(xr_), b_ = nv == 2 ? vld(xr_ + VL) : ninf;                                  \
+        v16 e_ = EVENS(a_, b_), o_ = ODDS(a_, b_);                                              \
+        MAX3_FIRST(SHL1(ninf, o_), e_, o_, rm, wn);                                             \
+    } while (0)
+    /* dx row r += gradient g of its row maxima, sent to the winning columns (codes wn) */
+#define ROUTE2(r, g, wn) do {                                                                     \
+        i16 c0_ = (wn) == zero, c1_ = (wn) == vsplat(1);                                        \
+        v16 m0_ = VMASK(g, c0_), m1_ = VMASK(g, c1_), m2_ = VMASK(g, ~(c0_ | c1_));              \
+        v16 odd_ = m2_ + SHR1(m0_, zero);                                                       \
+        float *d_ = dx + (long)(r) * wd;                                                        \
+        vst(d_, vld(d_) + ZIPLO(m1_, odd_));                                                    \
+        if (nv == 2) vst(d_ + VL, vld(d_ + VL) + ZIPHI(m1_, odd_));                              \
+    } while (0)
+    v16 rup = ninf, wup = zero, carry = zero;   /* row 2oy-1: maxima, codes, gradient so far */
+    for (int oy = 0; oy < oh; oy++) {
+        int r = 2 * oy;
+        v16 rmid, wmid, rdn = ninf, wdn = zero;
+        ROWMAX2(r, rmid, wmid);
+        if (r + 1 < h) ROWMAX2(r + 1, rdn, wdn);
+        MAX3_FIRST(rup, rmid, rdn, m, w);
+        v16 g = VLOADN(dy + (long)oy * n, n, 0);
+        i16 f0 = w == zero, f1 = w == vsplat(1);
+        v16 d0 = VMASK(g, f0), d1 = VMASK(g, f1), d2 = VMASK(g, ~(f0 | f1));
+        if (oy > 0) ROUTE2(r - 1, carry + d0, wup);
+        ROUTE2(r, d1, wmid);
+        rup = rdn; wup = wdn; carry = d2;
+    }
+    if (2 * oh - 1 < h) ROUTE2(2 * oh - 1, carry, wup);
+#undef ROWMAX2
+#undef ROUTE2
 }
 
 /* Average pooling's gradient: dx = the 3x3 box sum of dy / count (stride 1), or of dy spread to
@@ -1059,6 +1103,8 @@ CLONES static void pool3_direct_max_backward(float *restrict dx, const float *re
 #define BODY(st, n) pool3_direct_max_backward_body(dx, dy, x, scratch, h, wd, oh, ow, st, n)
     if (stride == 1 && wd == VL) pool3_max_backward_s1_body(dx, dy, x, h, 1);
     else if (stride == 1 && wd == 2 * VL) pool3_max_backward_s1_body(dx, dy, x, h, 2);
+    else if (stride == 2 && wd == VL) pool3_max_backward_s2_body(dx, dy, x, h, 1);
+    else if (stride == 2 && wd == 2 * VL) pool3_max_backward_s2_body(dx, dy, x, h, 2);
     else { DIRECT_SPECIALISED(BODY) }
 #undef BODY
 }

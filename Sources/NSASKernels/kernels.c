@@ -1216,6 +1216,56 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
                 }
 }
 
+/* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):
+   dst (planes, oh, ow) = src (planes, h, w) at rows oy*sy and columns ox*sx (relu'd when asked),
+   and its adjoint, dst at those positions += src (only where mask > 0 when a mask is given).
+   Stride-2 columns by splitting even and odd columns in registers where a row allows. */
+CLONES void nsas_gather_strided(float *restrict dst, const float *restrict src, int planes, int h, int w,
+                                int oh, int ow, int sy, int sx, int relu) {
+    for (long p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            const float *restrict row = src + (p * h + (long)oy * sy) * w;
+            float *restrict d = dst + (p * oh + oy) * (long)ow;
+            int ox = 0;
+            if (sx == 2)
+                for (; 2 * (ox + VL) <= w; ox += VL) {
+                    v16 e = EVENS(vld(row + 2 * ox), vld(row + 2 * ox + VL));
+                    vst(d + ox, relu ? __builtin_elementwise_max(e, vsplat(0)) : e);
+                }
+            for (; ox < ow; ox++) {
+                float v = row[(long)ox * sx];
+                d[ox] = relu && !(v > 0) ? 0 : v;
+            }
+        }
+}
+
+CLONES void nsas_scatter_strided_add(float *restrict dst, const float *restrict src, int planes, int h, int w,
+                                     int oh, int ow, int sy, int sx, const float *restrict mask) {
+    v16 zero = vsplat(0);
+    for (long p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            long r = (p * h + (long)oy * sy) * w;
+            float *restrict row = dst + r;
+            const float *restrict m = mask ? mask + r : 0;
+            const float *restrict g = src + (p * oh + oy) * (long)ow;
+            int ox = 0;
+            if (sx == 2)
+                for (; 2 * (ox + VL) <= w; ox += VL) {
+                    v16 v = vld(g + ox), lo = ZIPLO(v, zero), hi = ZIPHI(v, zero);
+                    if (m) {
+                        lo = VMASK(lo, vld(m + 2 * ox) > zero);
+                        hi = VMASK(hi, vld(m + 2 * ox + VL) > zero);
+                    }
+                    vst(row + 2 * ox, vld(row + 2 * ox) + lo);
+                    vst(row + 2 * ox + VL, vld(row + 2 * ox + VL) + hi);
+                }
+            for (; ox < ow; ox++) {
+                long i = (long)ox * sx;
+                if (!m || m[i] > 0) row[i] += g[ox];
+            }
+        }
+}
+
 /* Elementwise kernels of the fast backend (the Swift loops of the reference define them). */
 CLONES void nsas_relu(float *restrict y, const float *restrict x, long n) {
     for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;

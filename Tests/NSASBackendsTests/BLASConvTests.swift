@@ -7,6 +7,10 @@ import Testing
     static let shapes: [ConvGeometry] = [
         ConvGeometry(n: 3, cIn: 6, h: 8, w: 8, cOut: 5, kH: 1, kW: 1),                              // 1x1
         ConvGeometry(n: 2, cIn: 6, h: 9, w: 9, cOut: 4, kH: 1, kW: 1, stride: 2),                   // FactorizedReduce
+        ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 16, kH: 1, kW: 1, stride: 2),                // ... whole-vector rows
+        ConvGeometry(n: 2, cIn: 3, h: 31, w: 31, cOut: 16, kH: 1, kW: 1, stride: 2),                // ... its cropped half
+        ConvGeometry(n: 1, cIn: 4, h: 6, w: 64, cOut: 4, kH: 1, kW: 1, stride: 2, groups: 2),       // ... grouped, two vectors
+        ConvGeometry(n: 1, cIn: 2, h: 7, w: 10, cOut: 2, kH: 1, kW: 1, stride: 3),                  // ... stride 3
         ConvGeometry(n: 2, cIn: 3, h: 10, w: 10, cOut: 8, kH: 3, kW: 3, padding: 1),                 // stem
         ConvGeometry(n: 2, cIn: 5, h: 11, w: 9, cOut: 5, kH: 3, kW: 3, stride: 1, padding: 1, groups: 5), // sep 3x3
         ConvGeometry(n: 2, cIn: 4, h: 12, w: 12, cOut: 4, kH: 5, kW: 5, stride: 2, padding: 2, groups: 4),  // sep 5x5 s2

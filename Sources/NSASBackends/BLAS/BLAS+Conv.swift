@@ -17,6 +17,12 @@ extension BLASBackend {
         g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
     }
 
+    /// A 1x1 convolution with a stride and no padding (FactorizedReduce): its im2col is a strided copy.
+    @inline(__always)
+    private func isStridedPointwise(_ g: ConvGeometry) -> Bool {
+        g.kH == 1 && g.kW == 1 && g.padH == 0 && g.padW == 0 && (g.strideH > 1 || g.strideW > 1)
+    }
+
     /// c (m,n) = [c +] a (m,k) * b (k,n) on one thread, a's element (i,q) at a[i*aRowStride + q*aColStride].
     /// Thin products (16-row multiples, as DARTS channel counts are) run the register-blocked C kernel,
     /// which skips OpenBLAS's packing; the rest run sgemm.
@@ -90,6 +96,11 @@ extension BLASBackend {
     /// convolution, relu(x) copied into col, or im2col into col.
     @inline(__always)
     private func source(_ g: ConvGeometry, _ xg: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if isStridedPointwise(g) {
+            nsas_gather_strided(col, xg, Int32(g.cInPerGroup), Int32(g.h), Int32(g.w), Int32(g.outH), Int32(g.outW),
+                                Int32(g.strideH), Int32(g.strideW), g.reluInput ? 1 : 0)
+            return UnsafePointer(col)
+        }
         if !isPointwise(g) { im2col(g, col: col, x: xg); return UnsafePointer(col) }
         if g.reluInput { nsas_relu(col, xg, g.cInPerGroup * g.h * g.w); return UnsafePointer(col) }
         return xg
@@ -169,7 +180,10 @@ extension BLASBackend {
                     } else {
                         Self.product(col, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: false)
                         if pointwise { nsas_relu_backward_add(dxg, col, xg, kk * ohw) }
-                        else { col2imAdd(g, dx: dxg, col: col, x: xg) }
+                        else if isStridedPointwise(g) {
+                            nsas_scatter_strided_add(dxg, col, Int32(kk), Int32(g.h), Int32(g.w), Int32(g.outH), Int32(g.outW),
+                                                     Int32(g.strideH), Int32(g.strideW), g.reluInput ? xg : nil)
+                        } else { col2imAdd(g, dx: dxg, col: col, x: xg) }
                     }
                 }
             }

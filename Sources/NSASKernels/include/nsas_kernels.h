@@ -70,6 +70,12 @@ void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const
    m*n*16 floats. The weight gradient of a 1x1 convolution over a batch. */
 void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                               int m, int n, long k, int count, int relu_b);
+/* A 1x1 convolution's im2col with stride (sy, sx) and no padding: dst (planes, oh, ow) = src
+   (planes, h, w) at (oy*sy, ox*sx), relu'd when asked; and its adjoint: dst at those positions
+   += src, only where mask > 0 when a mask is given. */
+void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int relu);
+void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx,
+                              const float *mask);
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);
 /* Log-softmax of each row of (rows, c), and its backward dx += dy - exp(y) * sum(dy) per row

@@ -1147,26 +1147,41 @@ void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
    matrix costs more than the product. Sixteen rows of the output live in registers. */
 
-CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
-                                    int m, int k, long n, int accumulate, int relu_b,
-                                    const float *scale, const float *shift) {
+INLINE void gemm_rows16_body(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate, int relu_b,
+                             const float *scale, const float *shift, const float *mask) {
     for (int m0 = 0; m0 < m; m0 += 16) {
         const float *arow = a + (long)m0 * sam;
         for (long p = 0; p < n; p += VL) {
             v16 acc[16];
-            for (int j = 0; j < 16; j++) acc[j] = accumulate ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
+            /* accumulating: from c's values (with a mask: the masked product is added at the end) */
+            for (int j = 0; j < 16; j++) acc[j] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
             for (int q = 0; q < k; q++) {
                 v16 bv = vld(b + (long)q * n + p);
                 if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));
                 const float *aq = arow + (long)q * sak;
                 for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
             }
-            if (scale)
-                for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j] * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]));
-            else
-                for (int j = 0; j < 16; j++) vst(c + (long)(m0 + j) * n + p, acc[j]);
+            for (int j = 0; j < 16; j++) {
+                float *cj = c + (long)(m0 + j) * n + p;
+                v16 r = acc[j];
+                if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);
+                if (mask) r = vld(cj) + VMASK(r, vld(mask + (long)(m0 + j) * n + p) > vsplat(0));
+                vst(cj, r);
+            }
         }
     }
+}
+
+CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
+                                    int m, int k, long n, int accumulate, int relu_b,
+                                    const float *scale, const float *shift) {
+    gemm_rows16_body(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, 0);
+}
+
+CLONES void nsas_gemm_rows16_mask_add(float *c, const float *a, long sam, long sak, const float *b,
+                                      int m, int k, long n, const float *mask) {
+    gemm_rows16_body(c, a, sam, sak, b, m, k, n, 1, 0, 0, 0, mask);
 }
 
 CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,

@@ -177,6 +177,9 @@ extension BLASBackend {
                     // a fused ReLU) directly or through col2im.
                     if pointwise && !g.reluInput {
                         Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: true)
+                    } else if pointwise && Self.thin(kk, ohw) {
+                        // the ReLU's mask applied as the 16-row kernel stores, no intermediate buffer
+                        nsas_gemm_rows16_mask_add(dxg, wg, 1, kk, dyg, Int32(kk), Int32(cog), ohw, xg)
                     } else {
                         Self.product(col, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: false)
                         if pointwise { nsas_relu_backward_add(dxg, col, xg, kk * ohw) }

@@ -64,6 +64,10 @@ void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float 
 void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
                              int m, int k, long n, int accumulate, int relu_b,
                              const float *scale, const float *shift);
+/* c += the product, only where mask (m,n) > 0: the input gradient of a 1x1 convolution whose
+   input went through a ReLU, in one pass. */
+void nsas_gemm_rows16_mask_add(float *c, const float *a, long sam, long sak, const float *b,
+                               int m, int k, long n, const float *mask);
 
 /* c (m,n) += sum over count pairs of a_i (m,k) * b_i (n,k)^T, a_i = a + i*a_step, b_i = b + i*b_step,
    b read as relu(b) when relu_b is set; m % 4 == 0, n % 4 == 0, k % 16 == 0; scratch holds

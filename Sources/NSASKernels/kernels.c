@@ -868,9 +868,10 @@ INLINE void pool3_direct_forward_body(int is_max, float *restrict y, const float
 
 /* Max pooling's gradient, routed to the first maximal tap in row-major order: the first row
    holding the window's maximum, then that row's first column holding it (see the wide kernel
-   below). Three passes over small row buffers: row maxima at the centres' columns with their
-   winning column; per window the winning row, its gradient added to that row's buffer; per row
-   the buffer sent to the winning columns (for stride 2, even and odd columns interleaved back). */
+   below). For rows wider than two vectors, three passes over small row buffers: row maxima at
+   the centres' columns with their winning column; per window row its gradient split by winning
+   row (three buffers); per input row the sum of its parts sent to the winning columns (for
+   stride 2, even and odd columns interleaved back). */
 INLINE void pool3_direct_max_backward_body(float *restrict dx, const float *restrict dy, const float *restrict x,
                                            float *restrict scratch, int h, int wd, int oh, int ow, int stride, int nv) {
     int nw = stride == 1 ? nv : (nv + 1) / 2;
@@ -1100,13 +1101,13 @@ CLONES static void pool3_direct_forward(int is_max, float *restrict y, const flo
 }
 CLONES static void pool3_direct_max_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
                                              float *restrict scratch, int h, int wd, int oh, int ow, int stride) {
-#define BODY(st, n) pool3_direct_max_backward_body(dx, dy, x, scratch, h, wd, oh, ow, st, n)
+    /* widths 16 and 32 in one register-resident pass; wider rows through row buffers */
     if (stride == 1 && wd == VL) pool3_max_backward_s1_body(dx, dy, x, h, 1);
     else if (stride == 1 && wd == 2 * VL) pool3_max_backward_s1_body(dx, dy, x, h, 2);
     else if (stride == 2 && wd == VL) pool3_max_backward_s2_body(dx, dy, x, h, 1);
     else if (stride == 2 && wd == 2 * VL) pool3_max_backward_s2_body(dx, dy, x, h, 2);
-    else { DIRECT_SPECIALISED(BODY) }
-#undef BODY
+    else if (stride == 1) pool3_direct_max_backward_body(dx, dy, x, scratch, h, wd, oh, ow, 1, wd / VL);
+    else pool3_direct_max_backward_body(dx, dy, x, scratch, h, wd, oh, ow, 2, wd / VL);
 }
 CLONES static void pool3_direct_avg_backward(float *restrict dx, const float *restrict dy, const float *restrict inv,
                                              int h, int wd, int oh, int ow, int stride) {

@@ -32,6 +32,10 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 /* a > b ? a : b per lane: the scalar kernels' maximum. */
 #define VMAX(a, b) VSEL((a) > (b), a, b)
 #define VMASK(v, m) ((v16)((i16)(v) & (m)))
+/* The sum of a vector's lanes, in lane order. */
+#define VSUM(v) ({ v16 vs_ = (v); float s_ = 0; for (int l_ = 0; l_ < VL; l_++) s_ += vs_[l_]; s_; })
+/* v, or relu(v) when relu is set (the ReLU fused before every DARTS convolution). */
+#define VRELU_IF(v, relu) ((relu) ? __builtin_elementwise_max(v, vsplat(0)) : (v))
 /* n (8 or 16) floats from p into a vector, fill past n; and the first n lanes of v stored at p. */
 #define VLOADN(p, n, fill) ((n) == VL ? vld(p) : __builtin_shufflevector(*(const v8 *)(p), (v8){} + (fill), \
                             0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
@@ -227,11 +231,7 @@ CLONES static void wide_correlate(float *restrict yw, const float *restrict xp, 
             v16 g = vld(dyw + i);                                                              \
             for (int t = 0; t < T; t++) acc[t] += g * vld(xp + i + off[t]);                    \
         }                                                                                      \
-        for (int t = 0; t < T; t++) {                                                          \
-            float sum = 0;                                                                     \
-            for (int j = 0; j < VL; j++) sum += acc[t][j];                                     \
-            dw[t] += sum;                                                                      \
-        }                                                                                      \
+        for (int t = 0; t < T; t++) dw[t] += VSUM(acc[t]);                                     \
     }
 WEIGHT_GRAD_FIXED(9)
 WEIGHT_GRAD_FIXED(25)
@@ -249,10 +249,7 @@ CLONES static void wide_weight_grad(float *restrict dw, const float *restrict dy
             a1 += vld(dyw + i + VL) * vld(xt + i + VL);
         }
         for (; i < n; i += VL) a0 += vld(dyw + i) * vld(xt + i);
-        v16 a = a0 + a1;
-        float sum = 0;
-        for (int j = 0; j < VL; j++) sum += a[j];
-        dw[t] += sum;
+        dw[t] += VSUM(a0 + a1);
     }
 }
 
@@ -352,8 +349,7 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
             if (iy >= 0 && iy < h) {
                 v16 c[2];
                 for (int v = 0; v < nv; v++) {
-                    c[v] = vld(AT(in, iy, v));
-                    if (relu) c[v] = __builtin_elementwise_max(c[v], zero);
+                    c[v] = VRELU_IF(vld(AT(in, iy, v)), relu);
                 }
                 for (int kx = 0; kx < k; kx++) {
                     int sh = kx * dil - pad;
@@ -418,7 +414,7 @@ static int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, i
 #define SPLIT_ROW(in, iy, nv, relu, e, o) do {                                                   \
         const float *row_ = (in) + (long)(iy) * (nv) * VL;                                       \
         v16 a_ = vld(row_), b_ = (nv) == 2 ? vld(row_ + VL) : vsplat(0);                          \
-        if (relu) { a_ = __builtin_elementwise_max(a_, vsplat(0)); b_ = __builtin_elementwise_max(b_, vsplat(0)); } \
+        a_ = VRELU_IF(a_, relu); b_ = VRELU_IF(b_, relu);                                        \
         e = EVENS(a_, b_); o = ODDS(a_, b_);                                                     \
     } while (0)
 /* The tap at column offset c (constant) of a split row. */
@@ -493,11 +489,7 @@ INLINE void dw2_weight_body(float *restrict dw, const float *restrict x, const f
             }
         }
     }
-    for (int t = 0; t < k * k; t++) {
-        float sum = 0;
-        for (int j = 0; j < VL; j++) sum += acc[t][j];
-        dw[t] += sum;
-    }
+    for (int t = 0; t < k * k; t++) dw[t] += VSUM(acc[t]);
 }
 
 CLONES static void dw2_direct_forward(float *restrict y, const float *restrict x, const float *restrict w,
@@ -633,8 +625,7 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
         for (int iy = 0; iy < h; iy++) {                                                        \
             v16 c[2];                                                                           \
             for (int v = 0; v < nv; v++) {                                                      \
-                c[v] = vld(in + (long)iy * wd + v * VL);                                        \
-                if (relu) c[v] = __builtin_elementwise_max(c[v], zero);                         \
+                c[v] = VRELU_IF(vld(in + (long)iy * wd + v * VL), relu);                        \
             }                                                                                   \
             for (int v = 0; v < nv; v++) {                                                      \
                 v16 sh[3];                                                                      \
@@ -657,11 +648,7 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
         else { TAP_GROUP(0, 3); TAP_GROUP(3, 2); }
     }
 #undef TAP_GROUP
-    for (int t = 0; t < k * k; t++) {
-        float sum = 0;
-        for (int j = 0; j < VL; j++) sum += total[t][j];
-        dw[t] += sum;
-    }
+    for (int t = 0; t < k * k; t++) dw[t] += VSUM(total[t]);
 }
 
 CLONES static void dw_direct_weight(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
@@ -1118,30 +1105,30 @@ CLONES static void pool3_direct_avg_backward(float *restrict dx, const float *re
 
 /* The public pool kernels: the direct kernels where the plane's width allows, else the wide ones,
    plane after plane. */
-#define POOL_PLANES(direct_call, wide_call)                                                     \
+#define POOL_PLANES(averaging, direct_call, wide_call)                                          \
     long xs = (long)h * wd, ys = (long)oh * ow;                                                 \
     if (pool3_direct(h, wd, oh, ow, stride)) {                                                  \
-        float *inv = scratch + 3L * h * wd + 15 * VL;                                                     \
-        pool3_inverse_counts(inv, wd, ow, stride);                                              \
+        float *inv = scratch;   /* the average's divisors (max pooling uses the scratch itself) */ \
+        if (averaging) pool3_inverse_counts(inv, wd, ow, stride);                               \
         for (int p = 0; p < planes; p++) direct_call;                                           \
     } else                                                                                      \
         for (int p = 0; p < planes; p++) wide_call;
 
 void nsas_pool3_max_forward(float *y, const float *x, float *scratch, int planes, int h, int wd, int oh, int ow, int stride) {
-    POOL_PLANES(pool3_direct_forward(1, y + p * ys, x + p * xs, inv, h, wd, oh, ow, stride),
+    POOL_PLANES(0, pool3_direct_forward(1, y + p * ys, x + p * xs, inv, h, wd, oh, ow, stride),
                 wide_pool3_max_forward(y + p * ys, x + p * xs, scratch, h, wd, oh, ow, stride))
 }
 void nsas_pool3_avg_forward(float *y, const float *x, float *scratch, int planes, int h, int wd, int oh, int ow, int stride) {
-    POOL_PLANES(pool3_direct_forward(0, y + p * ys, x + p * xs, inv, h, wd, oh, ow, stride),
+    POOL_PLANES(1, pool3_direct_forward(0, y + p * ys, x + p * xs, inv, h, wd, oh, ow, stride),
                 wide_pool3_avg_forward(y + p * ys, x + p * xs, scratch, h, wd, oh, ow, stride))
 }
 void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, float *scratch,
                                  int planes, int h, int wd, int oh, int ow, int stride) {
-    POOL_PLANES(pool3_direct_max_backward(dx + p * xs, dy + p * ys, x + p * xs, scratch, h, wd, oh, ow, stride),
+    POOL_PLANES(0, pool3_direct_max_backward(dx + p * xs, dy + p * ys, x + p * xs, scratch, h, wd, oh, ow, stride),
                 wide_pool3_max_backward_add(dx + p * xs, dy + p * ys, x + p * xs, scratch, h, wd, oh, ow, stride))
 }
 void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int planes, int h, int wd, int oh, int ow, int stride) {
-    POOL_PLANES(pool3_direct_avg_backward(dx + p * xs, dy + p * ys, inv, h, wd, oh, ow, stride),
+    POOL_PLANES(1, pool3_direct_avg_backward(dx + p * xs, dy + p * ys, inv, h, wd, oh, ow, stride),
                 wide_pool3_avg_backward_add(dx + p * xs, dy + p * ys, scratch, h, wd, oh, ow, stride))
 }
 
@@ -1212,8 +1199,7 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
                     v16 av[4], bv[4];
                     for (int i = 0; i < 4; i++) av[i] = vld(ai + i * k + p);
                     for (int j = 0; j < 4; j++) {
-                        bv[j] = vld(bj + j * k + p);
-                        if (relu_b) bv[j] = __builtin_elementwise_max(bv[j], zero);
+                        bv[j] = VRELU_IF(vld(bj + j * k + p), relu_b);
                     }
                     for (int i = 0; i < 4; i++)
                         for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
@@ -1224,12 +1210,8 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
     for (int i0 = 0; i0 < m; i0 += 4)
         for (int j0 = 0; j0 < n; j0 += 4)
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) {
-                    const float *v = scratch + ((long)i0 * n + (long)j0 * 4 + i * 4 + j) * VL;
-                    float sum = 0;
-                    for (int l = 0; l < VL; l++) sum += v[l];
-                    c[(long)(i0 + i) * n + j0 + j] += sum;
-                }
+                for (int j = 0; j < 4; j++)
+                    c[(long)(i0 + i) * n + j0 + j] += VSUM(vld(scratch + ((long)i0 * n + (long)j0 * 4 + i * 4 + j) * VL));
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):

@@ -16,7 +16,7 @@ import json, shutil, struct, subprocess, sys, zlib
 import numpy as np
 
 MAGIC = b"NSASCKPT"
-VERSION = 1
+VERSION = 2
 
 
 class CheckpointError(Exception):

@@ -20,17 +20,11 @@ public func runReportingErrors(_ tool: String, _ body: () throws -> Void) throws
 /// The backend option every compute command shares.
 public struct BackendOptions: ParsableArguments {
     @Option(help: "Compute backend: blas (fast, default) or reference (plain Swift, the definition of every kernel).")
-    public var backend: String = BackendKind.default.rawValue
+    public var backend: BackendKind = .default
 
     public init() {}
 
-    public func validate() throws {
-        guard BackendKind(rawValue: backend) != nil else {
-            throw ValidationError("--backend must be one of: \(BackendKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
-    public var kind: BackendKind { BackendKind(rawValue: backend)! }
+    public var kind: BackendKind { backend }
 
     /// The backend, with the OpenBLAS core line for start-up output.
     public func make() -> (any Backend, String) {

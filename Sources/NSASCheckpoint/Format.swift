@@ -1,6 +1,6 @@
 import CZlib
 
-/// The checkpoint file format, version 1 (docs/checkpoint-format.md describes it byte by byte).
+/// The checkpoint file format, version 2 (version 1 had the same container; version 2 is the run schema of one engine for every space and method) (docs/checkpoint-format.md describes it byte by byte).
 ///
 ///     header   8  magic "NSASCKPT"
 ///              4  format version (u32)
@@ -22,7 +22,7 @@ import CZlib
 /// the table and that section's bytes only.
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("NSASCKPT".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     static let headerSize = 24
     static let entrySize = 64
     /// Larger section counts or lengths are treated as corruption, not allocated.

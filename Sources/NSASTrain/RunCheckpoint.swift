@@ -1,60 +1,52 @@
 import Foundation
 import NSASCheckpoint
+import NSASRun
 import NSASSearchSpace
 import NSASTensor
 
-/// The version string written into checkpoints.
-public let nsasVersion = "nsas 0.1.0"
-
 /// Writes a run's checkpoint every epoch: `DIR/epoch-0007.nsasckpt`, then `DIR/latest` naming it.
-/// Sections: config, state, metrics, paths (the architecture of every step, one-line form),
-/// rng, weights (every parameter and BN statistic by name), optimizer (SGD momentum by
-/// parameter name; by default kept only in the newest checkpoint).
+/// The optimizer section is kept only in the newest checkpoint unless `keepAllOptimizerState`.
 public struct RunCheckpointer {
     public var directory: String
-    /// Keep optimizer state in every checkpoint (true) or only the newest (false).
     public var keepAllOptimizerState = false
 
     public init(directory: String, keepAllOptimizerState: Bool = false) {
         self.directory = directory; self.keepAllOptimizerState = keepAllOptimizerState
     }
 
-    public static func fileName(epoch: Int) -> String { String(format: "epoch-%04d.nsasckpt", epoch) }
+    public static func fileName(epoch: Int) -> String { RunSchema.fileName(epoch: epoch) }
 
-    public struct Config: Codable, Sendable { public var tool: String; public var train: TrainConfig; public var network: CNNConfig; public var data: String }
-    public struct State: Codable, Sendable { public var epoch: Int; public var method: String; public var lr: Float; public var steps: Int }
-    public struct RNGs: Codable, Sendable { public var sampling: [UInt64]; public var data: [UInt64] }
-    /// NSAS state (RandomNAS-NSAS over genotypes, GDAS-NSAS over GDAS paths).
-    public struct ArchiveState<A: Archivable>: Codable, Sendable {
-        public var archive: ConstraintArchive<A>; public var rng: [UInt64]; public var globalStep: Int
+    static func json<T: Encodable>(_ name: String, _ value: T) throws -> CheckpointWriter.Section {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        return CheckpointWriter.Section(name, Array(try enc.encode(value)))
+    }
+
+    static func tensors(_ name: String, _ t: [StoredTensor]) -> CheckpointWriter.Section {
+        CheckpointWriter.Section(name, TensorCodec.encode(t), codec: .zstdShuffle4)
     }
 
     static func stored(_ named: [(String, Tensor)]) -> [StoredTensor] {
         named.map { StoredTensor(name: $0.0, shape: $0.1.shape, values: $0.1.array) }
     }
 
-    /// Writes epoch `epoch` (1-based, completed) and returns the file's path and size.
-    @discardableResult
-    func write(epoch: Int, config: TrainConfig, network: CNNConfig, dataName: String, metrics: EpochMetrics,
-               paths: [Genotype], pathText: [String]? = nil, sampling: RNG, data: RNG, named: [(String, Tensor)], sgd: SGD,
-               archive: ArchiveState<Genotype>? = nil, extra: [CheckpointWriter.Section] = []) throws -> (String, Int) {
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+    /// The sections every run writes: config, state, metrics, paths, rng, weights, optimizer.
+    static func common(config: RunSchema.Config, state: RunSchema.State, metrics: EpochMetrics, paths: [String],
+                       streams: RandomStreams, named: [(String, Tensor)], sgd: SGD) throws -> [CheckpointWriter.Section] {
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var momentum: [StoredTensor] = []
         for (p, v) in zip(sgd.parameters, sgd.velocity) where !v.isEmpty {
             momentum.append(StoredTensor(name: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), shape: p.shape, values: v))
         }
-        var sections = [
-            CheckpointWriter.Section("config", Array(try enc.encode(Config(tool: nsasVersion, train: config, network: network, data: dataName)))),
-            CheckpointWriter.Section("state", Array(try enc.encode(State(epoch: epoch, method: config.method.rawValue, lr: sgd.lr, steps: pathText?.count ?? paths.count)))),
-            CheckpointWriter.Section("metrics", Array(try enc.encode(metrics))),
-            CheckpointWriter.Section("paths", Array((pathText ?? paths.map(\.canonical)).joined(separator: "\n").utf8)),
-            CheckpointWriter.Section("rng", Array(try enc.encode(RNGs(sampling: sampling.state, data: data.state)))),
-            CheckpointWriter.Section("weights", TensorCodec.encode(Self.stored(named)), codec: .zstdShuffle4),
-            CheckpointWriter.Section("optimizer", TensorCodec.encode(momentum), codec: .zstdShuffle4),
-        ]
-        if let archive { sections.insert(CheckpointWriter.Section("archive", Array(try enc.encode(archive))), at: 5) }
-        sections += extra
+        return [try json("config", config), try json("state", state), try json("metrics", metrics),
+                CheckpointWriter.Section("paths", Array(paths.joined(separator: "\n").utf8)),
+                try json("rng", RunSchema.Streams(streams: streams.states)),
+                tensors("weights", stored(named)), tensors("optimizer", momentum)]
+    }
+
+    /// Writes epoch `epoch` (1-based, completed) atomically, points `latest` at it, and drops the
+    /// optimizer state of the epoch before; returns the file's path and size.
+    @discardableResult
+    public func write(epoch: Int, sections: [CheckpointWriter.Section]) throws -> (String, Int) {
         let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw CheckpointError(directory, "cannot create the run folder (\(error.localizedDescription))")
@@ -78,26 +70,8 @@ public struct RunCheckpointer {
     }
 }
 
-/// Restoring a run's state from a checkpoint.
+/// Restoring state from a checkpoint.
 enum RunRestore {
-    /// An NSAS archive with its generator and step count.
-    static func archive<A: Archivable>(_ f: CheckpointFile, of type: A.Type) throws -> (ConstraintArchive<A>, RNG, Int) {
-        let a = try f.json("archive", as: RunCheckpointer.ArchiveState<A>.self)
-        do { return (a.archive, try RNG(state: a.rng), a.globalStep) } catch { throw CheckpointError(f.path, section: "archive", "\(error)") }
-    }
-
-    /// The checks and state every search shares: the network matches, weights and BN statistics,
-    /// SGD momentum.
-    static func supernet(_ f: CheckpointFile, into supernet: Supernet, sgd: SGD) throws {
-        let saved = try f.json("config", as: RunCheckpointer.Config.self)
-        guard saved.network == supernet.config else {
-            throw CheckpointError(f.path, section: "config", "was written for network \(saved.network), not \(supernet.config)")
-        }
-        let named = supernet.named()
-        try load(f.tensors("weights"), into: named, path: f.path, section: "weights")
-        try momentum(f, into: sgd, named: named)
-    }
-
     /// SGD momentum by parameter name; the newest checkpoint of a run always has it.
     static func momentum(_ f: CheckpointFile, into sgd: SGD, named: [(String, Tensor)]) throws {
         guard f.has("optimizer") else {

@@ -1,4 +1,5 @@
 import Foundation
+import NSASRun
 
 /// Progress for people and metrics for programs. In a terminal the progress line rewrites itself;
 /// in a log file it prints a line about every tenth of an epoch. Metrics go to `DIR/metrics.jsonl`,
@@ -18,11 +19,11 @@ public final class RunLog {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw TrainError.output(path: directory, reason: "cannot create the output folder (\(error.localizedDescription))")
+                throw RunError.output(path: directory, reason: "cannot create the output folder (\(error.localizedDescription))")
             }
             let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
             if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-            guard let h = FileHandle(forWritingAtPath: path) else { throw TrainError.output(path: path, reason: "cannot open for writing") }
+            guard let h = FileHandle(forWritingAtPath: path) else { throw RunError.output(path: path, reason: "cannot open for writing") }
             h.seekToEndOfFile()
             metrics = h
         }
@@ -61,4 +62,12 @@ public func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let s = Int(seconds.rounded())
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+enum Timing {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
 }

@@ -35,8 +35,8 @@ struct WPLPenalty {
         }
     }
 
-    /// Checkpoint sections: Fisher and theta* by parameter name, the current path and step.
-    func sections(_ params: [Tensor], named: [(String, Tensor)], path: String?, globalStep: Int) throws -> [CheckpointWriter.Section] {
+    /// Checkpoint sections: Fisher and theta* by parameter name, the current path.
+    func sections(_ params: [Tensor], named: [(String, Tensor)], path: String?) throws -> [CheckpointWriter.Section] {
         guard !fisher.isEmpty else { return [] }
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var tensors: [StoredTensor] = []
@@ -45,12 +45,12 @@ struct WPLPenalty {
             tensors.append(StoredTensor(name: "fisher." + n, shape: p.shape, values: fisher[i]))
             tensors.append(StoredTensor(name: "anchor." + n, shape: p.shape, values: anchor[i]))
         }
-        let state = try JSONSerialization.data(withJSONObject: ["path": path ?? "", "global_step": globalStep], options: [.sortedKeys])
+        let state = try JSONSerialization.data(withJSONObject: ["path": path ?? ""], options: [.sortedKeys])
         return [CheckpointWriter.Section("wpl", TensorCodec.encode(tensors), codec: .zstdShuffle4), CheckpointWriter.Section("wpl_state", Array(state))]
     }
 
-    /// Restores from a checkpoint's sections; the stored path text and step (nil without a `wpl` section).
-    mutating func restore(_ f: CheckpointFile, _ params: [Tensor], named: [(String, Tensor)]) throws -> (path: String, globalStep: Int)? {
+    /// Restores from a checkpoint's sections; the stored path text (nil without a `wpl` section).
+    mutating func restore(_ f: CheckpointFile, _ params: [Tensor], named: [(String, Tensor)]) throws -> String? {
         guard f.has("wpl") else { return nil }
         let stored = Dictionary(try f.tensors("wpl").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
@@ -61,9 +61,9 @@ struct WPLPenalty {
             if anchor[i].isEmpty { anchor[i] = p.array }
         }
         guard let obj = try JSONSerialization.jsonObject(with: Data(f.read("wpl_state"))) as? [String: Any],
-              let step = obj["global_step"] as? Int, let path = obj["path"] as? String else {
+              let path = obj["path"] as? String else {
             throw CheckpointError(f.path, section: "wpl_state", "is not the expected JSON")
         }
-        return (path, step)
+        return path
     }
 }

@@ -4,7 +4,7 @@ import NSASAnalysis
 import NSASCLI
 import NSASDraw
 import NSASSearchSpace
-import NSASTrain
+import NSASRun
 
 @main
 struct NSASDrawCommand: ParsableCommand {
@@ -83,9 +83,11 @@ struct CellCommand: ParsableCommand {
                 if from.lowercased().hasSuffix(".csv") {
                     genotypes = try fromRanking(from).enumerated().map { ($1, top > 1 ? "-\($0 + 1)" : "") }
                 } else {
-                    let (g, how) = try CheckpointGenotype.loadAny(from)
+                    let (a, _, how) = try CheckpointGenotype.load(from)
                     print("\(from): \(how)")
-                    genotypes = [(g, "")]
+                    if let g = a as? Genotype { genotypes = [(.cnn(g), "")] } else if let g = a as? RecurrentGenotype { genotypes = [(.rnn(g), "")] } else {
+                        throw ValidationError("nsas-draw cannot draw cells of this space yet: \(a.canonical)")
+                    }
                 }
             }
             for (g, tag) in genotypes {

@@ -4,7 +4,7 @@ import NSASAnalysis
 import NSASBackends
 import NSASCheckpoint
 import NSASCLI
-import NSASData
+import NSASRun
 import NSASSearchSpace
 import NSASTensor
 import NSASTrain
@@ -38,7 +38,7 @@ struct Score: ParsableCommand {
     @Option(help: "Rank this many random architectures instead of --archs.") var sample: Int?
     @Option(help: "Seed of --sample.") var seed: UInt64 = 0
     @Option(help: "Score on this many held-out batches (default: all).") var valBatches: Int?
-    @Option(help: "Batch size.") var batch: Int = 256
+    @Option(help: "Scoring batch size (default: the run's --eval-batch).") var batch: Int?
     @Option(help: "Only shard i of n (i/n, 0-based): every n-th architecture from the i-th.") var shard: String?
     @Option(help: "Print the best K.") var top: Int = 0
     @Option(help: "Output CSV.") var out: String?
@@ -48,69 +48,38 @@ struct Score: ParsableCommand {
 
     func validate() throws {
         guard bnRecalibrate >= 0 else { throw ValidationError("--bn-recalibrate must be 0 or more") }
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard (batch ?? 1) >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
         try runReportingErrors("nsas-rank") {
             let files = try RunDirectory.files(checkpoint)
             let isDir = files.count > 1 || files.first != checkpoint
-            if RNNSearchTrainer.isRNN(try CheckpointFile(files[0])) { return try runRNN(files, isDir: isDir) }
-            var list: [Genotype]
+            let first = try RunSchema.config(try CheckpointFile(files[0])).run
+            var list: [String]
             if let archs {
-                list = try Genotype.list(fromFile: archs)
+                list = try Train.architectureTexts(archs, space: first.space)
             } else if let sample {
-                var rng = RNG(seed: seed)
-                list = (0..<sample).map { _ in ArchitectureSampler().sample(&rng) }
+                list = try Ranking.sample(space: first.space, options: first.network, count: sample, seed: seed, allowNone: first.allowNone)
             } else {
                 throw ValidationError("give --archs FILE or --sample N")
             }
             list = try sharded(list)
             let (be, _) = backend.make()
             var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
+            var scoreName = "accuracy"
             try withBackend(be) {
-                var shared: DataSplits? = nil
+                var shared: Any? = nil
                 for file in files {
-                    let ranker = try InheritedRanker(checkpoint: file, data: shared)
+                    let ranker = try Ranking.open(checkpoint: file, evalBatch: batch, data: shared)
                     shared = ranker.data
-                    let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
-                    let scores = try ranker.score(list, valBatches: valBatches, batchSize: batch, bnRecalibrate: bnRecalibrate) { k in
-                        report(file, k, list.count)
-                    }
-                    for (g, s) in zip(list, scores) { rows.append((g.canonical, s.accuracy, s.loss, epoch)) }
+                    scoreName = ranker.score.name
+                    let scores = try ranker.score(list, valBatches: valBatches, bnRecalibrate: bnRecalibrate) { k in report(file, k, list.count) }
+                    for s in scores { rows.append((s.arch, s.score.value, s.score.loss, isDir ? ranker.epoch : nil)) }
                 }
             }
-            try emit(RankingTable.table(rows))
+            try emit(RankingTable.table(rows, score: scoreName))
         }
-    }
-
-    /// RNN checkpoints: recurrent genotypes ranked by validation perplexity (lowest first).
-    func runRNN(_ files: [String], isDir: Bool) throws {
-        var list: [RecurrentGenotype]
-        if let archs {
-            list = try RecurrentGenotype.list(fromFile: archs)
-        } else if let sample {
-            let nodes = try CheckpointFile(files[0]).json("config", as: RNNSearchTrainer.Config.self).network.nodes
-            var rng = RNG(seed: seed)
-            list = (0..<sample).map { _ in RecurrentGenotype.sample(nodes: nodes, &rng) }
-        } else {
-            throw ValidationError("give --archs FILE or --sample N")
-        }
-        list = try sharded(list)
-        guard bnRecalibrate == 0 else { throw TrainError.config("--bn-recalibrate is for CNN supernets (the recurrent cell has no BN)") }
-        let (be, _) = backend.make()
-        var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
-        try withBackend(be) {
-            var corpus: Corpus? = nil
-            for file in files {
-                let ranker = try RNNInheritedRanker(checkpoint: file, corpus: corpus)
-                corpus = ranker.corpus
-                let epoch = isDir ? try CheckpointFile(file).json("state", as: RunCheckpointer.State.self).epoch : nil
-                let scores = try ranker.score(list, valBatches: valBatches) { k in report(file, k, list.count) }
-                for (g, s) in zip(list, scores) { rows.append((g.canonical, s.perplexity, s.loss, epoch)) }
-            }
-        }
-        try emit(RankingTable.table(rows, score: "perplexity"))
     }
 
     func sharded<T>(_ list: [T]) throws -> [T] {
@@ -141,28 +110,21 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "Allow the `none` op.") var allowNone = false
     @Flag(help: "DARTS Genotype(...) text instead of the one-line form.") var darts = false
-    @Option(help: "cnn or rnn (recurrent genotypes of 8 nodes).") var space = "cnn"
+    @Option(help: "Search space: \(SpaceRegistry.names.joined(separator: ", ")) (or cnn, rnn), with its default options.") var space = "cnn"
     @Option(help: "Output file (default: standard output).") var out: String?
 
     func validate() throws { guard count >= 1 else { throw ValidationError("count must be at least 1") } }
 
     func run() throws {
         try runReportingErrors("nsas-rank sample") {
-            guard space == "cnn" || space == "rnn" else { throw ValidationError("--space must be cnn or rnn") }
-            var rng = RNG(seed: seed)
-            let sampler = ArchitectureSampler(allowNone: allowNone)
-            var seen = Set<String>(), lines: [String] = []
-            var draws = 0
-            while lines.count < count {
-                let g: AnyGenotype = space == "rnn" ? .rnn(RecurrentGenotype.sample(allowNone: allowNone, &rng)) : .cnn(sampler.sample(&rng))
-                draws += 1
-                if draws > count * 1000 { throw ValidationError("could not draw \(count) distinct architectures") }
-                if seen.insert(g.canonical).inserted { lines.append(darts ? g.description : g.canonical) }
-            }
+            let type = try SpaceRegistry.type(named: space)
+            let lines = try Ranking.sample(space: id(type), count: count, seed: seed, allowNone: allowNone, full: darts)
             let text = lines.joined(separator: "\n") + "\n"
             if let out { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } else { print(text, terminator: "") }
         }
     }
+
+    func id<S: SearchSpace>(_ t: S.Type) -> SpaceID { S.id }
 }
 
 struct Merge: ParsableCommand {

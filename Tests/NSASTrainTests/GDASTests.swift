@@ -1,5 +1,6 @@
 import Foundation
 import NSASData
+import NSASRun
 import NSASSearchSpace
 import NSASTensor
 import NSASTestSupport
@@ -15,7 +16,7 @@ import Testing
         var rng = RNG(seed: 1)
         let net = try Supernet(CNNConfig(layers: 3, channels: 4, imageSize: 8), rng: &rng)
         let x = randomTensor([4, 3, 8, 8], seed: 2, requiresGrad: false), y = [0, 1, 2, 3]
-        let edges = net.config.edgesPerCell, ops = Primitive.allCases.count
+        let edges = net.config.edgesPerCell, ops = DARTSCNNSpace.ops.count
         let alpha = randomTensor([edges, ops], seed: 3, lo: -1, hi: 1)
         let alphaReduce = randomTensor([edges, ops], seed: 4, lo: -1, hi: 1, requiresGrad: false)
         let tau: Float = 0.7
@@ -59,91 +60,50 @@ import Testing
     }
 
     @Test func finalCellTakesTheTwoStrongestEdgesOfEachNode() throws {
-        let edges = 14, ops = Primitive.allCases.count
+        let edges = 14, ops = DARTSCNNSpace.ops.count
         var a = [Float](repeating: 0, count: edges * ops)
         func set(_ node: Int, _ input: Int, _ op: Primitive, _ v: Float) {
-            a[CNNConfig.edgeIndex(node: node, input: input) * ops + Primitive.allCases.firstIndex(of: op)!] = v
+            a[CNNConfig.edgeIndex(node: node, input: input) * ops + DARTSCNNSpace.ops.firstIndex(of: op)!] = v
         }
         set(0, 0, .sepConv3x3, 3); set(0, 1, .none, 9); set(0, 1, .maxPool3x3, 2)     // none is never chosen
         set(1, 2, .dilConv5x5, 4); set(1, 0, .skipConnect, 3); set(1, 1, .avgPool3x3, 1)
-        let cell = try Gumbel.cell(try Tensor(a, shape: [edges, ops]), nodes: 4)
+        let t = try Tensor(a, shape: [edges, ops])
+        let cell = try DARTSCNNSpace.genotype(logits: [t, t], options: DARTSCNNOptions()).normal
         #expect(Array(cell[0..<4]) == [Edge(.sepConv3x3, 0), Edge(.maxPool3x3, 1), Edge(.skipConnect, 0), Edge(.dilConv5x5, 2)])
         #expect(!cell.contains { $0.op == .none })
     }
 
-    @Test func shortSearchLowersTheLossAndDecaysTau() throws {
-        var c = tinySearch(epochs: 2, steps: 8, batch: 32)
-        c.method = .gdas; c.lr = 0.05
-        let dir = NSTemporaryDirectory() + "nsas-gdas-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
-        let t = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
-        t.checkpointer = RunCheckpointer(directory: dir)
-        #expect(t.tau(epoch: 0) == 10 && abs(t.tau(epoch: 1) - 0.1) < 1e-6)
-        let before = t.alphaNormal.array
-        let before0 = try TrainTests.probeLoss(t.supernet, NamedGenotypes.dartsV2)
-        let r = try t.run()
-        #expect(try TrainTests.probeLoss(t.supernet, NamedGenotypes.dartsV2) < before0)
-        #expect(t.alphaNormal.array != before)                          // Adam moved the logits
-        #expect(try Genotype(parsing: r.genotype.description) == r.genotype)
-        let f = try NSASCheckpoint.CheckpointFile(dir + "/epoch-0002.nsasckpt")
-        #expect(try f.tensors("arch").map(\.name).prefix(2) == ["alpha_normal", "alpha_reduce"])
-        #expect(String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").count == 8)
-        // nsas-draw --from CHECKPOINT: the argmax genotype, read back from the file alone.
-        let (g, how) = try CheckpointGenotype.load(dir + "/epoch-0002.nsasckpt")
-        #expect(g == r.genotype && how.contains("argmax"))
-    }
-}
-
-import NSASCheckpoint
-
-@Suite struct GDASResumeTests {
-    @Test func resumedGDASEqualsUninterrupted() throws {
-        var c = tinySearch(epochs: 2, steps: 3)
-        c.method = .gdas
-        let dir = NSTemporaryDirectory() + "nsas-gdas-resume-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
-        let a = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
-        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
-        let ra = try a.run()
-        let b = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
-        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
-        let rb = try b.run(startEpoch: 1)
-        #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss)
-        #expect(b.alphaNormal.array == a.alphaNormal.array && b.alphaReduce.array == a.alphaReduce.array)
-        #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
-        #expect(ra.genotype == rb.genotype)
-    }
-}
-
-@Suite struct GDASNSASTests {
-    @Test func gdasNSASFillsItsArchiveAndResumesExactly() throws {
-        var c = tinySearch(epochs: 2, steps: 4)
-        c.method = .gdasNSAS; c.archiveSize = 2
-        let dir = NSTemporaryDirectory() + "nsas-gdas-nsas-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
-        let a = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
-        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
-        // The loss before training, on an identical untouched supernet (the probe moves BN statistics).
-        let before = try TrainTests.probeLoss(GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true)).supernet,
-                                              NamedGenotypes.dartsV2)
-        let ra = try a.run()
-        #expect(a.archive.members.count == 2 && a.archive.recent.count == 8)
-        #expect(try CheckpointFile(dir + "/epoch-0002.nsasckpt").has("archive"))
-        let b = try GDASTrainer(config: c, data: TrainTests.data, log: RunLog(directory: nil, quiet: true))
-        #expect(try b.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
-        let rb = try b.run(startEpoch: 1)
-        #expect(rb.epochs[0].trainLoss == ra.epochs[1].trainLoss && b.archive == a.archive)
-        #expect(zip(a.supernet.named(), b.supernet.named()).allSatisfy { $0.1.array == $1.1.array })
-        // Replay from the seed reproduces the recorded GDAS-NSAS paths and weights.
-        let (reports, divergence) = try Replay(directory: dir, log: RunLog(directory: nil, quiet: true)).run(from: 0, to: nil)
-        #expect(divergence == nil && reports.count == 2)
-        #expect(try TrainTests.probeLoss(a.supernet, NamedGenotypes.dartsV2) < before)
+    @Test func shortSearchLowersTheLossMovesTheLogitsAndDecaysTau() throws {
+        var c = tinyCNN(.gdas, epochs: 2, steps: 8, batch: 32)
+        c.optimizer.lr = 0.05
+        let s = try Search.make(c, log: quietLog())
+        let gdas = s.methodObject as! GDAS<DARTSCNNSpace>
+        #expect(gdas.tau(epoch: 0) == 10 && abs(gdas.tau(epoch: 1) - 0.1) < 1e-6)
+        #expect(gdas.alphas.map(\.shape) == [[14, 8], [14, 8]])
+        let before = gdas.alphas[0].array
+        let before0 = try probeLoss(supernet(try Search.make(c, log: quietLog())), NamedGenotypes.dartsV2)
+        let r = try s.run(startEpoch: 0)
+        #expect(gdas.alphas[0].array != before)                          // Adam moved the logits
+        #expect(r.epochs.map(\.tau) == [10, gdas.tau(epoch: 1)] && r.epochs[1].genotype == r.canonical)
+        #expect(try Genotype(parsing: r.genotype).canonical == r.canonical)
+        #expect(s.pathTexts.allSatisfy { $0.hasPrefix(EdgeOps.prefix) })
+        #expect(try probeLoss(supernet(s), NamedGenotypes.dartsV2) < before0)
     }
 
     @Test func gdasPathDistance() {
-        let a = GDASArchitecture(normal: Array(repeating: 4, count: 14), reduce: Array(repeating: 1, count: 14))
+        let a = EdgeOps([Array(repeating: 4, count: 14), Array(repeating: 1, count: 14)])
         var b = a
-        b.normal[3] = 5; b.reduce[0] = 2
+        b.cells[0][3] = 5; b.cells[1][0] = 2
         #expect(a.distance(to: a) == 0 && abs(a.distance(to: b) - 2.0 / 28) < 1e-12)
+    }
+
+    @Test func rnnGDASHasOneLogitTensorAndDecodesItsGenotype() throws {
+        let s = try Search.make(tinyRNN(.gdas, steps: 4), log: quietLog())
+        let gdas = s.methodObject as! GDAS<DARTSRNNSpace>
+        #expect(gdas.alphas.map(\.shape) == [[10, 5]])                  // 1 + 2 + 3 + 4 edges, 5 ops
+        let r = try s.run(startEpoch: 0)
+        #expect(r.value.isFinite && r.score == .perplexity)
+        #expect(try RecurrentGenotype(parsing: r.genotype).nodes == 4)
+        #expect(s.pathTexts.allSatisfy { $0.hasPrefix("all-edges rnn:") })
     }
 }

@@ -12,51 +12,108 @@ let nsasTrainBinary: String? = {
     return nil
 }()
 
-@Suite(.serialized) struct KillResumeTests {
-    func train(_ args: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: nsasTrainBinary!)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
-    }
+/// Runs nsas-train; returns the process (and, waited for, its status and standard error).
+func train(_ args: [String], wait: Bool = false) throws -> (Process, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: nsasTrainBinary!)
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    let err = Pipe()
+    p.standardError = wait ? err : FileHandle.nullDevice
+    try p.run()
+    guard wait else { return (p, "") }
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p, text)
+}
 
-    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable beside the test bundle (run `swift build` first)"))
-    func killedRunResumesToTheSameWeights() throws {
-        let base = NSTemporaryDirectory() + "nsas-kill-\(getpid())"
+@Suite(.serialized) struct KillResumeTests {
+    static let cnn = ["--data", "default", "--max-steps", "4", "--layers", "3", "--channels", "4", "--batch", "16", "--eval-batch", "1000", "--quiet"]
+    static var rnn: [String] {
+        ["--space", "rnn", "--data", tinyCorpusFolder, "--hidden", "12", "--nodes", "4", "--batch", "8", "--bptt", "6", "--eval-batch", "4",
+         "--lr", "10", "--max-steps", "6", "--quiet"]
+    }
+    static let cases: [(String, [String])] = [
+        ("cnn-randomnas", cnn + ["--method", "randomnas", "--search-samples", "1", "--search-top", "1"]),
+        ("cnn-gdas-nsas", cnn + ["--method", "gdas-nsas", "--archive-size", "2"]),
+        ("cnn-standalone", cnn + ["--method", "standalone", "--genotype", "DARTS_V2"]),
+        ("rnn-wpl", rnn + ["--method", "wpl", "--search-samples", "2", "--search-top", "1"]),
+        ("rnn-nsas", rnn + ["--method", "nsas", "--archive-size", "2", "--archive-policy", "random", "--search-samples", "2", "--search-top", "1"]),
+    ]
+
+    /// Kills a run with SIGKILL at several moments after its first checkpoint, resuming each time;
+    /// it must end with the same weights as an uninterrupted run, and every file present must verify.
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable beside the test bundle"), arguments: cases)
+    func killedRunResumesToTheSameWeights(_ name: String, _ args: [String]) throws {
+        let base = NSTemporaryDirectory() + "nsas-kill-\(name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: base)
-        let common = ["--data", "default", "--epochs", "4", "--max-steps", "5", "--layers", "3", "--channels", "4",
-                      "--batch", "16", "--search-samples", "1", "--search-top", "1", "--eval-batch", "1000", "--quiet"]
-        let clean = try train(common + ["--out", base + "/clean"])
+        let common = args + ["--epochs", "3"]
+        let (clean, _) = try train(common + ["--out", base + "/clean"])
         clean.waitUntilExit()
         #expect(clean.terminationStatus == 0)
-
-        // Kill a second run at several moments after its first checkpoint, resuming each time.
         let dir = base + "/killed"
-        let first = try train(common + ["--out", dir])
-        while !FileManager.default.fileExists(atPath: dir + "/epoch-0001.nsasckpt") && first.isRunning { usleep(20_000) }
-        usleep(150_000)
+        let (first, _) = try train(common + ["--out", dir])
+        while !FileManager.default.fileExists(atPath: dir + "/epoch-0001.nsasckpt") && first.isRunning { usleep(10_000) }
+        usleep(100_000)
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         var resumes = 0
-        while !FileManager.default.fileExists(atPath: dir + "/epoch-0004.nsasckpt") && resumes < 6 {
-            // No torn checkpoint: every file present verifies.
+        while !FileManager.default.fileExists(atPath: dir + "/epoch-0003.nsasckpt") && resumes < 6 {
             for f in try RunDirectory.files(dir) { try CheckpointFile(f).verify() }
-            let r = try train(["--resume", dir, "--quiet"])
-            usleep(useconds_t(200_000 + 150_000 * resumes))
+            let (r, _) = try train(["--resume", dir, "--quiet"])
+            usleep(useconds_t(150_000 + 150_000 * resumes))
             if r.isRunning { kill(r.processIdentifier, SIGKILL) }
             r.waitUntilExit()
             resumes += 1
         }
-        if !FileManager.default.fileExists(atPath: dir + "/epoch-0004.nsasckpt") {
-            let r = try train(["--resume", dir, "--quiet"]); r.waitUntilExit()
+        if !FileManager.default.fileExists(atPath: dir + "/epoch-0003.nsasckpt") {
+            let (r, _) = try train(["--resume", dir, "--quiet"]); r.waitUntilExit()
             #expect(r.terminationStatus == 0)
         }
         for f in try RunDirectory.files(dir) { try CheckpointFile(f).verify() }
-        let a = try CheckpointFile(base + "/clean/epoch-0004.nsasckpt").tensors("weights")
-        let b = try CheckpointFile(dir + "/epoch-0004.nsasckpt").tensors("weights")
+        let a = try CheckpointFile(base + "/clean/epoch-0003.nsasckpt").tensors("weights")
+        let b = try CheckpointFile(dir + "/epoch-0003.nsasckpt").tensors("weights")
         #expect(a == b, "the killed and resumed run ended with other weights")
+    }
+
+    /// Ground truth over an architecture list, killed during the first architecture and run again,
+    /// continues that architecture from its checkpoint and writes the uninterrupted run's table.
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable"))
+    func killedGroundTruthContinues() throws {
+        let base = NSTemporaryDirectory() + "nsas-kill-truth-\(getpid())"
+        try? FileManager.default.removeItem(atPath: base)
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try Data("DARTS_V2\nNSAS\n".utf8).write(to: URL(fileURLWithPath: base + "/archs.txt"))
+        let args = Self.cnn + ["--method", "standalone", "--archs", base + "/archs.txt", "--epochs", "3", "--auxiliary-weight", "0"]
+        let (clean, _) = try train(args + ["--out", base + "/clean"]); clean.waitUntilExit()
+        let (first, _) = try train(args + ["--out", base + "/killed"])
+        while !FileManager.default.fileExists(atPath: base + "/killed/archs/0001/epoch-0001.nsasckpt") && first.isRunning { usleep(10_000) }
+        usleep(50_000)
+        kill(first.processIdentifier, SIGKILL); first.waitUntilExit()
+        let (again, _) = try train(args + ["--out", base + "/killed"]); again.waitUntilExit()
+        #expect(again.terminationStatus == 0)
+        func table(_ d: String) throws -> [[String]] {
+            try String(contentsOfFile: d + "/truth.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+                .map { Array($0.prefix(5)) }   // leave out seconds
+        }
+        #expect(try table(base + "/clean") == table(base + "/killed"))
+    }
+
+    /// Options the chosen space or method does not use are refused with one line, exit code 64.
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable"), arguments: [
+        (["--method", "randomnas", "--wpl-eps", "2"], "--wpl-eps"),
+        (["--method", "gdas", "--search-top", "3"], "--search-top"),
+        (["--method", "randomnas", "--archive-policy", "fifo"], "NSAS options"),
+        (["--space", "rnn", "--layers", "5"], "--layers"),
+        (["--method", "nsas", "--hidden", "50"], "--hidden"),
+        (["--method", "nsas", "--cutout", "8"], "--cutout"),
+        (["--method", "standalone", "--genotype", "NSAS", "--track", "x.txt"], "--track"),
+        (["--resume", "/nonexistent", "--epochs", "3"], "--resume"),
+        (["--space", "nb301"], "nb301"),
+    ])
+    func inapplicableOptionsAreRefused(_ args: [String], _ named: String) throws {
+        let (p, err) = try train(args, wait: true)
+        #expect(p.terminationStatus != 0 && p.terminationStatus < 128)
+        #expect(err.contains(named), "stderr: \(err)")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import NSASCheckpoint
 import NSASData
+import NSASRun
 import NSASSearchSpace
 import NSASTensor
 import NSASTestSupport
@@ -7,74 +9,67 @@ import NSASTrain
 import Testing
 
 @Suite(.serialized) struct TrainTests {
-    static let data = try! DataSource.load("default")
-
-    static func smallConfig(_ method: Method) -> TrainConfig {
-        var c = TrainConfig()
-        c.method = method; c.layers = 3; c.channels = 4; c.batch = 32; c.epochs = 2; c.maxSteps = 12
-        c.evalBatch = 200; c.searchSamples = 4; c.searchBatches = 1; c.searchTop = 2; c.lr = 0.05
-        return c
-    }
-
-    /// Training-mode loss of one architecture on a fixed batch, without a tape.
-    static func probeLoss(_ net: Supernet, _ arch: Genotype) throws -> Float {
-        var rng = RNG(seed: 9)
-        let (x, y) = Batcher(data).batch(data.train, Array(0..<128), rng: &rng)
-        return try withNoGrad { try net.forward(x, arch: arch, ForwardContext(training: true)).crossEntropy(labels: y).item }
-    }
-
     @Test func randomNASLowersTheLossAndSelectsAParsableGenotype() throws {
-        let log = try RunLog(directory: nil, quiet: true)
-        let trainer = try RandomNASTrainer(config: Self.smallConfig(.randomnas), data: Self.data, log: log)
-        let before = try Self.probeLoss(trainer.supernet, NamedGenotypes.dartsV2)
-        let result = try trainer.run()
-        let after = try Self.probeLoss(trainer.supernet, NamedGenotypes.dartsV2)
-        #expect(after < before, "loss \(before) -> \(after)")
-        #expect(result.epochs.count == 2 && result.epochs.allSatisfy { $0.trainLoss.isFinite })
-        #expect(try Genotype(parsing: result.genotype.description) == result.genotype)
-        #expect(result.heldoutAccuracy >= 0 && result.heldoutAccuracy <= 1)
+        var c = tinyCNN(epochs: 2, steps: 12, batch: 32)
+        c.optimizer.lr = 0.05; c.selection?.samples = 4; c.selection?.top = 2; c.evalBatch = 200
+        let s = try Search.make(c, log: quietLog())
+        let before = try probeLoss(supernet(s), NamedGenotypes.dartsV2)
+        let r = try s.run(startEpoch: 0)
+        #expect(try probeLoss(supernet(s), NamedGenotypes.dartsV2) < before)
+        #expect(r.epochs.count == 2 && r.epochs.allSatisfy { $0.trainLoss.isFinite && $0.trainAccuracy != nil })
+        #expect(try Genotype(parsing: r.genotype).canonical == r.canonical)
+        #expect(r.value >= 0 && r.value <= 1 && r.score == .accuracy)
     }
 
-    @Test func seededRunsRepeat() throws {
-        var c = Self.smallConfig(.randomnas)
-        c.epochs = 1; c.maxSteps = 3
-        let a = try RandomNASTrainer(config: c, data: Self.data, log: RunLog(directory: nil, quiet: true))
-        let b = try RandomNASTrainer(config: c, data: Self.data, log: RunLog(directory: nil, quiet: true))
-        #expect(try a.trainEpoch(0).trainLoss == b.trainEpoch(0).trainLoss)
-    }
-
-    @Test func standaloneTrainsAndWritesMetrics() throws {
-        let dir = NSTemporaryDirectory() + "nsas-train-\(getpid())"
-        try? FileManager.default.removeItem(atPath: dir)
-        var c = Self.smallConfig(.standalone)
-        c.auxiliaryWeight = 0.4; c.cutout = 8
-        let result = try StandaloneTrainer(genotype: NamedGenotypes.nsas, config: c, data: Self.data,
-                                           log: RunLog(directory: dir, quiet: true)).run()
-        #expect(result.epochs.count == 2 && result.epochs[1].trainLoss < result.epochs[0].trainLoss)
-        #expect(result.validationAccuracy >= 0 && result.testAccuracy <= 1 && result.parameters > 0)
+    @Test func standaloneTrainsWritesMetricsAndCheckpoints() throws {
+        let dir = freshDir("standalone")
+        var c = tinyCNN(.standalone, epochs: 2, steps: 12, batch: 32, genotype: NamedGenotypes.nsas)
+        var o = try c.network.decode(DARTSCNNOptions.self)
+        o.cutout = 8
+        c.network = try JSONValue(encoding: o)
+        c.optimizer.lr = 0.05; c.evalBatch = 200
+        let s = try Standalone.make(c, log: RunLog(directory: dir, quiet: true))
+        s.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let r = try s.run(startEpoch: 0)
+        #expect(r.epochs.count == 2 && r.epochs[1].trainLoss < r.epochs[0].trainLoss)
+        #expect(r.validation >= 0 && r.test <= 1 && r.parameters > 0 && (r.flops ?? 0) > 0)
         let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         let events = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.map { $0["event"] as! String }
         #expect(events == ["epoch", "epoch", "standalone"])
+        // A checkpoint every epoch; resuming from epoch 1 ends with the same weights.
+        #expect(try RunDirectory.files(dir).count == 2)
+        let u = try Standalone.make(c, log: quietLog())
+        #expect(try u.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        let r2 = try u.run(startEpoch: 1)
+        #expect(u.namedWeights().map { $0.1.array } == s.namedWeights().map { $0.1.array })
+        #expect(r2.validation == r.validation && r2.test == r.test)
+        let (g, _, how) = try CheckpointGenotype.load(dir + "/epoch-0002.nsasckpt")
+        #expect(g.canonical == NamedGenotypes.nsas.canonical && how.contains("stand-alone"))
     }
 
-    @Test func badSettingsAreOneLineErrors() {
-        var c = TrainConfig()
+    @Test func badSettingsAreOneLineErrors() throws {
+        var c = tinyCNN(epochs: 1, steps: 1)
         c.batch = 1
-        #expect(throws: TrainError.self) { try c.validate() }
-        c = TrainConfig(); c.backend = "gpu"
-        do { try c.validate(); Issue.record("no error") } catch { #expect("\(error)".contains("--backend")) }
-        #expect(throws: TrainError.self) { try RunLog(directory: "/proc/nsas-cannot-write") }
+        #expect(throws: RunError.self) { try c.validate() }
+        c = tinyCNN(epochs: 1, steps: 1); c.optimizer.lr = .nan
+        do { try c.validate(); Issue.record("no error") } catch { #expect("\(error)".contains("--lr")) }
+        var o = DARTSCNNOptions(); o.layers = 2
+        c = tinyCNN(epochs: 1, steps: 1); c.network = try JSONValue(encoding: o)
+        do { try c.validate(); Issue.record("no error") } catch { #expect("\(error)".contains("--layers")) }
+        c = tinyRNN(.wpl); c.wpl?.stepsPerPath = 0
+        #expect(throws: RunError.self) { try c.validate() }
+        #expect(throws: RunError.self) { try RunLog(directory: "/proc/nsas-cannot-write") }
     }
 
     @Test func divergenceIsAnErrorNotACrash() throws {
-        var c = Self.smallConfig(.randomnas)
-        c.lr = 1e9; c.clip = 1e30; c.maxSteps = 8; c.epochs = 1
-        let trainer = try RandomNASTrainer(config: c, data: Self.data, log: RunLog(directory: nil, quiet: true))
-        do { _ = try trainer.trainEpoch(0) } catch let e as TrainError {
+        var c = tinyCNN(epochs: 1, steps: 8, batch: 32)
+        c.optimizer.lr = 1e9; c.optimizer.clip = 1e30
+        let s = try Search.make(c, log: quietLog())
+        do { _ = try s.trainEpoch(0) } catch let e as RunError {
             if case .diverged = e { } else { Issue.record("unexpected \(e)") }
             return
         }
         // Batch norm can keep a huge learning rate finite for a few steps; then the weights must be finite too.
-        #expect(trainer.supernet.parameters.allSatisfy { $0.array.allSatisfy(\.isFinite) })
+        #expect(weights(s).allSatisfy { $0.allSatisfy(\.isFinite) })
     }
 }

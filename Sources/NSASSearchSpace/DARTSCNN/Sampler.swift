@@ -9,7 +9,7 @@ public struct ArchitectureSampler: Sendable {
 
     public init(nodes: Int = 4, allowNone: Bool = false) { self.nodes = nodes; self.allowNone = allowNone }
 
-    public var ops: [Primitive] { allowNone ? Primitive.allCases : Primitive.allCases.filter { $0 != .none } }
+    public var ops: [Primitive] { allowNone ? DARTSCNNSpace.ops : DARTSCNNSpace.ops.filter { $0 != .none } }
 
     func cell(_ rng: inout RNG) -> [Edge] {
         let ops = self.ops

@@ -83,7 +83,7 @@ final class SupernetCell: Layer {
         for i in 0..<config.nodes {
             for j in 0..<(2 + i) {
                 let stride = plan.reduction && j < 2 ? 2 : 1
-                ops.append(Primitive.allCases.map { $0.make(channels: plan.c, stride: stride, affine: false, search: true, rng: &rng) })
+                ops.append(DARTSCNNSpace.ops.map { $0.make(channels: plan.c, stride: stride, affine: false, search: true, rng: &rng) })
             }
         }
         self.ops = ops
@@ -91,7 +91,7 @@ final class SupernetCell: Layer {
 
     func op(_ edges: [Edge], _ k: Int) -> CellOp {
         let e = edges[k]
-        return ops[CNNConfig.edgeIndex(node: k / 2, input: e.input)][Primitive.allCases.firstIndex(of: e.op)!]
+        return ops[CNNConfig.edgeIndex(node: k / 2, input: e.input)][DARTSCNNSpace.ops.firstIndex(of: e.op)!]
     }
 
     func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext) throws -> Tensor {
@@ -108,7 +108,7 @@ final class SupernetCell: Layer {
             var sum: Tensor? = nil
             for j in 0..<(2 + i) {
                 let e = CNNConfig.edgeIndex(node: i, input: j)
-                guard Primitive.allCases[opIndex[e]] != .none else { continue }
+                guard DARTSCNNSpace.ops[opIndex[e]] != .none else { continue }
                 var h = try ops[e][opIndex[e]].forward(states[j], ctx)
                 if let w = weights[e] { h = try h.scaled(byTensor: w) }
                 sum = try sum.map { try $0 + h } ?? h
@@ -125,7 +125,7 @@ final class SupernetCell: Layer {
     func named(_ p: String) -> [(String, Tensor)] {
         var out = pre0.named("\(p).preprocess0") + pre1.named("\(p).preprocess1")
         for (e, row) in ops.enumerated() {
-            for (k, op) in row.enumerated() { out += op.named("\(p).edges.\(e).\(Primitive.allCases[k].name)") }
+            for (k, op) in row.enumerated() { out += op.named("\(p).edges.\(e).\(DARTSCNNSpace.ops[k].name)") }
         }
         return out
     }

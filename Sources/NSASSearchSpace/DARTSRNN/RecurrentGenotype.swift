@@ -112,22 +112,11 @@ public struct RecurrentGenotype: Hashable, Codable, Sendable, CustomStringConver
     public static let nsas = try! RecurrentGenotype(parsing: "Genotype(recurrent=[('sigmoid', 0), ('sigmoid', 0), ('tanh', 2), ('tanh', 2), ('sigmoid', 3), ('relu', 4), ('tanh', 3), ('relu', 5)], concat=[1, 2, 3, 4, 5, 6, 7, 8])")
     public static let byName: [String: RecurrentGenotype] = ["DARTS_V1": dartsV1, "DARTS_V2": dartsV2, "DARTS": dartsV2, "NSAS": nsas]
 
-    /// The genotypes of a file, one a line (blank lines and # comments skipped).
-    public static func list(fromFile path: String) throws -> [RecurrentGenotype] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SearchSpaceError.file("\(path): cannot be read") }
-        let list = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { n, line -> RecurrentGenotype? in
-            let t = line.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty || t.hasPrefix("#") { return nil }
-            do { return try RecurrentGenotype(parsing: t) } catch { throw SearchSpaceError.file("\(path):\(n + 1): \(error)") }
-        }
-        guard !list.isEmpty else { throw SearchSpaceError.file("\(path): no genotypes") }
-        return list
-    }
 
     /// Uniform sampling as RandomNAS does for the RNN space: each node one earlier state and one
     /// op (`none` excluded unless allowed).
     public static func sample(nodes: Int = 8, allowNone: Bool = false, _ rng: inout some RandomNumberGenerator) -> RecurrentGenotype {
-        let ops = allowNone ? RecurrentPrimitive.allCases : RecurrentPrimitive.allCases.filter { $0 != .none }
+        let ops = allowNone ? DARTSRNNSpace.ops : DARTSRNNSpace.ops.filter { $0 != .none }
         let edges = (0..<nodes).map { k in RecurrentEdge(ops[Int.random(in: 0..<ops.count, using: &rng)], Int.random(in: 0...k, using: &rng)) }
         return try! RecurrentGenotype(recurrent: edges)
     }
@@ -160,5 +149,12 @@ public enum AnyGenotype: Hashable, Sendable, CustomStringConvertible {
         case .cnn(let g): return (g.normal + g.reduce).contains { $0.op == .none }
         case .rnn(let g): return g.recurrent.contains { $0.op == .none }
         }
+    }
+}
+
+extension RecurrentGenotype: Architecture {
+    /// 1 - matching nodes / nodes; a node matches with the same predecessor and op.
+    public func distance(to other: RecurrentGenotype) -> Double {
+        1 - Double(zip(recurrent, other.recurrent).filter { $0 == $1 }.count) / Double(max(recurrent.count, 1))
     }
 }

@@ -137,19 +137,19 @@ public struct Genotype: Hashable, Codable, Sendable, CustomStringConvertible {
 
 import Foundation
 
-extension Genotype {
-    /// The genotypes of a file, one a line in either text form or a name; blank lines and lines
-    /// starting with # are skipped. Errors name the file and line.
-    public static func list(fromFile path: String) throws -> [Genotype] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SearchSpaceError.file("\(path): cannot be read")
+extension Genotype: Architecture {
+    /// 1 - matches / edges over the normal and reduce cells together. An edge of `self` matches
+    /// when `other` has an edge into the same node from the same input with the same op.
+    public func distance(to other: Genotype) -> Double {
+        func matches(_ x: [Edge], _ y: [Edge]) -> Int {
+            var n = 0
+            for (k, e) in x.enumerated() {
+                let node = k / 2
+                if 2 * node + 2 <= y.count, y[(2 * node)..<(2 * node + 2)].contains(e) { n += 1 }
+            }
+            return n
         }
-        let list = try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { n, line -> Genotype? in
-            let t = line.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty || t.hasPrefix("#") { return nil }
-            do { return try Genotype(parsing: t) } catch { throw SearchSpaceError.file("\(path):\(n + 1): \(error)") }
-        }
-        guard !list.isEmpty else { throw SearchSpaceError.file("\(path): no genotypes") }
-        return list
+        let edges = normal.count + reduce.count
+        return 1 - Double(matches(normal, other.normal) + matches(reduce, other.reduce)) / Double(max(edges, 1))
     }
 }

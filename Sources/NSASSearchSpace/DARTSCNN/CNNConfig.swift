@@ -45,9 +45,11 @@ public enum SearchSpaceError: Error, CustomStringConvertible, Equatable {
     case genotype(String)
     /// A genotype list file that cannot be read or parsed (the message names file and line).
     case file(String)
+    /// An option out of range for this space (the message names the option).
+    case option(String)
     public var description: String {
         switch self {
-        case .file(let m): return m
+        case .file(let m), .option(let m): return m
         case .config(let m): return "network configuration: \(m)"
         case .genotype(let m): return "genotype does not fit the network: \(m)"
         }

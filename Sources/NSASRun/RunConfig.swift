@@ -1,0 +1,203 @@
+import NSASSearchSpace
+
+/// The search or training methods.
+public enum Method: String, Codable, CaseIterable, Sendable {
+    case randomnas
+    /// RandomNAS-NSAS: RandomNAS sampling with the NSAS constraint archive and loss.
+    case nsas
+    /// GDAS: Gumbel-softmax sampling of learned architecture logits.
+    case gdas
+    /// GDAS-NSAS: GDAS with the NSAS constraint archive of sampled paths and loss.
+    case gdasNSAS = "gdas-nsas"
+    /// WPL: RandomNAS sampling with the weight plasticity loss.
+    case wpl
+    case standalone
+
+    /// Accepts the long names too (`randomnas-nsas`).
+    public init?(name: String) {
+        if name == "randomnas-nsas" { self = .nsas } else { self.init(rawValue: name) }
+    }
+
+    public var usesNSAS: Bool { self == .nsas || self == .gdasNSAS }
+    public var usesGDAS: Bool { self == .gdas || self == .gdasNSAS }
+    /// Methods that end with random search over the trained supernet.
+    public var selectsByRandomSearch: Bool { self == .randomnas || self == .nsas || self == .wpl }
+}
+
+/// How NSAS uses its archive.
+public enum NSASMode: String, Codable, CaseIterable, Sendable {
+    /// The paper's Eq. 8: the archived architectures' losses on the same batch, with gradients.
+    case loss
+    /// The replay-buffer variant: each archived architecture trained as an extra single-path step.
+    case replay
+    /// The public reference code: constraint losses computed without gradient (the current path's
+    /// gradient scaled by 0.5), to show what that costs.
+    case referenceCompat = "reference-compat"
+}
+
+/// L = L_current + beta * (sum or mean over the archive). The reference code's 0.5 * L_current +
+/// 0.5 * mean is `mean` with beta = 1, halved.
+public enum ConstraintReduction: String, Codable, CaseIterable, Sendable { case sum, mean }
+
+/// How the NSAS archive replaces members once it is full.
+public enum ArchivePolicy: String, Codable, CaseIterable, Sendable {
+    /// The paper's greedy novelty search (Algorithm 1).
+    case novelty
+    /// A uniformly chosen member replaced by a uniformly chosen recent architecture (no novelty).
+    case random
+    /// The last M sampled architectures.
+    case fifo
+}
+
+public struct OptimizerOptions: Codable, Hashable, Sendable {
+    public var lr: Float, lrMin: Float, momentum: Float, weightDecay: Float, clip: Float
+    /// Cosine annealing from lr to lrMin over the epochs (false: constant).
+    public var cosine: Bool
+    public init(_ d: SpaceDefaults) {
+        lr = d.lr; lrMin = d.lrMin; momentum = d.momentum; weightDecay = d.weightDecay; clip = d.clip; cosine = d.cosine
+    }
+}
+
+/// Random search at the end of RandomNAS-style searches: `samples` architectures scored on
+/// `batches` held-out batches, the best `top` re-scored on the whole held-out split.
+public struct SelectionOptions: Codable, Hashable, Sendable {
+    public var samples = 50, batches: Int, top = 10
+    public init(batches: Int) { self.batches = batches }
+}
+
+public struct NSASOptions: Codable, Hashable, Sendable {
+    public var beta: Float = 1
+    public var archiveSize = 4
+    public var recentSize: Int
+    public var knnK = 10
+    public var noveltyDraws = 10
+    public var reduction = ConstraintReduction.mean
+    public var mode = NSASMode.loss
+    public var policy = ArchivePolicy.novelty
+    public init(recentSize: Int) { self.recentSize = recentSize }
+}
+
+/// WPL: penalty (eps/2) sum F (theta - theta*)^2.
+public struct WPLOptions: Codable, Hashable, Sendable {
+    public var eps: Float = 1
+    /// Steps each sampled path trains for; theta* is the weights when the path started.
+    public var stepsPerPath = 4
+    /// Decay of the running diagonal Fisher estimate F = decay F + (1 - decay) g^2.
+    public var fisherDecay: Float = 0.9
+    public init() {}
+}
+
+public struct GDASOptions: Codable, Hashable, Sendable {
+    public var tauMax: Float = 10, tauMin: Float = 0.1
+    /// Adam on the architecture logits (betas 0.5, 0.999).
+    public var archLR: Float = 3e-4, archWeightDecay: Float = 1e-3
+    public init() {}
+}
+
+public struct StandaloneOptions: Codable, Hashable, Sendable {
+    public var genotype: String
+    /// CNN: final drop-path probability, auxiliary head weight (0: no head), cutout side.
+    public var dropPath: Float = 0.2, auxiliaryWeight: Float = 0.4, cutout = 0
+    /// RNN: averaged SGD once validation perplexity has not improved for `nonmono` epochs.
+    public var asgd = true, nonmono = 5
+    public init(genotype: String) { self.genotype = genotype }
+}
+
+/// Everything a run needs. Options of one method sit in their own group, present only when the
+/// method uses them; the space's own options (network size) are stored as its `Options` type
+/// encodes them. `defaults(space:method:)` is the one place defaults live.
+public struct RunConfig: Codable, Hashable, Sendable {
+    public var space: SpaceID
+    public var method: Method
+    public var data = "default"
+    public var seed: UInt64 = 0
+    public var epochs = 5
+    public var batch: Int
+    public var evalBatch: Int
+    /// Steps per epoch at most (0: all). For quick looks and tests.
+    public var maxSteps = 0
+    public var backend = "blas"
+    /// Whether uniform sampling (training and random search) may draw `none`.
+    public var allowNone = false
+    public var optimizer: OptimizerOptions
+    public var network: JSONValue
+    public var selection: SelectionOptions?
+    public var nsas: NSASOptions?
+    public var wpl: WPLOptions?
+    public var gdas: GDASOptions?
+    public var standalone: StandaloneOptions?
+
+    /// The defaults of a space and method (stand-alone needs `genotype`).
+    public static func defaults(space: SpaceID, method: Method, genotype: String = "") throws -> RunConfig {
+        try open(SpaceRegistry.type(space), method: method, genotype: genotype)
+    }
+
+    static func open<S: SearchSpace>(_ type: S.Type, method: Method, genotype: String) throws -> RunConfig {
+        let (d, options) = S.defaults(standalone: method == .standalone)
+        var c = RunConfig(space: S.id, method: method, batch: d.batch, evalBatch: d.evalBatch, optimizer: OptimizerOptions(d),
+                          network: try JSONValue(encoding: options))
+        if method.selectsByRandomSearch { c.selection = SelectionOptions(batches: d.searchBatches) }
+        if method.usesNSAS { c.nsas = NSASOptions(recentSize: d.recentSize) }
+        if method == .wpl { c.wpl = WPLOptions() }
+        if method.usesGDAS { c.gdas = GDASOptions() }
+        if method == .standalone { c.standalone = StandaloneOptions(genotype: genotype) }
+        return c
+    }
+
+    public var setup: SpaceSetup {
+        SpaceSetup(data: data, seed: seed, batch: batch, evalBatch: evalBatch, maxSteps: maxSteps, allowNone: allowNone)
+    }
+
+    /// The space's own options.
+    public func options<S: SearchSpace>(_ type: S.Type) throws -> S.Options {
+        do { return try network.decode(S.Options.self) } catch {
+            throw RunError.config("the network options do not fit the \(S.id) space (\(error))")
+        }
+    }
+
+    /// One-line errors for settings that cannot work, before anything is built.
+    public func validate() throws {
+        func bad(_ m: String) -> RunError { .config(m) }
+        if epochs < 1 { throw bad("--epochs must be at least 1") }
+        if batch < 2 { throw bad("--batch must be at least 2") }
+        if evalBatch < 1 || maxSteps < 0 { throw bad("--eval-batch must be at least 1 and --max-steps not negative") }
+        let o = optimizer
+        if !(o.lr > 0) || !(o.lrMin >= 0) || (o.cosine && o.lrMin > o.lr) { throw bad("need 0 <= --lr-min <= --lr and --lr > 0") }
+        if !(0..<1).contains(o.momentum) || !(o.weightDecay >= 0) || !(o.clip > 0) {
+            throw bad("need 0 <= --momentum < 1, --weight-decay >= 0, --clip > 0")
+        }
+        if let s = selection, s.samples < 1 || s.batches < 1 || s.top < 1 {
+            throw bad("--search-samples, --search-batches and --search-top must be positive")
+        }
+        if let n = nsas, !(n.beta >= 0) || n.archiveSize < 1 || n.recentSize < 1 || n.knnK < 1 || n.noveltyDraws < 1 {
+            throw bad("need --nsas-beta >= 0 and positive --archive-size, --recent-size, --knn-k, --novelty-draws")
+        }
+        if let w = wpl, !(w.eps >= 0) || w.stepsPerPath < 1 || !(0..<1).contains(w.fisherDecay) {
+            throw bad("need --wpl-eps >= 0, --wpl-steps-per-path >= 1, 0 <= --wpl-fisher-decay < 1")
+        }
+        if let g = gdas, !(g.tauMax > 0) || !(g.tauMin > 0) { throw bad("GDAS temperatures must be positive") }
+        if let s = standalone {
+            if !(0..<1).contains(s.dropPath) || !(s.auxiliaryWeight >= 0) || s.cutout < 0 || s.nonmono < 1 {
+                throw bad("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0")
+            }
+        }
+        try validateSpace(SpaceRegistry.type(space))
+    }
+
+    func validateSpace<S: SearchSpace>(_ type: S.Type) throws { try S.validate(try options(S.self)) }
+}
+
+public enum RunError: Error, CustomStringConvertible, Equatable {
+    case config(String)
+    case diverged(epoch: Int, step: Int, loss: Float)
+    case output(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .config(let m): return m
+        case .diverged(let e, let s, let l):
+            return "training diverged at epoch \(e), step \(s): loss is \(l); lower --lr (files written so far are kept)"
+        case .output(let p, let r): return "\(p): \(r)"
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import NSASData
+import NSASTensor
+
+extension SpaceID {
+    /// The DARTS CNN cell space (8 primitives, 4 nodes, normal and reduce cells) on images.
+    public static let dartsCNN = SpaceID("darts-cnn")
+}
+
+/// Options of the DARTS CNN space.
+public struct DARTSCNNOptions: Codable, Hashable, Sendable {
+    /// Cells L (reductions at L/3 and 2L/3).
+    public var layers = 8
+    /// Initial channels C.
+    public var channels = 16
+    /// Fraction of the training file held out for scoring (not for `default`, which ships a split).
+    public var heldoutFraction = 0.5
+    /// Stand-alone training (DARTS's evaluation recipe): final drop-path probability (rising
+    /// linearly over the epochs), auxiliary head weight (0: no head), cutout side (0: none).
+    public var dropPath: Float = 0.2, auxiliaryWeight: Float = 0.4, cutout = 0
+    public init() {}
+}
+
+/// One image batch.
+public struct ImageBatch {
+    public var x: Tensor
+    public var labels: [Int]
+}
+
+/// The DARTS CNN space on an image data set: a single-path supernet (`Supernet`), shuffled and
+/// augmented training batches from the `data` stream, architectures scored by held-out accuracy.
+public final class DARTSCNNSpace: StandaloneSpace {
+    public typealias Arch = Genotype
+    public static let id = SpaceID.dartsCNN
+    /// The space's ops (DARTS's `PRIMITIVES`), apart from the op registry `Primitive`.
+    public static let ops: [Primitive] = [.none, .maxPool3x3, .avgPool3x3, .skipConnect, .sepConv3x3, .sepConv5x5, .dilConv3x3, .dilConv5x5]
+    public static var primitives: [String] { ops.map(\.name) }
+    public static let score = ScoreKind.accuracy
+
+    public static func defaults(standalone: Bool) -> (SpaceDefaults, DARTSCNNOptions) {
+        (SpaceDefaults(batch: 64, evalBatch: 256, lr: 0.025, lrMin: 0.001, momentum: 0.9, weightDecay: 3e-4, clip: 5,
+                       cosine: true, recentSize: 50, searchBatches: 2), DARTSCNNOptions())
+    }
+
+    public static func validate(_ o: DARTSCNNOptions) throws {
+        if o.layers < 3 { throw SearchSpaceError.option("--layers must be at least 3 (reduction cells sit at L/3 and 2L/3)") }
+        if o.channels < 2 || o.channels % 2 != 0 { throw SearchSpaceError.option("--channels must be even and at least 2") }
+        if !(o.heldoutFraction > 0 && o.heldoutFraction < 1) { throw SearchSpaceError.option("--heldout-fraction must be in (0, 1)") }
+        if !(0..<1).contains(o.dropPath) || !(o.auxiliaryWeight >= 0) || o.cutout < 0 {
+            throw SearchSpaceError.option("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0")
+        }
+    }
+
+    public static func loadData(_ options: DARTSCNNOptions, setup: SpaceSetup) throws -> DataSplits {
+        try DataSource.load(setup.data, seed: setup.seed, heldoutFraction: options.heldoutFraction)
+    }
+
+    public static func sample(_ options: DARTSCNNOptions, allowNone: Bool, _ rng: inout RNG) -> Genotype {
+        ArchitectureSampler(allowNone: allowNone).sample(&rng)
+    }
+
+    public static func edgeCounts(_ options: DARTSCNNOptions) -> [Int] { [14, 14] }
+
+    /// Per node the two incoming edges whose strongest non-`none` op is most probable, each with that op.
+    public static func genotype(logits: [Tensor], options: DARTSCNNOptions) throws -> Genotype {
+        guard logits.count == 2, logits.allSatisfy({ $0.shape == [14, ops.count] }) else {
+            throw SearchSpaceError.genotype("GDAS logits of the CNN space are two tensors of shape [14, \(ops.count)]")
+        }
+        return try Genotype(normal: cell(logits[0]), reduce: cell(logits[1]))
+    }
+
+    static func cell(_ alpha: Tensor) throws -> [Edge] {
+        let p = try withNoGrad { try alpha.softmax() }.array
+        let n = ops.count, noneIndex = ops.firstIndex(of: .none)!
+        var edges: [Edge] = []
+        for i in 0..<4 {
+            let candidates: [(input: Int, op: Int, p: Float)] = (0..<(2 + i)).map { j in
+                let e = CNNConfig.edgeIndex(node: i, input: j)
+                let best = (0..<n).filter { $0 != noneIndex }.max { p[e * n + $0] < p[e * n + $1] }!
+                return (j, best, p[e * n + best])
+            }
+            for c in candidates.sorted(by: { $0.p > $1.p }).prefix(2).sorted(by: { $0.input < $1.input }) {
+                edges.append(Edge(ops[c.op], c.input))
+            }
+        }
+        return edges
+    }
+
+    public static func pathText(_ path: EdgeOps, options: DARTSCNNOptions) -> String {
+        func text(_ ops: [Int]) -> String {
+            var out: [String] = []
+            for i in 0..<4 { for j in 0..<(2 + i) { out.append("\(Self.ops[ops[CNNConfig.edgeIndex(node: i, input: j)]].name)~\(j)") } }
+            return out.joined(separator: "|")
+        }
+        return EdgeOps.prefix + path.cells.map(text).joined(separator: "||")
+    }
+
+    public let options: DARTSCNNOptions
+    public let data: DataSplits
+    public let supernet: Supernet
+    let setup: SpaceSetup
+    let batcher: Batcher
+    var order: [[Int]] = []
+
+    public init(options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
+        try Self.validate(options)
+        self.options = options; self.setup = setup; self.data = data
+        batcher = Batcher(data)
+        supernet = try Supernet(CNNConfig(layers: options.layers, channels: options.channels, inputChannels: data.channels,
+                                          imageSize: data.imageSize, classes: data.classes), rng: &streams[RandomStreams.initialization])
+    }
+
+    public var dataName: String { data.name }
+    public var parameters: [Tensor] { supernet.parameters }
+    public func named() -> [(String, Tensor)] { supernet.named() }
+    public var summary: String { "\(data.name); supernet \(options.layers) cells, C=\(options.channels), \(supernet.parameterCount) parameters" }
+    public var networkJSON: [String: Any] {
+        let c = supernet.config
+        return ["layers": c.layers, "channels": c.channels, "nodes": c.nodes, "input_channels": c.inputChannels,
+                "image_size": c.imageSize, "classes": c.classes, "stem_multiplier": c.stemMultiplier]
+    }
+    public var unit: String { "images" }
+
+    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int {
+        order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: true, dropLast: true, rng: &streams[RandomStreams.data])
+        if setup.maxSteps > 0 { order = Array(order.prefix(setup.maxSteps)) }
+        guard !order.isEmpty else { throw SearchSpaceError.option("--batch \(setup.batch) is larger than the training split (\(data.train.count) images)") }
+        return order.count
+    }
+
+    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
+        let aug = Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip)
+        let (x, y) = batcher.batch(data.train, order[step], augmentation: aug, rng: &streams[RandomStreams.data])
+        return ImageBatch(x: x, labels: y)
+    }
+
+    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
+        let indices = (0..<setup.batch).map { _ in streams[RandomStreams.heldout].int(below: data.heldout.count) }
+        let (x, y) = batcher.batch(data.heldout, indices, rng: &streams[RandomStreams.heldout])
+        return ImageBatch(x: x, labels: y)
+    }
+
+    public func loss(_ path: Path<Genotype>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
+        let ctx = ForwardContext(training: true)
+        let logits: Tensor
+        switch path {
+        case .arch(let g):
+            logits = try supernet.forward(batch.x, arch: g, ctx)
+        case .edges(let e, let w):
+            let none = [Tensor?](repeating: nil, count: supernet.config.edgesPerCell)
+            logits = try supernet.forward(batch.x, normalOps: e.cells[0], reduceOps: e.cells[1], normalWeights: w?[0] ?? none,
+                                          reduceWeights: w?[1] ?? none, ctx)
+        }
+        let loss = try logits.crossEntropy(labels: batch.labels)
+        let correct = zip(logits.argmaxRows(), batch.labels).filter { $0 == $1 }.count
+        return PathLoss(loss: loss, value: loss.item, correct: correct, count: batch.labels.count)
+    }
+
+    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
+
+    public func score(_ arch: Genotype, batches: Int?) throws -> ArchScore {
+        let r = try evaluate(data.heldout, batcher: batcher, batchSize: setup.evalBatch, maxBatches: batches) {
+            try supernet.forward($0, arch: arch, ForwardContext(training: false))
+        }
+        return ArchScore(value: r.accuracy, loss: r.loss)
+    }
+
+    public func recalibrate(_ arch: Genotype, batches: Int) throws {
+        var rng = RNG(seed: 0)
+        let order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: false, dropLast: true, rng: &rng)
+        guard order.count >= batches else {
+            throw SearchSpaceError.option("--bn-recalibrate \(batches): the training split has only \(order.count) batches of \(setup.batch)")
+        }
+        let ctx = ForwardContext(training: true, recalibration: BNRecalibration())
+        for indices in order.prefix(batches) {
+            let x = batcher.batch(data.train, indices, rng: &rng).0
+            _ = try withNoGrad { try supernet.forward(x, arch: arch, ctx) }
+        }
+    }
+}
+
+/// Accuracy and mean loss of logits from `forward` over (part of) a split, without a tape and
+/// with BN in evaluation mode (running statistics).
+public func evaluate(_ set: ImageSet, batcher: Batcher, batchSize: Int, maxBatches: Int? = nil,
+                     forward: (Tensor) throws -> Tensor) throws -> (accuracy: Float, loss: Float) {
+    var rng = RNG(seed: 0)
+    let order = Batcher.order(count: set.count, batchSize: batchSize, shuffle: false, dropLast: false, rng: &rng)
+    var correct = 0, seen = 0, lossSum = 0.0
+    for indices in order.prefix(maxBatches ?? order.count) {
+        let (x, labels) = batcher.batch(set, indices, rng: &rng)
+        let logits = try withNoGrad { try forward(x) }
+        let loss = try withNoGrad { try logits.crossEntropy(labels: labels) }
+        correct += zip(logits.argmaxRows(), labels).filter { $0 == $1 }.count
+        seen += labels.count
+        lossSum += Double(loss.item) * Double(labels.count)
+    }
+    return (Float(correct) / Float(max(seen, 1)), Float(lossSum / Double(max(seen, 1))))
+}

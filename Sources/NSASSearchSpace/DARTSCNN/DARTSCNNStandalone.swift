@@ -1,0 +1,75 @@
+import NSASCheckpoint
+import NSASData
+import NSASTensor
+
+extension DARTSCNNSpace {
+    public static func standalone(_ genotype: Genotype, options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits,
+                                  streams: RandomStreams) throws -> CNNStandalone {
+        try CNNStandalone(genotype, options: options, setup: setup, data: data, streams: streams)
+    }
+}
+
+/// A DARTS CNN genotype trained from scratch (DARTS's evaluation recipe: drop-path rising linearly
+/// to `dropPath`, auxiliary head weighted `auxiliaryWeight`, cutout), scored by accuracy on the
+/// held-out (validation) split and the test split.
+public final class CNNStandalone: StandaloneModel {
+    public let network: StandaloneNetwork
+    let options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits
+    let batcher: Batcher
+    var order: [[Int]] = []
+    var dropPath: Float = 0
+
+    init(_ genotype: Genotype, options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
+        try DARTSCNNSpace.validate(options)
+        self.options = options; self.setup = setup; self.data = data
+        batcher = Batcher(data)
+        network = try StandaloneNetwork(genotype, config: CNNConfig(layers: options.layers, channels: options.channels, inputChannels: data.channels,
+                                                                    imageSize: data.imageSize, classes: data.classes),
+                                        auxiliary: options.auxiliaryWeight > 0, rng: &streams[RandomStreams.initialization])
+    }
+
+    public var parameters: [Tensor] { network.parameters }
+    public func named() -> [(String, Tensor)] { network.named() }
+    public var summary: String { "\(data.name); \(options.layers) cells, C=\(options.channels), \(network.parameterCount) parameters" }
+    public var dataName: String { data.name }
+    public var unit: String { "images" }
+    public func multiplyAdds() throws -> Int? { try network.multiplyAdds() }
+
+    public func beginEpoch(_ epoch: Int, of epochs: Int, streams: RandomStreams) throws -> Int {
+        dropPath = options.dropPath * Float(epoch) / Float(epochs)
+        order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: true, dropLast: true, rng: &streams[RandomStreams.data])
+        if setup.maxSteps > 0 { order = Array(order.prefix(setup.maxSteps)) }
+        guard !order.isEmpty else { throw SearchSpaceError.option("--batch \(setup.batch) is larger than the training split (\(data.train.count) images)") }
+        return order.count
+    }
+
+    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
+        var aug = data.augmentation
+        aug.cutout = options.cutout
+        let (x, y) = batcher.batch(data.train, order[step], augmentation: aug, rng: &streams[RandomStreams.data])
+        return ImageBatch(x: x, labels: y)
+    }
+
+    public func loss(_ batch: ImageBatch, streams: RandomStreams) throws -> PathLoss {
+        let ctx = ForwardContext(training: true, dropPath: dropPath, rng: streams["drop-path"])
+        let (logits, aux) = try network.forward(batch.x, ctx)
+        streams["drop-path"] = ctx.rng
+        var loss = try logits.crossEntropy(labels: batch.labels)
+        if let aux { loss = try loss + aux.crossEntropy(labels: batch.labels).scaled(by: options.auxiliaryWeight) }
+        let correct = zip(logits.argmaxRows(), batch.labels).filter { $0 == $1 }.count
+        return PathLoss(loss: loss, value: loss.item, correct: correct, count: batch.labels.count)
+    }
+
+    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
+    public func afterStep() {}
+
+    func accuracy(_ set: ImageSet) throws -> ArchScore {
+        let r = try evaluate(set, batcher: batcher, batchSize: setup.evalBatch) { try network.forward($0, ForwardContext(training: false)).logits }
+        return ArchScore(value: r.accuracy, loss: r.loss)
+    }
+
+    public func endEpoch(_ epoch: Int, note: (String) -> Void) throws -> ArchScore { try accuracy(data.heldout) }
+    public func test() throws -> ArchScore { try accuracy(data.test) }
+    public func sections() throws -> [CheckpointWriter.Section] { [] }
+    public func restore(_ f: CheckpointFile) throws {}
+}

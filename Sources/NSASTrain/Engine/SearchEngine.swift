@@ -1,0 +1,171 @@
+import Foundation
+import NSASCheckpoint
+import NSASRun
+import NSASSearchSpace
+import NSASTensor
+
+/// What a search ends with.
+public struct SearchOutcome: Sendable {
+    /// The chosen architecture in the space's full text form and its canonical one-line key.
+    public var genotype: String
+    public var canonical: String
+    /// Its held-out score (accuracy or perplexity, as `score` says) with inherited weights.
+    public var value: Float
+    public var score: ScoreKind
+    public var epochs: [EpochMetrics]
+}
+
+/// A search of any space and method, as the command line, replay and tests drive it.
+public protocol AnySearch: AnyObject {
+    var config: RunConfig { get }
+    var checkpointer: RunCheckpointer? { get set }
+    /// Architectures scored on the held-out split after every epoch (`--track`), in any text form.
+    func track(_ texts: [String]) throws
+    var trackedKeys: [String] { get }
+    /// Restores a checkpoint of this run; returns the epochs it completed.
+    func restore(from path: String) throws -> Int
+    func run(startEpoch: Int) throws -> SearchOutcome
+    func trainEpoch(_ epoch: Int) throws -> EpochMetrics
+    /// The paths of the last epoch trained, as the `paths` section writes them.
+    var pathTexts: [String] { get }
+    func namedWeights() -> [(String, Tensor)]
+    /// The method object (for tests and inspection: `NSAS<...>`, `GDAS<...>`).
+    var methodObject: AnyObject { get }
+    /// The space object (`DARTSCNNSpace`, ...).
+    var spaceObject: AnyObject { get }
+}
+
+/// The one search loop: epochs of batches from the space, each step the method's forward and
+/// backward, then gradient clipping and SGD; progress, metrics, tracking, a checkpoint every
+/// epoch, resume from any checkpoint, and the method's final selection.
+public final class SearchEngine<M: SearchMethod>: AnySearch {
+    public typealias Space = M.Space
+    public let ctx: SearchContext<Space>
+    public let method: M
+    public var checkpointer: RunCheckpointer?
+    public var tracked: [Space.Arch] = []
+    public private(set) var epochPaths: [String] = []
+
+    public init(space: Space, method: M, config: RunConfig, streams: RandomStreams, log: RunLog) {
+        ctx = SearchContext(space: space, config: config, streams: streams, log: log)
+        self.method = method
+    }
+
+    public var config: RunConfig { ctx.config }
+    public var space: Space { ctx.space }
+    public var methodObject: AnyObject { method }
+    public var spaceObject: AnyObject { ctx.space }
+    public var pathTexts: [String] { epochPaths }
+    public func namedWeights() -> [(String, Tensor)] { space.named() }
+    public var trackedKeys: [String] { tracked.map(\.canonical) }
+    public func track(_ texts: [String]) throws { tracked = try texts.map { try Space.Arch(parsing: $0) } }
+
+    /// The learning rate of an epoch (cosine annealing or constant).
+    func lr(epoch: Int) -> Float {
+        let o = config.optimizer
+        return o.cosine ? CosineAnnealing(base: o.lr, minimum: o.lrMin, total: config.epochs).lr(epoch: epoch) : o.lr
+    }
+
+    public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
+        ctx.epoch = epoch
+        ctx.sgd.lr = lr(epoch: epoch)
+        let total = try space.beginEpoch(epoch, streams: ctx.streams)
+        try method.beginEpoch(ctx)
+        epochPaths = []
+        let start = Timing.now()
+        var lossSum = 0.0, correct = 0, seen = 0
+        for s in 0..<total {
+            ctx.step = s
+            let batch = try space.trainBatch(s, streams: ctx.streams)
+            ctx.sgd.zeroGrad()
+            let st = try method.step(batch, weight: 1, ctx)
+            guard st.result.value.isFinite else { throw RunError.diverged(epoch: epoch + 1, step: s + 1, loss: st.result.value) }
+            ctx.update()
+            space.commit(st.result, of: batch)
+            epochPaths.append(st.path)
+            ctx.globalStep += 1
+            lossSum += Double(st.result.value) * Double(st.result.count); correct += st.result.correct; seen += st.result.count
+            let elapsed = Timing.now() - start, mean = lossSum / Double(seen)
+            let quality = space.unit == "images" ? String(format: "acc %.3f", Float(correct) / Float(seen)) : String(format: "ppl %.1f", exp(mean))
+            log.progress(String(format: "%@ epoch %d/%d step %d/%d loss %.4f %@ %.0f %@/s ETA %@", method.name, epoch + 1, config.epochs,
+                                s + 1, total, mean, quality, Double(seen) / max(elapsed, 1e-9), space.unit == "images" ? "img" : "tok",
+                                formatDuration(elapsed / Double(s + 1) * Double(total - s - 1))), step: s + 1, of: total)
+        }
+        let seconds = Timing.now() - start, mean = Float(lossSum / Double(max(seen, 1)))
+        var m = EpochMetrics(epoch: epoch + 1, trainLoss: mean, lr: ctx.sgd.lr, seconds: seconds,
+                             throughput: Double(seen) / max(seconds, 1e-9), unit: space.unit)
+        if space.unit == "images" { m.trainAccuracy = Float(correct) / Float(max(seen, 1)) } else { m.trainPerplexity = exp(mean) }
+        return m
+    }
+
+    var log: RunLog { ctx.log }
+
+    /// Held-out scores of the tracked architectures (draws no random numbers of the run).
+    func trackedScores() throws -> [TrackedScore]? {
+        guard !tracked.isEmpty else { return nil }
+        return try tracked.map { g in
+            let s = try space.score(g, batches: nil)
+            return TrackedScore(arch: g.canonical, score: Space.score, value: s.value, loss: s.loss)
+        }
+    }
+
+    public func run(startEpoch: Int = 0) throws -> SearchOutcome {
+        log.line("nsas-train \(method.name) (\(Space.id)): \(space.summary)")
+        if startEpoch > 0 { log.line("resuming after epoch \(startEpoch)") }
+        var epochs: [EpochMetrics] = []
+        for e in startEpoch..<max(startEpoch, config.epochs) {
+            var m = try trainEpoch(e)
+            m.tracked = try trackedScores()
+            try method.annotate(&m, ctx)
+            epochs.append(m)
+            log.record(m.record)
+            var saved = ""
+            if let checkpointer {
+                let t0 = Timing.now()
+                let (path, size) = try checkpointer.write(epoch: m.epoch, sections: try sections(metrics: m))
+                let dt = Timing.now() - t0
+                log.record(["event": "checkpoint", "epoch": m.epoch, "path": path, "bytes": size, "seconds": dt])
+                saved = String(format: "; checkpoint %@ (%.1f MB, %.2f s)", (path as NSString).lastPathComponent, Double(size) / 1e6, dt)
+            }
+            let quality = m.trainAccuracy.map { String(format: "train accuracy %.3f", $0) } ?? String(format: "train perplexity %.1f", m.trainPerplexity ?? .nan)
+            let tau = m.tau.map { String(format: ", tau %.2f", $0) } ?? ""
+            log.line(String(format: "epoch %d/%d: train loss %.4f, %@, lr %.5f%@, %.1f s, %.0f %@/s%@", m.epoch, config.epochs, m.trainLoss,
+                            quality, m.lr, tau, m.seconds, m.throughput, space.unit, saved))
+        }
+        let (arch, score, record) = try method.select(ctx)
+        let kind = Space.score
+        log.record(["event": "selection", "genotype": arch.description, "canonical": arch.canonical,
+                    kind.higherIsBetter ? "heldout_accuracy" : "valid_perplexity": score.value].merging(record) { a, _ in a })
+        log.line(String(format: "selected (held-out %@ %.4f with inherited weights):", kind.name, score.value))
+        log.line(arch.description)
+        return SearchOutcome(genotype: arch.description, canonical: arch.canonical, value: score.value, score: kind, epochs: epochs)
+    }
+
+    /// The checkpoint of the epoch just trained.
+    func sections(metrics: EpochMetrics) throws -> [CheckpointWriter.Section] {
+        let network = try JSONDecoder().decode(JSONValue.self, from: JSONSerialization.data(withJSONObject: space.networkJSON))
+        let state = RunSchema.State(epoch: metrics.epoch, globalStep: ctx.globalStep, steps: epochPaths.count, lr: ctx.sgd.lr)
+        return try RunCheckpointer.common(config: RunSchema.Config(run: config, network: network, data: space.dataName), state: state,
+                                          metrics: metrics, paths: epochPaths, streams: ctx.streams, named: space.named(), sgd: ctx.sgd)
+            + method.sections(ctx)
+    }
+
+    public func restore(from path: String) throws -> Int {
+        let f = try CheckpointFile(path)
+        let saved = try RunSchema.config(f)
+        guard saved.run.space == Space.id else {
+            throw CheckpointError(path, section: "config", "was written by a \(saved.run.space) run, not \(Space.id)")
+        }
+        let named = space.named()
+        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
+        try RunRestore.momentum(f, into: ctx.sgd, named: named)
+        do { try ctx.streams.restore(try f.json("rng", as: RunSchema.Streams.self).streams) } catch {
+            throw CheckpointError(path, section: "rng", "\(error)")
+        }
+        let state = try RunSchema.state(f)
+        ctx.globalStep = state.globalStep
+        ctx.epoch = state.epoch
+        try method.restore(f, ctx)
+        return state.epoch
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import NSASCheckpoint
+import NSASRun
+import NSASSearchSpace
+import NSASTensor
+
+/// RandomNAS (Li & Talwalkar 2019): every step trains the path of one uniformly sampled
+/// architecture (the `sampling` stream); the search ends with random search over the supernet.
+public final class RandomNAS<Space: SearchSpace>: SearchMethod {
+    public typealias Member = Space.Arch
+    public init() {}
+    public var name: String { "randomnas" }
+    public func beginEpoch(_ ctx: SearchContext<Space>) throws {}
+
+    public func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Space.Arch> {
+        let arch = ctx.space.sample(&ctx.streams[RandomStreams.sampling], allowNone: ctx.config.allowNone)
+        return MethodStep(result: try pathStep(arch, batch, weight: weight, ctx), member: arch, path: arch.canonical)
+    }
+
+    public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
+        try ctx.space.loss(.arch(member), batch, regularized: true)
+    }
+
+    public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws {}
+    public func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any]) { try ctx.randomSearch() }
+    public func sections(_ ctx: SearchContext<Space>) throws -> [CheckpointWriter.Section] { [] }
+    public func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws {}
+}
+
+/// Forward and backward of one architecture's training loss times `weight`.
+func pathStep<Space: SearchSpace>(_ arch: Space.Arch, _ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> PathLoss {
+    let r = try ctx.space.loss(.arch(arch), batch, regularized: true)
+    try (weight == 1 ? r.loss : r.loss.scaled(by: weight)).backward()
+    return r
+}
+
+/// WPL (Benyahia et al. 2019, Eq. 4): RandomNAS sampling where each sampled path trains for
+/// `stepsPerPath` steps; its gradient gets eps * F * (theta - theta*), theta* the weights when
+/// the path started and F a running diagonal Fisher estimate from squared loss gradients. (With
+/// one step per path theta* would equal the current weights and the penalty would do nothing.)
+public final class WPL<Space: SearchSpace>: SearchMethod {
+    public typealias Member = Space.Arch
+    let options: WPLOptions
+    var penalty = WPLPenalty()
+    /// The path being trained.
+    public private(set) var path: Space.Arch?
+
+    public init(options: WPLOptions) { self.options = options }
+    public var name: String { "wpl" }
+    public func beginEpoch(_ ctx: SearchContext<Space>) throws {}
+
+    public func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Space.Arch> {
+        if ctx.globalStep % options.stepsPerPath == 0 || path == nil {
+            path = ctx.space.sample(&ctx.streams[RandomStreams.sampling], allowNone: ctx.config.allowNone)
+            penalty.anchor(at: ctx.space.parameters)
+        }
+        let arch = path!
+        let r = try pathStep(arch, batch, weight: weight, ctx)
+        penalty.apply(ctx.space.parameters, eps: options.eps, decay: options.fisherDecay)
+        return MethodStep(result: r, member: arch, path: arch.canonical)
+    }
+
+    public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
+        try ctx.space.loss(.arch(member), batch, regularized: true)
+    }
+
+    public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws {}
+    public func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any]) { try ctx.randomSearch() }
+
+    public func sections(_ ctx: SearchContext<Space>) throws -> [CheckpointWriter.Section] {
+        try penalty.sections(ctx.space.parameters, named: ctx.space.named(), path: path?.canonical)
+    }
+
+    public func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws {
+        guard let text = try penalty.restore(f, ctx.space.parameters, named: ctx.space.named()) else { return }
+        do { path = text.isEmpty ? nil : try Space.Arch(parsing: text) } catch { throw CheckpointError(f.path, section: "wpl_state", "\(error)") }
+    }
+}

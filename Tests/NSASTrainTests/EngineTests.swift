@@ -1,0 +1,124 @@
+import Foundation
+import NSASCheckpoint
+import NSASRun
+import NSASSearchSpace
+import NSASTensor
+import NSASTrain
+import Testing
+
+/// Every method in both spaces through the one engine: a checkpoint every epoch, resume from
+/// epoch 1 identical to the uninterrupted run, replay from the seed and from epoch 1.
+@Suite struct EngineMatrixTests {
+    static let cases: [(String, Method)] = [Method.randomnas, .nsas, .gdas, .gdasNSAS, .wpl].flatMap { [("cnn", $0), ("rnn", $0)] }
+
+    func config(_ space: String, _ m: Method) -> RunConfig { space == "cnn" ? tinyCNN(m, epochs: 2, steps: 3) : tinyRNN(m, epochs: 2, steps: 5) }
+
+    @Test(arguments: cases)
+    func checkpointsResumesAndReplays(_ space: String, _ method: Method) throws {
+        let dir = freshDir("matrix-\(space)-\(method.rawValue)")
+        let c = config(space, method)
+        let a = try Search.make(c, log: quietLog())
+        a.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let ra = try a.run(startEpoch: 0)
+        #expect(ra.epochs.count == 2 && ra.epochs.allSatisfy { $0.trainLoss.isFinite })
+        let files = try RunDirectory.files(dir)
+        #expect(files.count == 2)
+        for f in files { try CheckpointFile(f).verify() }
+        let last = try CheckpointFile(files[1])
+        let saved = try RunSchema.config(last)
+        #expect(saved.run == c && saved.tool == nsasVersion)
+        #expect(last.has("archive") == method.usesNSAS && last.has("arch") == method.usesGDAS && last.has("wpl") == (method == .wpl))
+        #expect(String(decoding: try last.read("paths"), as: UTF8.self).split(separator: "\n").count == c.maxSteps)
+        // Resume from epoch 1 in a new search: the same weights, bit for bit, and the same choice.
+        let b = try Search.make(c, log: quietLog())
+        #expect(try b.restore(from: files[0]) == 1)
+        let rb = try b.run(startEpoch: 1)
+        #expect(weights(a) == weights(b))
+        #expect(rb.epochs.map(\.trainLoss) == [ra.epochs[1].trainLoss] && rb.canonical == ra.canonical)
+        // Replay from the seed and from epoch 1 reproduces every recorded path and weight.
+        let (all, none) = try Replay(directory: dir, log: quietLog()).run(from: 0, to: nil)
+        #expect(none == nil && all.count == 2 && all.allSatisfy { $0.pathsMatch && $0.maxWeightDifference == 0 })
+        let (one, none1) = try Replay(directory: dir, log: quietLog()).run(from: 1, to: nil)
+        #expect(none1 == nil && one.map(\.epoch) == [2])
+        // The checkpoint alone gives GDAS's argmax genotype.
+        if method.usesGDAS {
+            let (g, id, how) = try CheckpointGenotype.load(files[1])
+            #expect(g.canonical == ra.canonical && id == c.space && how.contains("argmax"))
+        }
+    }
+
+    @Test func spacesAreRegisteredByID() throws {
+        #expect(SpaceRegistry.names == ["darts-cnn", "darts-rnn"])
+        #expect(try SpaceRegistry.type(named: "rnn") == DARTSRNNSpace.self)
+        #expect(throws: SearchSpaceError.self) { try SpaceRegistry.type(named: "nb999") }
+    }
+
+    /// Named random streams: the arms of one seed share initial weights, data order and the
+    /// sequence of sampled current architectures, whatever the method draws besides.
+    @Test func armsOfOneSeedArePaired() throws {
+        let plain = try Search.make(tinyCNN(.randomnas, epochs: 1, steps: 6), log: quietLog())
+        let nsas = try Search.make(tinyCNN(.nsas, epochs: 1, steps: 6), log: quietLog())
+        #expect(weights(plain) == weights(nsas))
+        _ = try plain.trainEpoch(0); _ = try nsas.trainEpoch(0)
+        #expect(plain.pathTexts == nsas.pathTexts)
+    }
+}
+
+@Suite struct RunCheckpointTests {
+    @Test func optimizerOnlyInTheNewestAndSelectionRecorded() throws {
+        let dir = freshDir("run-ckpt")
+        let s = try Search.make(tinyCNN(epochs: 2, steps: 4, batch: 32), log: RunLog(directory: dir, quiet: true))
+        s.checkpointer = RunCheckpointer(directory: dir)
+        let r = try s.run(startEpoch: 0)
+        let files = try RunDirectory.files(dir)
+        #expect(files.map { ($0 as NSString).lastPathComponent } == ["epoch-0001.nsasckpt", "epoch-0002.nsasckpt"])
+        #expect(try RunDirectory.latest(dir) == files[1])
+        let first = try CheckpointFile(files[0]), last = try CheckpointFile(files[1])
+        #expect(!first.has("optimizer") && last.has("optimizer"))
+        #expect(try last.tensors("optimizer").allSatisfy { $0.name.hasPrefix("momentum.") })
+        let paths = String(decoding: try last.read("paths"), as: UTF8.self).split(separator: "\n")
+        #expect(paths.count == 4 && paths.allSatisfy { (try? Genotype(parsing: String($0))) != nil })
+        let named = supernet(s).named(), stored = try last.tensors("weights")
+        #expect(stored.map(\.name) == named.map(\.0) && stored[0].values == named[0].1.array)
+        let streams = try last.json("rng", as: RunSchema.Streams.self).streams
+        #expect(Set(streams.keys).isSuperset(of: ["initialization", "sampling", "data"]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }.isEmpty)
+        let (g, _, how) = try CheckpointGenotype.load(files[1])
+        #expect(g.canonical == r.canonical && how.contains("selected"))
+        do { _ = try CheckpointGenotype.load(files[0]); Issue.record("no error") } catch {
+            #expect("\(error)".contains("nsas-rank") && "\(error)".contains(files[0]))
+        }
+        // A checkpoint without optimizer state cannot be resumed from, and says so.
+        do { _ = try Search.make(tinyCNN(epochs: 2, steps: 4, batch: 32), log: quietLog()).restore(from: files[0]); Issue.record("no error") } catch {
+            #expect("\(error)".contains("optimizer"))
+        }
+    }
+
+    @Test func formatVersionOneIsRefusedNamingBothVersions() throws {
+        let path = freshDir("v1") + ".nsasckpt"
+        var bytes = try CheckpointWriter.encode([CheckpointWriter.Section("config", Array("{}".utf8))])
+        bytes[8] = 1; bytes[9] = 0; bytes[10] = 0; bytes[11] = 0
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do { _ = try CheckpointFile(path); Issue.record("no error") } catch {
+            #expect("\(error)".contains("version 1") && "\(error)".contains("version \(CheckpointFormat.version)"))
+        }
+    }
+
+    @Test func replayNamesTheFirstTamperedStep() throws {
+        let dir = freshDir("replay-tamper")
+        let s = try Search.make(tinyRNN(.nsas), log: quietLog())
+        s.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        _ = try s.run(startEpoch: 0)
+        let path = dir + "/epoch-0002.nsasckpt"
+        let f = try CheckpointFile(path)
+        var lines = String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").map(String.init)
+        lines[2] = lines[2] == "rnn:relu~0|relu~0|relu~0|relu~0" ? "rnn:tanh~0|tanh~0|tanh~0|tanh~0" : "rnn:relu~0|relu~0|relu~0|relu~0"
+        let sections = try f.entries.map { e in
+            CheckpointWriter.Section(e.name, e.name == "paths" ? Array(lines.joined(separator: "\n").utf8) : try f.read(e.name), codec: e.codec)
+        }
+        try CheckpointWriter.write(sections, to: path)
+        let (_, d) = try Replay(directory: dir, log: quietLog()).run(from: 1, to: nil)
+        #expect(d?.epoch == 2 && d?.step == 3)
+        #expect(throws: RunError.self) { try Replay(directory: dir, log: quietLog()).run(from: 5, to: nil) }
+    }
+}

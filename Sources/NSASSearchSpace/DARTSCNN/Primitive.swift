@@ -1,4 +1,5 @@
-/// The ops of the DARTS CNN cell space, in DARTS order (SPEC.md section 2).
+/// The op registry of the CNN cells (what each op name builds). The DARTS CNN space's own list
+/// of primitives, in DARTS order, is `DARTSCNNSpace.ops` (docs/method.md).
 public enum Primitive: String, CaseIterable, Codable, Sendable {
     case none = "none"
     case maxPool3x3 = "max_pool_3x3"

@@ -1,4 +1,4 @@
-/// The ops of the DARTS RNN cell space, in DARTS order (SPEC.md section 2).
+/// The op registry of the recurrent cell; the DARTS RNN space's list is `DARTSRNNSpace.ops`.
 public enum RecurrentPrimitive: String, CaseIterable, Codable, Sendable {
     case none, tanh, relu, sigmoid, identity
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -106,7 +106,7 @@ public struct RecurrentGenotype: Hashable, Codable, Sendable, CustomStringConver
         }
     }
 
-    // Published recurrent cells (DARTS genotypes.py; the NSAS cell from the paper, SPEC.md section 5).
+    // Published recurrent cells (DARTS genotypes.py; the NSAS cell from the paper's Figure 5).
     public static let dartsV1 = try! RecurrentGenotype(parsing: "Genotype(recurrent=[('relu', 0), ('relu', 1), ('tanh', 2), ('relu', 3), ('relu', 4), ('identity', 1), ('relu', 5), ('relu', 1)], concat=range(1, 9))")
     public static let dartsV2 = try! RecurrentGenotype(parsing: "Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), ('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))")
     public static let nsas = try! RecurrentGenotype(parsing: "Genotype(recurrent=[('sigmoid', 0), ('sigmoid', 0), ('tanh', 2), ('tanh', 2), ('sigmoid', 3), ('relu', 4), ('tanh', 3), ('relu', 5)], concat=[1, 2, 3, 4, 5, 6, 7, 8])")

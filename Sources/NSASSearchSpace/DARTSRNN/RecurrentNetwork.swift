@@ -1,6 +1,6 @@
 import NSASTensor
 
-/// Size and regularisation of a DARTS recurrent language model (SPEC.md section 2; the DARTS
+/// Size and regularisation of a DARTS recurrent language model (docs/rnn.md; the DARTS
 /// search defaults: 300/300, dropouts 0.75/0.25/0.75/0.2/0; stand-alone: 850/850 with word
 /// dropout 0.1).
 public struct RNNConfig: Codable, Hashable, Sendable {

@@ -64,6 +64,35 @@ public protocol Backend: AnyObject, Sendable {
                 a: UnsafePointer<Float>, b: UnsafePointer<Float>)
     /// y += alpha * x
     func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
+
+    // Data movement and optimiser updates: every operation the engine, the optimisers and the
+    // trainers perform on tensor data goes through these (a device backend keeps data on its device).
+
+    /// y = value
+    func fill(count: Int, value: Float, y: UnsafeMutablePointer<Float>)
+    /// y = x (x from host memory or another tensor)
+    func copy(count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
+    /// y *= alpha
+    func scale(count: Int, alpha: Float, y: UnsafeMutablePointer<Float>)
+    /// y[r * yStride + c] = x[r * xStride + c] (or += with `accumulate`) for r < rows, c < cols:
+    /// slices, concatenation, crops and reshapes, and their gradients.
+    func copyBlock(rows: Int, cols: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                   accumulate: Bool)
+    /// The sum of x[i], accumulated in double.
+    func sum(count: Int, x: UnsafePointer<Float>) -> Double
+    /// The sum of x[i]^2, accumulated in double.
+    func sumOfSquares(count: Int, x: UnsafePointer<Float>) -> Double
+    /// The largest |a[i] - b[i]| (NaN when any difference is NaN).
+    func maxAbsDifference(count: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>) -> Float
+    /// One SGD step with PyTorch's rule: d = g + weightDecay * w; with momentum v = momentum * v + d
+    /// and d = nesterov ? d + momentum * v : v; w -= lr * d. `v` is nil without momentum.
+    func sgdUpdate(count: Int, w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>?,
+                   lr: Float, momentum: Float, weightDecay: Float, nesterov: Bool)
+    /// One Adam step: d = g + weightDecay * w; m = b1 m + (1 - b1) d; v = b2 v + (1 - b2) d^2;
+    /// w -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 and c2 the bias corrections.
+    func adamUpdate(count: Int, w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                    v: UnsafeMutablePointer<Float>, lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                    c1: Float, c2: Float)
 }
 
 public enum UnaryOp: String, Sendable, CaseIterable {

@@ -39,7 +39,7 @@ public struct SupernetBench {
         let net = try Supernet(CNNConfig(layers: layers, channels: channels), rng: &rng)
         let sgd = SGD(parameters: net.parameters, lr: 0.025, momentum: 0.9, weightDecay: 3e-4)
         let x = Tensor(zeros: [batch, 3, 32, 32])
-        for i in 0..<x.count { x.ptr[i] = rng.normal() }
+        x.fill { rng.normal() }
         let labels = (0..<batch).map { _ in rng.int(below: 10) }
         var times: [Double] = []
         for k in 0..<(warmup + steps) {
@@ -53,7 +53,7 @@ public struct SupernetBench {
             if k >= warmup { times.append(dt); log(String(format: "train step %d/%d: %.3f s", k - warmup + 1, steps, dt)) }
         }
         let xi = Tensor(zeros: [inferBatch, 3, 32, 32])
-        for i in 0..<xi.count { xi.ptr[i] = rng.normal() }
+        xi.fill { rng.normal() }
         var itimes: [Double] = []
         for k in 0..<(3 + inferReps) {
             let arch = archs[k % archs.count]

@@ -127,7 +127,7 @@ public struct Batcher: Sendable {
     /// The images at `indices` as a normalised (N, C, H, W) tensor, with their labels.
     public func batch(_ set: ImageSet, _ indices: [Int], augmentation: Augmentation = .none, rng: inout RNG) -> (Tensor, [Int]) {
         let c = set.channels, h = set.height, w = set.width, plane = h * w
-        let out = Tensor(zeros: [indices.count, c, h, w])
+        var out = [Float](repeating: 0, count: indices.count * c * plane)
         let scale = (0..<c).map { 1 / (255 * std[$0]) }, shift = (0..<c).map { -mean[$0] / std[$0] }
         for (b, i) in indices.enumerated() {
             let pad = augmentation.cropPadding
@@ -140,18 +140,18 @@ public struct Batcher: Sendable {
                 cutRows = max(0, cy - half)..<min(h, cy + half); cutCols = max(0, cx - half)..<min(w, cx + half)
             }
             for ch in 0..<c {
-                let src = i * set.imageSize + ch * plane, dst = out.ptr + (b * c + ch) * plane
+                let src = i * set.imageSize + ch * plane, dst = (b * c + ch) * plane
                 for y in 0..<h {
                     for x in 0..<w {
                         // Shifted crop of the zero-padded image (zero = black before normalisation).
                         let sy = y + dy, sx0 = x + dx, sx = flip ? w - 1 - sx0 : sx0
                         var v: Float = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? Float(set.pixels[src + sy * w + sx]) * scale[ch] + shift[ch] : shift[ch]
                         if cutRows.contains(y) && cutCols.contains(x) { v = 0 }
-                        dst[y * w + x] = v
+                        out[dst + y * w + x] = v
                     }
                 }
             }
         }
-        return (out, indices.map { set.labels[$0] })
+        return (try! Tensor(out, shape: [indices.count, c, h, w]), indices.map { set.labels[$0] })   // the count fits the shape by construction
     }
 }

@@ -18,18 +18,16 @@ public final class SGD {
     /// One update from the accumulated gradients; parameters without a gradient are left alone
     /// (single-path training: ops off the path are not touched, not even by weight decay).
     public func step() {
+        let b = Engine.backend
         for (i, p) in parameters.enumerated() {
             guard let gs = p.gradStorage else { continue }
             if momentum != 0 && velocity[i].isEmpty { velocity[i] = [Float](repeating: 0, count: p.count) }
-            let w = p.ptr, g = gs.ptr
-            velocity[i].withUnsafeMutableBufferPointer { v in
-                for j in 0..<p.count {
-                    var d = g[j] + weightDecay * w[j]
-                    if momentum != 0 {
-                        v[j] = momentum * v[j] + d
-                        d = nesterov ? d + momentum * v[j] : v[j]
-                    }
-                    w[j] -= lr * d
+            if momentum == 0 {
+                b.sgdUpdate(count: p.count, w: p.ptr, g: gs.ptr, v: nil, lr: lr, momentum: 0, weightDecay: weightDecay, nesterov: nesterov)
+            } else {
+                velocity[i].withUnsafeMutableBufferPointer { v in
+                    b.sgdUpdate(count: p.count, w: p.ptr, g: gs.ptr, v: v.baseAddress!, lr: lr, momentum: momentum,
+                                weightDecay: weightDecay, nesterov: nesterov)
                 }
             }
         }
@@ -57,17 +55,17 @@ public final class Adam {
     }
 
     public func step() {
+        let b = Engine.backend
         for (i, p) in parameters.enumerated() {
             guard let gs = p.gradStorage else { continue }
             steps[i] += 1
             let t = Float(steps[i])
             let c1 = 1 - pow(beta1, t), c2 = 1 - pow(beta2, t)
-            let w = p.ptr, g = gs.ptr
-            for j in 0..<p.count {
-                let d = g[j] + weightDecay * w[j]
-                m[i][j] = beta1 * m[i][j] + (1 - beta1) * d
-                v[i][j] = beta2 * v[i][j] + (1 - beta2) * d * d
-                w[j] -= lr * (m[i][j] / c1) / ((v[i][j] / c2).squareRoot() + eps)
+            m[i].withUnsafeMutableBufferPointer { mm in
+                v[i].withUnsafeMutableBufferPointer { vv in
+                    b.adamUpdate(count: p.count, w: p.ptr, g: gs.ptr, m: mm.baseAddress!, v: vv.baseAddress!, lr: lr, beta1: beta1,
+                                 beta2: beta2, eps: eps, weightDecay: weightDecay, c1: c1, c2: c2)
+                }
             }
         }
     }
@@ -80,12 +78,10 @@ import Foundation
 /// Scales all gradients so that their joint L2 norm is at most maxNorm; returns the norm before.
 @discardableResult
 public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
-    var total = 0.0
-    for p in parameters { if let g = p.gradStorage { for j in 0..<p.count { total += Double(g.ptr[j]) * Double(g.ptr[j]) } } }
-    let norm = Float(total.squareRoot())
+    let norm = Float(parameters.reduce(0.0) { $0 + $1.gradSumOfSquares }.squareRoot())
     if norm > maxNorm && norm > 0 {
         let s = maxNorm / (norm + 1e-6)
-        for p in parameters { if let g = p.gradStorage { for j in 0..<p.count { g.ptr[j] *= s } } }
+        for p in parameters { p.scaleGrad(by: s) }
     }
     return norm
 }

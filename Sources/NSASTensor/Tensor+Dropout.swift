@@ -5,7 +5,7 @@ extension Tensor {
         guard p >= 0 && p < 1 else { throw TensorError.argument(op: "dropout", message: "probability \(p) must be in [0, 1)") }
         let m = Tensor(zeros: shape)
         let keep = 1 / (1 - p)
-        for i in 0..<m.count { m.ptr[i] = rng.uniform() < p ? 0 : keep }
+        m.fill { rng.uniform() < p ? 0 : keep }
         return m
     }
 

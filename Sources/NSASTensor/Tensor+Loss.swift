@@ -3,13 +3,13 @@ import Foundation
 extension Tensor {
     /// Sum of all elements: shape [1].
     public func sum() -> Tensor {
+        let b = Engine.backend
         let out = Tensor.result([1], [self]) { out in
-            let g = out.gradPtr[0], dx = self.gradPtr
-            for i in 0..<self.count { dx[i] += g }
+            let ones = Tensor(zeros: self.shape)
+            ones.fill(1)
+            b.axpy(count: self.count, alpha: out.gradPtr[0], x: ones.ptr, y: self.gradPtr)
         }
-        var acc = 0.0
-        for i in 0..<count { acc += Double(ptr[i]) }
-        out.ptr[0] = Float(acc)
+        out.fill(Float(b.sum(count: count, x: ptr)))
         return out
     }
 

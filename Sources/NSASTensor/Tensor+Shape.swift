@@ -5,10 +5,9 @@ extension Tensor {
             throw TensorError.shape(op: "reshape", message: "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         }
         let out = Tensor.result(newShape, [self]) { out in
-            let dx = self.gradPtr, dy = out.gradPtr
-            for i in 0..<out.count { dx[i] += dy[i] }
+            Engine.backend.copyBlock(rows: 1, cols: out.count, x: out.gradPtr, xStride: 0, y: self.gradPtr, yStride: 0, accumulate: true)
         }
-        out.ptr.update(from: ptr, count: count)
+        Engine.backend.copyBlock(rows: 1, cols: count, x: ptr, xStride: 0, y: out.ptr, yStride: 0, accumulate: false)
         return out
     }
 
@@ -31,16 +30,13 @@ extension Tensor {
         shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
         let outer = first.shape[..<axis].reduce(1, *), inner = first.shape[(axis + 1)...].reduce(1, *)
         let total = shape[axis]
+        let b = Engine.backend
         let out = Tensor.result(shape, parts) { out in
             var offset = 0
             for p in parts {
                 let len = p.shape[axis] * inner
                 if p.requiresGrad {
-                    let dp = p.gradPtr
-                    for o in 0..<outer {
-                        let src = out.gradPtr + (o * total * inner + offset)
-                        for i in 0..<len { dp[o * len + i] += src[i] }
-                    }
+                    b.copyBlock(rows: outer, cols: len, x: out.gradPtr + offset, xStride: total * inner, y: p.gradPtr, yStride: len, accumulate: true)
                 }
                 offset += len
             }
@@ -48,7 +44,7 @@ extension Tensor {
         var offset = 0
         for p in parts {
             let len = p.shape[axis] * inner
-            for o in 0..<outer { (out.ptr + o * total * inner + offset).update(from: p.ptr + o * len, count: len) }
+            b.copyBlock(rows: outer, cols: len, x: p.ptr, xStride: len, y: out.ptr + offset, yStride: total * inner, accumulate: false)
             offset += len
         }
         return out
@@ -62,14 +58,11 @@ extension Tensor {
         let (outer, size, inner) = split(at: axis)
         var newShape = shape; newShape[axis] = length
         let len = length * inner
+        let b = Engine.backend
         let out = Tensor.result(newShape, [self]) { out in
-            let dx = self.gradPtr
-            for o in 0..<outer {
-                let d = dx + (o * size + start) * inner, s = out.gradPtr + o * len
-                for i in 0..<len { d[i] += s[i] }
-            }
+            b.copyBlock(rows: outer, cols: len, x: out.gradPtr, xStride: len, y: self.gradPtr + start * inner, yStride: size * inner, accumulate: true)
         }
-        for o in 0..<outer { (out.ptr + o * len).update(from: ptr + (o * size + start) * inner, count: len) }
+        b.copyBlock(rows: outer, cols: len, x: ptr + start * inner, xStride: size * inner, y: out.ptr, yStride: len, accumulate: false)
         return out
     }
 
@@ -82,16 +75,17 @@ extension Tensor {
             throw TensorError.argument(op: "crop", message: "window \(height)x\(width) at (\(top),\(left)) is outside \(h)x\(w)")
         }
         let planes = shape[0] * shape[1]
+        let b = Engine.backend
         let out = Tensor.result([shape[0], shape[1], height, width], [self]) { out in
-            let dx = self.gradPtr, dy = out.gradPtr
-            for p in 0..<planes { for r in 0..<height {
-                let d = dx + (p * h + top + r) * w + left, s = dy + (p * height + r) * width
-                for c in 0..<width { d[c] += s[c] }
-            } }
+            for p in 0..<planes {
+                b.copyBlock(rows: height, cols: width, x: out.gradPtr + p * height * width, xStride: width,
+                            y: self.gradPtr + (p * h + top) * w + left, yStride: w, accumulate: true)
+            }
         }
-        for p in 0..<planes { for r in 0..<height {
-            (out.ptr + (p * height + r) * width).update(from: ptr + (p * h + top + r) * w + left, count: width)
-        } }
+        for p in 0..<planes {
+            b.copyBlock(rows: height, cols: width, x: ptr + (p * h + top) * w + left, xStride: w, y: out.ptr + p * height * width,
+                        yStride: width, accumulate: false)
+        }
         return out
     }
 }

@@ -158,7 +158,7 @@ public final class Tensor {
         let t = Tensor(zeros: shape, requiresGrad: true)
         let fan = fanIn ?? (shape.count > 1 ? shape.dropFirst().reduce(1, *) : max(1, shape[0]))
         let bound = 1 / Float(fan).squareRoot()
-        for i in 0..<t.count { t.ptr[i] = rng.uniform(-bound, bound) }
+        t.fill { rng.uniform(-bound, bound) }
         t.name = name
         return t
     }
@@ -186,7 +186,7 @@ public final class Tensor {
     /// A copy of the values outside the tape.
     public func detach() -> Tensor {
         let t = Tensor(zeros: shape)
-        t.ptr.update(from: ptr, count: count)
+        Engine.backend.copy(count: count, x: ptr, y: t.ptr)
         return t
     }
 

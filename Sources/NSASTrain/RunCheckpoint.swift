@@ -94,7 +94,7 @@ enum RunRestore {
             guard s.shape == t.shape else {
                 throw CheckpointError(path, section: section, "tensor '\(name)' has shape \(s.shape), the network \(t.shape)")
             }
-            s.values.withUnsafeBufferPointer { t.ptr.update(from: $0.baseAddress!, count: t.count) }
+            try t.load(s.values)
         }
     }
 }

@@ -82,4 +82,42 @@ public final class BLASBackend: Backend, @unchecked Sendable {
     public func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         Parallel.forRanges(count) { r in nsas_axpy(y + r.lowerBound, x + r.lowerBound, alpha, r.count) }
     }
+
+    public func fill(count: Int, value: Float, y: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(count) { r in (y + r.lowerBound).update(repeating: value, count: r.count) }
+    }
+    public func copy(count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(count) { r in (y + r.lowerBound).update(from: x + r.lowerBound, count: r.count) }
+    }
+    public func scale(count: Int, alpha: Float, y: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(count) { r in for i in r { y[i] *= alpha } }
+    }
+    /// Chunk sums combined in chunk order: the result depends only on the thread count.
+    public func sumOfSquares(count: Int, x: UnsafePointer<Float>) -> Double {
+        let n = Parallel.chunks(count)
+        var parts = [Double](repeating: 0, count: n)
+        parts.withUnsafeMutableBufferPointer { p in
+            let out = p.baseAddress!
+            Parallel.forChunks(count) { c, r in out[c] = ReferenceBackend.sumOfSquaresLoop(r, x) }
+        }
+        return parts.reduce(0, +)
+    }
+    public func copyBlock(rows: Int, cols: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                          accumulate: Bool) {
+        Parallel.forRanges(rows, costPerItem: max(1, cols)) { r in ReferenceBackend.copyBlockLoop(r, cols, x, xStride, y, yStride, accumulate) }
+    }
+    /// Sequential (a loss or a mean: the value must not depend on the thread count).
+    public func sum(count: Int, x: UnsafePointer<Float>) -> Double { ReferenceBackend.sumLoop(0..<count, x) }
+    public func maxAbsDifference(count: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>) -> Float {
+        ReferenceBackend.maxAbsDifferenceLoop(0..<count, a, b)
+    }
+    public func sgdUpdate(count: Int, w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>?,
+                          lr: Float, momentum: Float, weightDecay: Float, nesterov: Bool) {
+        Parallel.forRanges(count) { r in ReferenceBackend.sgdLoop(r, w, g, v, lr, momentum, weightDecay, nesterov) }
+    }
+    public func adamUpdate(count: Int, w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                           v: UnsafeMutablePointer<Float>, lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                           c1: Float, c2: Float) {
+        Parallel.forRanges(count) { r in ReferenceBackend.adamLoop(r, w, g, m, v, lr, beta1, beta2, eps, weightDecay, c1, c2) }
+    }
 }

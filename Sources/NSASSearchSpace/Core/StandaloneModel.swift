@@ -22,7 +22,7 @@ public protocol StandaloneModel: AnyObject {
     func loss(_ batch: Batch, streams: RandomStreams) throws -> PathLoss
     func commit(_ result: PathLoss, of batch: Batch)
     /// After every SGD step (averaged SGD keeps its running mean here).
-    func afterStep()
+    func afterStep() throws
     /// Validation score after an epoch; may change the recipe for later epochs (switch to ASGD).
     func endEpoch(_ epoch: Int, note: (String) -> Void) throws -> ArchScore
     func test() throws -> ArchScore

@@ -61,7 +61,7 @@ public final class CNNStandalone: StandaloneModel {
     }
 
     public func commit(_ result: PathLoss, of batch: ImageBatch) {}
-    public func afterStep() {}
+    public func afterStep() throws {}
 
     func accuracy(_ set: ImageSet) throws -> ArchScore {
         let r = try evaluate(set, batcher: batcher, batchSize: setup.evalBatch) { try network.forward($0, ForwardContext(training: false)).logits }

@@ -20,7 +20,7 @@ public final class RNNStandalone: StandaloneModel {
     var train: (rows: Int, data: [Int32]) = (0, [])
     var h: Tensor
     /// Averaged SGD: the running mean of the weights since the switch, and how many steps it holds.
-    var average: [[Float]]? = nil, averaged = 0
+    var average: [Tensor]? = nil, averaged = 0
     var best = Double.infinity, sinceBest = 0
 
     init(_ genotype: RecurrentGenotype, options: DARTSRNNOptions, setup: SpaceSetup, data: Corpus, streams: RandomStreams) throws {
@@ -61,13 +61,12 @@ public final class RNNStandalone: StandaloneModel {
 
     public func commit(_ result: PathLoss, of batch: TextBatch) { if let c = result.carry { h = c.detach() } }
 
-    public func afterStep() {
-        guard average != nil else { return }
+    public func afterStep() throws {
+        guard let average else { return }
         averaged += 1
         let k = Float(averaged)
-        for (i, p) in network.parameters.enumerated() {
-            let w = p.ptr
-            average![i].withUnsafeMutableBufferPointer { a in for j in 0..<a.count { a[j] += (w[j] - a[j]) / k } }
+        try withNoGrad {
+            for (a, p) in zip(average, network.parameters) { try a.add(try p - a, scaledBy: 1 / k) }
         }
     }
 
@@ -76,7 +75,7 @@ public final class RNNStandalone: StandaloneModel {
         if Double(s.value) < best { best = Double(s.value); sinceBest = 0 } else { sinceBest += 1 }
         if options.asgd, average == nil, sinceBest >= options.nonmono {
             note("validation stopped improving for \(options.nonmono) epochs: switching to averaged SGD")
-            average = network.parameters.map(\.array); averaged = 0
+            average = network.parameters.map { $0.clone() }; averaged = 0
         }
         return s
     }
@@ -85,12 +84,12 @@ public final class RNNStandalone: StandaloneModel {
 
     /// Perplexity on a stream, with the averaged weights swapped in when averaging has started.
     func perplexity(_ stream: [Int32]) throws -> ArchScore {
-        var saved: [[Float]] = []
+        var saved: [Tensor] = []
         if let average {
-            saved = network.parameters.map(\.array)
-            for (p, a) in zip(network.parameters, average) { a.withUnsafeBufferPointer { p.ptr.update(from: $0.baseAddress!, count: p.count) } }
+            saved = network.parameters.map { $0.clone() }
+            for (p, a) in zip(network.parameters, average) { try p.copy(from: a) }
         }
-        defer { for (p, a) in zip(network.parameters, saved) { a.withUnsafeBufferPointer { p.ptr.update(from: $0.baseAddress!, count: p.count) } } }
+        defer { for (p, s) in zip(network.parameters, saved) { try? p.copy(from: s) } }
         let l = try TextEval.loss(network, genotype, stream: stream, batch: setup.evalBatch, bptt: options.bptt)
         return ArchScore(value: Float(exp(l)), loss: Float(l))
     }
@@ -101,7 +100,7 @@ public final class RNNStandalone: StandaloneModel {
         let state = State(best: best.isFinite ? best : nil, sinceBest: sinceBest, averaged: average == nil ? nil : averaged)
         var out = [CheckpointWriter.Section("asgd_state", Array(try JSONEncoder().encode(state)))]
         if let average {
-            let t = zip(network.named(), average).map { StoredTensor(name: "average." + $0.0.0, shape: $0.0.1.shape, values: $0.1) }
+            let t = zip(network.named(), average).map { StoredTensor(name: "average." + $0.0.0, shape: $0.0.1.shape, values: $0.1.array) }
             out.append(CheckpointWriter.Section("asgd", TensorCodec.encode(t), codec: .zstdShuffle4))
         }
         return out
@@ -114,7 +113,9 @@ public final class RNNStandalone: StandaloneModel {
         let stored = Dictionary(try f.tensors("asgd").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         average = try network.named().map { name, t in
             guard let v = stored["average." + name], v.count == t.count else { throw CheckpointError(f.path, section: "asgd", "lacks average.\(name)") }
-            return v
+            let a = Tensor(zeros: t.shape)
+            try a.load(v)
+            return a
         }
         averaged = n
     }

@@ -60,7 +60,7 @@ public final class RecurrentCell: Layer {
         self.hidden = hidden
         func weight(_ rows: Int) -> Tensor {
             let t = Tensor(zeros: [rows, 2 * hidden], requiresGrad: true)
-            for i in 0..<t.count { t.ptr[i] = rng.uniform(-0.04, 0.04) }
+            t.fill { rng.uniform(-0.04, 0.04) }
             return t
         }
         w0 = weight(input + hidden)
@@ -158,7 +158,7 @@ public final class RecurrentNetwork: Layer {
         try config.validate()
         self.config = config
         embedding = Tensor(zeros: [config.vocabulary, config.hidden], requiresGrad: true)
-        for i in 0..<embedding.count { embedding.ptr[i] = rng.uniform(-0.1, 0.1) }
+        embedding.fill { rng.uniform(-0.1, 0.1) }
         decoderBias = Tensor(zeros: [config.vocabulary], requiresGrad: true)
         cell = RecurrentCell(input: config.hidden, hidden: config.hidden, nodes: config.nodes, rng: &rng)
     }

@@ -111,8 +111,7 @@ public struct Replay {
                 guard let s = stored[name], s.values.count == t.count else {
                     return (reports, Divergence(epoch: e + 1, step: nil, tensor: name, maxDifference: nil, detail: "missing from the checkpoint"))
                 }
-                var d: Float = 0
-                for i in 0..<t.count { d = max(d, abs(t.ptr[i] - s.values[i])) }
+                let d = try t.maxAbsDifference(s.values)
                 if !(d <= worst.1) { worst = (name, d) }
             }
             reports.append(EpochReport(epoch: e + 1, pathsMatch: true, maxWeightDifference: worst.1))

@@ -114,7 +114,7 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
             guard r.value.isFinite else { throw RunError.diverged(epoch: e + 1, step: s + 1, loss: r.value) }
             clipGradNorm(model.parameters, maxNorm: config.optimizer.clip)
             sgd.step()
-            model.afterStep()
+            try model.afterStep()
             model.commit(r, of: batch)
             globalStep += 1
             lossSum += Double(r.value) * Double(r.count); correct += r.correct; seen += r.count

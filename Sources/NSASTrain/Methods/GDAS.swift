@@ -50,7 +50,7 @@ public final class GDAS<Space: SearchSpace>: SearchMethod {
         options = o; epochs = config.epochs
         alphas = Space.edgeCounts(space.options).enumerated().map { i, rows in
             let t = Tensor(zeros: [rows, Space.primitives.count], requiresGrad: true)
-            for j in 0..<t.count { t.ptr[j] = 1e-3 * streams[RandomStreams.logits].normal() }
+            t.fill { 1e-3 * streams[RandomStreams.logits].normal() }
             t.name = "alpha.\(i)"
             return t
         }

@@ -56,7 +56,7 @@ public final class WPL<Space: SearchSpace>: SearchMethod {
         }
         let arch = path!
         let r = try pathStep(arch, batch, weight: weight, ctx)
-        penalty.apply(ctx.space.parameters, eps: options.eps, decay: options.fisherDecay)
+        try penalty.apply(ctx.space.parameters, eps: options.eps, decay: options.fisherDecay)
         return MethodStep(result: r, member: arch, path: arch.canonical)
     }
 

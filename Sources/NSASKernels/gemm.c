@@ -1,0 +1,135 @@
+/* Thin matrix products of 1x1 convolutions and the strided copies of stride-2 1x1 convolutions. */
+#include "kernels_internal.h"
+#include <string.h>
+
+/* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
+   matrix costs more than the product. Sixteen rows of the output live in registers. */
+
+INLINE void gemm_rows16_body(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate, int relu_b,
+                             const float *scale, const float *shift, const float *mask) {
+    for (int m0 = 0; m0 < m; m0 += 16) {
+        const float *arow = a + (long)m0 * sam;
+        for (long p = 0; p < n; p += VL) {
+            v16 acc[16];
+            /* accumulating: from c's values (with a mask: the masked product is added at the end) */
+            for (int j = 0; j < 16; j++) acc[j] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
+            for (int q = 0; q < k; q++) {
+                v16 bv = vld(b + (long)q * n + p);
+                if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));
+                const float *aq = arow + (long)q * sak;
+                for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
+            }
+            for (int j = 0; j < 16; j++) {
+                float *cj = c + (long)(m0 + j) * n + p;
+                v16 r = acc[j];
+                if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);
+                if (mask) r = vld(cj) + VMASK(r, vld(mask + (long)(m0 + j) * n + p) > vsplat(0));
+                vst(cj, r);
+            }
+        }
+    }
+}
+
+CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
+                                    int m, int k, long n, int accumulate, int relu_b,
+                                    const float *scale, const float *shift) {
+    gemm_rows16_body(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, 0);
+}
+
+CLONES void nsas_gemm_rows16_mask_add(float *c, const float *a, long sam, long sak, const float *b,
+                                      int m, int k, long n, const float *mask) {
+    gemm_rows16_body(c, a, sam, sak, b, m, k, n, 1, 0, 0, 0, mask);
+}
+
+CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
+                             int m, int k, long n, int accumulate, int relu_b) {
+    nsas_gemm_rows16_affine(c, a, sam, sak, b, m, k, n, accumulate, relu_b, 0, 0);
+}
+
+/* c (m,n) += sum over count pairs of a_i (m,k) times b_i (n,k) transposed (b read as relu(b)
+   when asked), a_i = a + i*a_step, b_i = b + i*b_step: the weight gradient of a 1x1 convolution
+   over a batch (dy times x transposed). Image by image (its rows stay in cache while every block
+   reads them), blocks of 4 x 4 outputs keep 16 running vector sums over k in registers; the sums
+   carry over images in `scratch` (m*n vectors) and are reduced once at the end.
+   m % 4 == 0, n % 4 == 0, k % 16 == 0. */
+CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
+                                     int m, int n, long k, int count, int relu_b) {
+    v16 zero = vsplat(0);
+    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, zero);
+    for (int img = 0; img < count; img++)
+        for (int i0 = 0; i0 < m; i0 += 4)
+            for (int j0 = 0; j0 < n; j0 += 4) {
+                const float *ai = a + img * a_step + (long)i0 * k, *bj = b + img * b_step + (long)j0 * k;
+                float *sums = scratch + ((long)i0 * n + (long)j0 * 4) * VL;   /* the block's 16 vectors */
+                v16 acc[4][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) acc[i][j] = vld(sums + (i * 4 + j) * VL);
+                for (long p = 0; p < k; p += VL) {
+                    v16 av[4], bv[4];
+                    for (int i = 0; i < 4; i++) av[i] = vld(ai + i * k + p);
+                    for (int j = 0; j < 4; j++) {
+                        bv[j] = VRELU_IF(vld(bj + j * k + p), relu_b);
+                    }
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
+                }
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) vst(sums + (i * 4 + j) * VL, acc[i][j]);
+            }
+    for (int i0 = 0; i0 < m; i0 += 4)
+        for (int j0 = 0; j0 < n; j0 += 4)
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    c[(long)(i0 + i) * n + j0 + j] += VSUM(vld(scratch + ((long)i0 * n + (long)j0 * 4 + i * 4 + j) * VL));
+}
+
+/* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):
+   dst (planes, oh, ow) = src (planes, h, w) at rows oy*sy and columns ox*sx (relu'd when asked),
+   and its adjoint, dst at those positions += src (only where mask > 0 when a mask is given).
+   Stride-2 columns by splitting even and odd columns in registers where a row allows. */
+CLONES void nsas_gather_strided(float *restrict dst, const float *restrict src, int planes, int h, int w,
+                                int oh, int ow, int sy, int sx, int relu) {
+    for (long p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            const float *restrict row = src + (p * h + (long)oy * sy) * w;
+            float *restrict d = dst + (p * oh + oy) * (long)ow;
+            int ox = 0;
+            if (sx == 2)
+                for (; 2 * (ox + VL) <= w; ox += VL) {
+                    v16 e = EVENS(vld(row + 2 * ox), vld(row + 2 * ox + VL));
+                    vst(d + ox, relu ? __builtin_elementwise_max(e, vsplat(0)) : e);
+                }
+            for (; ox < ow; ox++) {
+                float v = row[(long)ox * sx];
+                d[ox] = relu && !(v > 0) ? 0 : v;
+            }
+        }
+}
+
+CLONES void nsas_scatter_strided_add(float *restrict dst, const float *restrict src, int planes, int h, int w,
+                                     int oh, int ow, int sy, int sx, const float *restrict mask) {
+    v16 zero = vsplat(0);
+    for (long p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            long r = (p * h + (long)oy * sy) * w;
+            float *restrict row = dst + r;
+            const float *restrict m = mask ? mask + r : 0;
+            const float *restrict g = src + (p * oh + oy) * (long)ow;
+            int ox = 0;
+            if (sx == 2)
+                for (; 2 * (ox + VL) <= w; ox += VL) {
+                    v16 v = vld(g + ox), lo = ZIPLO(v, zero), hi = ZIPHI(v, zero);
+                    if (m) {
+                        lo = VMASK(lo, vld(m + 2 * ox) > zero);
+                        hi = VMASK(hi, vld(m + 2 * ox + VL) > zero);
+                    }
+                    vst(row + 2 * ox, vld(row + 2 * ox) + lo);
+                    vst(row + 2 * ox + VL, vld(row + 2 * ox + VL) + hi);
+                }
+            for (; ox < ow; ox++) {
+                long i = (long)ox * sx;
+                if (!m || m[i] > 0) row[i] += g[ox];
+            }
+        }
+}

@@ -4,9 +4,10 @@
     import nsas_ckpt
     ck = nsas_ckpt.read("runs/demo/epoch-0002.nsasckpt")
     ck.sections                      # names in file order
-    ck.json("config")["train"]       # the run's options
+    ck.json("config")["run"]         # the run's options (space, method, option groups)
     w = ck.tensors("weights")        # {name: numpy float32 array}
     ck.text("paths").splitlines()    # the architecture of every step
+    ck.section("archive")            # any section, decoded by its kind (JSON, tensors or text)
 
 zstd sections are decoded with the `zstandard` module when it is installed, else with the
 `zstd` command. `python3 nsas_ckpt.py FILE` prints a JSON summary (used by nsas's tests).
@@ -17,6 +18,12 @@ import numpy as np
 
 MAGIC = b"NSASCKPT"
 VERSION = 2
+
+
+# What each section of the run schema holds (docs/checkpoint-format.md); others are returned raw.
+TENSOR_SECTIONS = {"weights", "optimizer", "arch", "wpl", "asgd"}
+JSON_SECTIONS = {"config", "state", "metrics", "rng", "archive", "arch_state", "wpl_state", "standalone", "asgd_state"}
+TEXT_SECTIONS = {"paths"}
 
 
 class CheckpointError(Exception):
@@ -99,6 +106,16 @@ class Checkpoint:
             out[tname] = np.frombuffer(b, "<f4", count=n, offset=pos).reshape(shape).copy(); pos += 4 * n
         return out
 
+    def section(self, name):
+        """Any section decoded by its kind: tensors as {name: array}, JSON, text, or raw bytes."""
+        if name in TENSOR_SECTIONS:
+            return self.tensors(name)
+        if name in JSON_SECTIONS:
+            return self.json(name)
+        if name in TEXT_SECTIONS:
+            return self.text(name)
+        return self.raw(name)
+
 
 def read(path):
     return Checkpoint(path)
@@ -107,12 +124,14 @@ def read(path):
 if __name__ == "__main__":
     ck = read(sys.argv[1])
     summary = {"sections": ck.sections}
-    for s in ("weights", "optimizer"):
-        if s in ck.sections:
-            t = ck.tensors(s)
-            summary[s] = {k: {"shape": list(v.shape), "sum": float(np.float64(v.astype(np.float64).sum()))} for k, v in t.items()}
-    if "config" in ck.sections:
-        summary["config"] = ck.json("config")
-    if "paths" in ck.sections:
-        summary["paths"] = ck.text("paths").splitlines()
+    for name in ck.sections:
+        v = ck.section(name)
+        if name in TENSOR_SECTIONS:
+            summary[name] = {k: {"shape": list(a.shape), "sum": float(np.float64(a.astype(np.float64).sum()))} for k, a in v.items()}
+        elif name in TEXT_SECTIONS:
+            summary[name] = v.splitlines()
+        elif name in JSON_SECTIONS:
+            summary[name] = v
+        else:
+            summary[name] = {"raw_bytes": len(v)}
     print(json.dumps(summary))

@@ -28,6 +28,10 @@ func flags(_ pairs: [(String, Any?)]) -> [String] { pairs.filter { $0.1 != nil }
 func defaultText(_ key: KeyPath<SpaceDefaults, Float>) -> String {
     "CNN \(DARTSCNNSpace.defaults(standalone: false).0[keyPath: key]), RNN \(DARTSRNNSpace.defaults(standalone: false).0[keyPath: key])"
 }
+func spaceDefaults(_ key: KeyPath<SpaceDefaults, Int>) -> String {
+    "CNN \(DARTSCNNSpace.defaults(standalone: false).0[keyPath: key]), RNN \(DARTSRNNSpace.defaults(standalone: false).0[keyPath: key])"
+}
+let nsasDefaults = NSASOptions(recentSize: 0)
 
 public struct OptimizerArguments: RunOptionGroup {
     @Option(help: "Initial learning rate (default: \(defaultText(\.lr))).") public var lr: Float?
@@ -50,9 +54,9 @@ public struct OptimizerArguments: RunOptionGroup {
 }
 
 public struct SelectionArguments: RunOptionGroup {
-    @Option(help: "Random search: architectures sampled (default 50).") public var searchSamples: Int?
-    @Option(help: "Random search: held-out batches each is scored on (default: CNN 2, RNN 10).") public var searchBatches: Int?
-    @Option(help: "Random search: how many are re-scored on the full held-out split (default 10).") public var searchTop: Int?
+    @Option(help: "Random search: architectures sampled (default \(SelectionOptions(batches: 0).samples)).") public var searchSamples: Int?
+    @Option(help: "Random search: held-out batches each is scored on (default: \(spaceDefaults(\.searchBatches))).") public var searchBatches: Int?
+    @Option(help: "Random search: how many are re-scored on the full held-out split (default \(SelectionOptions(batches: 0).top)).") public var searchTop: Int?
     public init() {}
     public var given: [String] { flags([("search-samples", searchSamples), ("search-batches", searchBatches), ("search-top", searchTop)]) }
     public func applies(to c: RunConfig) -> String? {
@@ -66,12 +70,12 @@ public struct SelectionArguments: RunOptionGroup {
 }
 
 public struct NSASArguments: RunOptionGroup {
-    @Option(help: "NSAS: weight beta of the constraint losses (Eq. 8; default 1).") public var nsasBeta: Float?
-    @Option(help: "NSAS: archive size M (default 4).") public var archiveSize: Int?
-    @Option(help: "NSAS: length of the recent-architecture list (default: CNN 50, RNN 20).") public var recentSize: Int?
-    @Option(help: "NSAS: k of the k-nearest-neighbour novelty (Eq. 7; default 10).") public var knnK: Int?
-    @Option(help: "NSAS: random draws from the recent list per archive update (Algorithm 1; default 10).") public var noveltyDraws: Int?
-    @Option(help: "NSAS: sum or mean of the constraint losses (default mean).") public var constraintReduction: ConstraintReduction?
+    @Option(help: "NSAS: weight beta of the constraint losses (Eq. 8; default \(nsasDefaults.beta)).") public var nsasBeta: Float?
+    @Option(help: "NSAS: archive size M (default \(nsasDefaults.archiveSize)).") public var archiveSize: Int?
+    @Option(help: "NSAS: length of the recent-architecture list (default: \(spaceDefaults(\.recentSize))).") public var recentSize: Int?
+    @Option(help: "NSAS: k of the k-nearest-neighbour novelty (Eq. 7; default \(nsasDefaults.knnK)).") public var knnK: Int?
+    @Option(help: "NSAS: random draws from the recent list per archive update (Algorithm 1; default \(nsasDefaults.noveltyDraws)).") public var noveltyDraws: Int?
+    @Option(help: "NSAS: sum or mean of the constraint losses (default \(nsasDefaults.reduction.rawValue)).") public var constraintReduction: ConstraintReduction?
     @Option(help: "NSAS: loss (the paper's Eq. 8, default), replay (archived architectures as extra steps), or reference-compat (the public code: constraint losses without gradient).")
     public var nsasMode: NSASMode?
     @Option(help: "NSAS: how the full archive is renewed: novelty (the paper's, default), random, or fifo (the last M sampled).")
@@ -97,9 +101,9 @@ public struct NSASArguments: RunOptionGroup {
 }
 
 public struct WPLArguments: RunOptionGroup {
-    @Option(help: "WPL: eps of the penalty (eps/2) sum F (theta - theta*)^2 (default 1).") public var wplEps: Float?
-    @Option(help: "WPL: steps each sampled path trains for (default 4).") public var wplStepsPerPath: Int?
-    @Option(help: "WPL: decay of the running diagonal Fisher estimate (default 0.9).") public var wplFisherDecay: Float?
+    @Option(help: "WPL: eps of the penalty (eps/2) sum F (theta - theta*)^2 (default \(WPLOptions().eps)).") public var wplEps: Float?
+    @Option(help: "WPL: steps each sampled path trains for (default \(WPLOptions().stepsPerPath)).") public var wplStepsPerPath: Int?
+    @Option(help: "WPL: decay of the running diagonal Fisher estimate (default \(WPLOptions().fisherDecay)).") public var wplFisherDecay: Float?
     public init() {}
     public var given: [String] { flags([("wpl-eps", wplEps), ("wpl-steps-per-path", wplStepsPerPath), ("wpl-fisher-decay", wplFisherDecay)]) }
     public func applies(to c: RunConfig) -> String? { c.wpl == nil ? "\(given.joined(separator: ", ")): WPL options apply to --method wpl only" : nil }
@@ -111,8 +115,8 @@ public struct WPLArguments: RunOptionGroup {
 }
 
 public struct GDASArguments: RunOptionGroup {
-    @Option(help: "GDAS: initial Gumbel-softmax temperature (default 10).") public var tauMax: Float?
-    @Option(help: "GDAS: final temperature (default 0.1).") public var tauMin: Float?
+    @Option(help: "GDAS: initial Gumbel-softmax temperature (default \(GDASOptions().tauMax)).") public var tauMax: Float?
+    @Option(help: "GDAS: final temperature (default \(GDASOptions().tauMin)).") public var tauMin: Float?
     public init() {}
     public var given: [String] { flags([("tau-max", tauMax), ("tau-min", tauMin)]) }
     public func applies(to c: RunConfig) -> String? { c.gdas == nil ? "\(given.joined(separator: ", ")): GDAS options apply to --method gdas and gdas-nsas only" : nil }
@@ -124,12 +128,12 @@ public struct GDASArguments: RunOptionGroup {
 
 /// Options of the DARTS CNN space.
 public struct CNNArguments: RunOptionGroup {
-    @Option(help: "CNN: cells L (reductions at L/3 and 2L/3; default 8).") public var layers: Int?
-    @Option(help: "CNN: initial channels C (default 16).") public var channels: Int?
-    @Option(help: "CNN: fraction of the training file held out for scoring (not for 'default'; default 0.5).") public var heldoutFraction: Double?
-    @Option(help: "CNN stand-alone: final drop-path probability (default 0.2).") public var dropPath: Float?
-    @Option(help: "CNN stand-alone: auxiliary head loss weight (0: no head; default 0.4).") public var auxiliaryWeight: Float?
-    @Option(help: "CNN stand-alone: cutout square side (0: none, the default).") public var cutout: Int?
+    @Option(help: "CNN: cells L (reductions at L/3 and 2L/3; default \(DARTSCNNOptions().layers)).") public var layers: Int?
+    @Option(help: "CNN: initial channels C (default \(DARTSCNNOptions().channels)).") public var channels: Int?
+    @Option(help: "CNN: fraction of the training file held out for scoring (not for 'default'; default \(DARTSCNNOptions().heldoutFraction)).") public var heldoutFraction: Double?
+    @Option(help: "CNN stand-alone: final drop-path probability (default \(DARTSCNNOptions().dropPath)).") public var dropPath: Float?
+    @Option(help: "CNN stand-alone: auxiliary head loss weight (0: no head; default \(DARTSCNNOptions().auxiliaryWeight)).") public var auxiliaryWeight: Float?
+    @Option(help: "CNN stand-alone: cutout square side (0: none; default \(DARTSCNNOptions().cutout)).") public var cutout: Int?
     public init() {}
     public var given: [String] {
         flags([("layers", layers), ("channels", channels), ("heldout-fraction", heldoutFraction), ("drop-path", dropPath),
@@ -157,16 +161,16 @@ public struct CNNArguments: RunOptionGroup {
 /// Options of the DARTS RNN space.
 public struct RNNArguments: RunOptionGroup {
     @Option(help: "RNN: embedding and hidden size (search 300, stand-alone 850).") public var hidden: Int?
-    @Option(help: "RNN: nodes of the recurrent cell (default 8).") public var nodes: Int?
-    @Option(help: "RNN: truncated back-propagation length (default 35).") public var bptt: Int?
-    @Option(help: "RNN: temporal activation regularisation weight (default 0.001).") public var tar: Float?
-    @Option(help: "RNN: output dropout (default 0.75).") public var dropout: Float?
-    @Option(help: "RNN: hidden-state dropout in the cell (default 0.25).") public var dropoutH: Float?
-    @Option(help: "RNN: input dropout in the cell (default 0.75).") public var dropoutX: Float?
-    @Option(help: "RNN: embedding output dropout (default 0.2).") public var dropoutI: Float?
+    @Option(help: "RNN: nodes of the recurrent cell (default \(DARTSRNNOptions().nodes)).") public var nodes: Int?
+    @Option(help: "RNN: truncated back-propagation length (default \(DARTSRNNOptions().bptt)).") public var bptt: Int?
+    @Option(help: "RNN: temporal activation regularisation weight (default \(DARTSRNNOptions().tar)).") public var tar: Float?
+    @Option(help: "RNN: output dropout (default \(DARTSRNNOptions().dropout)).") public var dropout: Float?
+    @Option(help: "RNN: hidden-state dropout in the cell (default \(DARTSRNNOptions().dropoutH)).") public var dropoutH: Float?
+    @Option(help: "RNN: input dropout in the cell (default \(DARTSRNNOptions().dropoutX)).") public var dropoutX: Float?
+    @Option(help: "RNN: embedding output dropout (default \(DARTSRNNOptions().dropoutI)).") public var dropoutI: Float?
     @Option(help: "RNN: word dropout of the embedding (search 0, stand-alone 0.1).") public var dropoutE: Float?
     @Flag(help: "RNN stand-alone: never switch to averaged SGD.") public var noAsgd = false
-    @Option(help: "RNN stand-alone: epochs without improvement before averaged SGD (default 5).") public var nonmono: Int?
+    @Option(help: "RNN stand-alone: epochs without improvement before averaged SGD (default \(DARTSRNNOptions().nonmono)).") public var nonmono: Int?
     public init() {}
     public var given: [String] {
         flags([("hidden", hidden), ("nodes", nodes), ("bptt", bptt), ("tar", tar), ("dropout", dropout), ("dropout-h", dropoutH),

@@ -26,10 +26,10 @@ struct NSASTrainCommand: ParsableCommand {
     var data = "default"
     @Option(help: "Output folder: metrics.jsonl and a checkpoint every epoch (epoch-NNNN.nsasckpt, latest).") var out: String?
     @Option(help: "Continue the run in this folder from its newest checkpoint, with the options it was started with.") var resume: String?
-    @Option(help: "Epochs (default 5).") var epochs: Int?
+    @Option(help: "Epochs (default \(try! RunConfig.defaults(space: .dartsCNN, method: .randomnas).epochs)).") var epochs: Int?
     @Option(help: "Batch size (default: CNN 64; RNN search 256, stand-alone 64).") var batch: Int?
     @Option(help: "Batch size for scoring (default: CNN 256 images, RNN 10 sequences).") var evalBatch: Int?
-    @Option(help: "Seed of every random stream (default 0).") var seed: UInt64?
+    @Option(help: "Seed of every random stream (default \(try! RunConfig.defaults(space: .dartsCNN, method: .randomnas).seed)).") var seed: UInt64?
     @Option(help: "Train at most this many steps per epoch (0: all, the default).") var maxSteps: Int?
     @Flag(help: "Let uniform sampling draw 'none' ops.") var allowNone = false
     @Option(help: "Stand-alone: the genotype (either text form, or a name: DARTS_V1, DARTS_V2, NSAS).") var genotype: String?

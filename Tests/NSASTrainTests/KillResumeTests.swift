@@ -28,18 +28,25 @@ func train(_ args: [String], wait: Bool = false) throws -> (Process, String) {
 }
 
 @Suite(.serialized) struct KillResumeTests {
-    static let cnn = ["--data", "default", "--max-steps", "4", "--layers", "3", "--channels", "4", "--batch", "16", "--eval-batch", "1000", "--quiet"]
+    static let cnn = ["--data", "default", "--max-steps", "3", "--layers", "3", "--channels", "4", "--batch", "16", "--eval-batch", "1000", "--quiet"]
     static var rnn: [String] {
         ["--space", "rnn", "--data", tinyCorpusFolder, "--hidden", "12", "--nodes", "4", "--batch", "8", "--bptt", "6", "--eval-batch", "4",
          "--lr", "10", "--max-steps", "6", "--quiet"]
     }
-    static let cases: [(String, [String])] = [
-        ("cnn-randomnas", cnn + ["--method", "randomnas", "--search-samples", "1", "--search-top", "1"]),
-        ("cnn-gdas-nsas", cnn + ["--method", "gdas-nsas", "--archive-size", "2"]),
-        ("cnn-standalone", cnn + ["--method", "standalone", "--genotype", "DARTS_V2"]),
-        ("rnn-wpl", rnn + ["--method", "wpl", "--search-samples", "2", "--search-top", "1"]),
-        ("rnn-nsas", rnn + ["--method", "nsas", "--archive-size", "2", "--archive-policy", "random", "--search-samples", "2", "--search-top", "1"]),
-    ]
+    /// Every method in both spaces.
+    static var cases: [(String, [String])] {
+        let search = ["--search-samples", "2", "--search-top", "1"], nsas = ["--archive-size", "2"]
+        var out: [(String, [String])] = []
+        for (space, base) in [("cnn", cnn), ("rnn", rnn)] {
+            out += [("\(space)-randomnas", base + ["--method", "randomnas"] + search),
+                    ("\(space)-nsas", base + ["--method", "nsas", "--archive-policy", space == "cnn" ? "novelty" : "random"] + nsas + search),
+                    ("\(space)-wpl", base + ["--method", "wpl"] + search),
+                    ("\(space)-gdas", base + ["--method", "gdas"]),
+                    ("\(space)-gdas-nsas", base + ["--method", "gdas-nsas"] + nsas),
+                    ("\(space)-standalone", base + ["--method", "standalone", "--genotype", space == "cnn" ? "DARTS_V2" : "rnn:tanh~0|relu~1|sigmoid~1|identity~2"])]
+        }
+        return out
+    }
 
     /// Kills a run with SIGKILL at several moments after its first checkpoint, resuming each time;
     /// it must end with the same weights as an uninterrupted run, and every file present must verify.

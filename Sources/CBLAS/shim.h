@@ -4,3 +4,7 @@
    See Sources/NSASBackends/BLAS/OpenBLASCore.swift. */
 void gotoblas_dynamic_init(void);
 void gotoblas_dynamic_quit(void);
+/* Stops OpenBLAS's server threads (started when the library loads, one per CPU it sees): nsas
+   runs OpenBLAS single-threaded and, with --threads 1, wants no second thread at all. A later
+   multi-threaded BLAS call would start them again. */
+int blas_thread_shutdown_(void);

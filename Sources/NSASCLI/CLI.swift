@@ -17,19 +17,43 @@ public func runReportingErrors(_ tool: String, _ body: () throws -> Void) throws
     }
 }
 
-/// The backend option every compute command shares.
+/// `--threads`, which every command that computes takes.
+public struct ThreadOptions: ParsableArguments {
+    @Option(help: "Compute threads (default: NSAS_THREADS, else the CPUs this process may use: its affinity mask and cgroup CPU quota).")
+    public var threads: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024, not \(threads)") }
+    }
+
+    /// Decides the thread count (flag, NSAS_THREADS, affinity mask and cgroup quota) and applies it;
+    /// returns "N threads (why)" for the start-up line.
+    @discardableResult
+    public func configure() throws -> String {
+        let d = try Threads.decide(requested: threads)
+        Threads.configure(d)
+        return "\(d.count) thread\(d.count == 1 ? "" : "s") (\(d.reason))"
+    }
+}
+
+/// The backend option every compute command shares (with `--threads`).
 public struct BackendOptions: ParsableArguments {
     @Option(help: "Compute backend: blas (fast, default) or reference (plain Swift, the definition of every kernel).")
     public var backend: BackendKind = .default
 
     public init() {}
 
+    @OptionGroup public var threading: ThreadOptions
+
     public var kind: BackendKind { backend }
 
-    /// The backend, with the OpenBLAS core line for start-up output.
-    public func make() -> (any Backend, String) {
+    /// Applies `--threads`, then makes the backend; with the start-up line (core, threads and why).
+    public func make() throws -> (any Backend, String) {
+        let threads = try threading.configure()
         let b = kind.make()
-        if let blas = b as? BLASBackend { return (b, "backend blas, \(blas.core.summary), \(Parallel.threads) threads") }
+        if let blas = b as? BLASBackend { return (b, "backend blas, \(blas.core.summary), \(threads)") }
         return (b, "backend reference (plain Swift)")
     }
 }

@@ -5,6 +5,7 @@
    sleeping thread for each one costs tens of microseconds, as much as a small kernel itself.
    One job at a time: a call made while a job runs (from another thread, or nested in a chunk)
    runs its chunks itself, in order. */
+#define _GNU_SOURCE
 #include "nsas_kernels.h"
 #include <pthread.h>
 #include <sched.h>
@@ -117,4 +118,13 @@ void nsas_pool_run(int threads, int chunks, nsas_chunk_fn fn, void *ctx) {
     run_chunks(gen);
     while (atomic_load_explicit(&pool.done, memory_order_acquire) < chunks) CPU_RELAX();
     atomic_flag_clear_explicit(&pool.busy, memory_order_release);
+}
+
+/* CPUs in this process's affinity mask (taskset, Slurm's binding, a container's cpuset). */
+#include <sched.h>
+int nsas_affinity_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    return CPU_COUNT(&set);
 }

@@ -103,6 +103,31 @@ public enum RunSchema {
     public static func state(_ f: CheckpointFile) throws -> State { try f.json("state", as: State.self) }
 
     public static func fileName(epoch: Int) -> String { String(format: "epoch-%04d.nsasckpt", epoch) }
+
+    /// Copies stored tensors into live ones by name; every live tensor must be present with its shape.
+    public static func load(_ stored: [StoredTensor], into named: [(String, Tensor)], path: String, section: String) throws {
+        let byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, t) in named {
+            guard let s = byName[name] else {
+                throw CheckpointError(path, section: section, "has no tensor '\(name)'", advice: "the checkpoint is from a different network; resume with the options it was written with")
+            }
+            guard s.shape == t.shape else {
+                throw CheckpointError(path, section: section, "tensor '\(name)' has shape \(s.shape), the network \(t.shape)")
+            }
+            try t.load(s.values)
+        }
+    }
+}
+
+/// Architectures as text, for tools that know a run's space but not its types.
+public enum Architectures {
+    /// The architectures of a file (one a line, any of the space's forms), each in its full form.
+    public static func list(fromFile path: String, space: SpaceID) throws -> [String] { try list(SpaceRegistry.type(space), path) }
+    static func list<S: SearchSpace>(_ t: S.Type, _ path: String) throws -> [String] { try S.Arch.list(fromFile: path).map(\.description) }
+
+    /// One architecture in the space's full text form (DARTS's `Genotype(...)`).
+    public static func describe(_ text: String, space: SpaceID) throws -> String { try describe(SpaceRegistry.type(space), text) }
+    static func describe<S: SearchSpace>(_ t: S.Type, _ text: String) throws -> String { try S.Arch(parsing: text).description }
 }
 
 /// The genotype a checkpoint stands for, for drawing and inspection: a GDAS search's argmax of its

@@ -84,17 +84,7 @@ enum RunRestore {
         }
     }
 
-    /// Copies stored tensors into live ones by name; every live tensor must be present with its shape.
     static func load(_ stored: [StoredTensor], into named: [(String, Tensor)], path: String, section: String) throws {
-        let byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for (name, t) in named {
-            guard let s = byName[name] else {
-                throw CheckpointError(path, section: section, "has no tensor '\(name)'", advice: "the checkpoint is from a different network; resume with the options it was written with")
-            }
-            guard s.shape == t.shape else {
-                throw CheckpointError(path, section: section, "tensor '\(name)' has shape \(s.shape), the network \(t.shape)")
-            }
-            try t.load(s.values)
-        }
+        try RunSchema.load(stored, into: named, path: path, section: section)
     }
 }

@@ -48,7 +48,7 @@ struct RNNStep: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-bench rnn") {
-            let (be, line) = backend.make()
+            let (be, line) = try backend.make()
             var bench = RNNBench()
             bench.steps = steps; bench.batch = batch; bench.bptt = bptt; bench.hidden = hidden
             if !json { print("nsas-bench rnn: \(line)"); bench.log = { print($0); fflush(stdout) } }
@@ -114,7 +114,7 @@ struct SupernetStep: ParsableCommand {
                 var rng = RNG(seed: 0)
                 list = (0..<10).map { _ in ArchitectureSampler().sample(&rng) }
             }
-            let (be, line) = backend.make()
+            let (be, line) = try backend.make()
             var bench = SupernetBench(archs: list)
             bench.steps = steps; bench.inferReps = inferReps; bench.batch = batch; bench.inferBatch = inferBatch
             if !json { print("nsas-bench supernet: \(line)"); bench.log = { print($0); fflush(stdout) } }
@@ -165,6 +165,7 @@ struct Kernels: ParsableCommand {
     var only: String?
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+    @OptionGroup var threading: ThreadOptions
 
     var families: Set<String> {
         guard let only else { return Set(KernelBench.families) }
@@ -182,10 +183,11 @@ struct Kernels: ParsableCommand {
     }
 
     func run() throws {
+        let threads = try threading.configure()
         let core = OpenBLASCore.status
         let kinds: [BackendKind] = backend == "all" ? [.blas, .reference] : [BackendKind(rawValue: backend)!]
         let log: (String) -> Void = json ? { _ in } : { print($0); fflush(stdout) }
-        log("nsas-bench: \(core.summary), \(Parallel.threads) threads, batch \(batch), C=\(channels)")
+        log("nsas-bench: \(core.summary), \(threads), batch \(batch), C=\(channels)")
         let bench = KernelBench(batch: batch, channels: channels, backends: kinds.map { $0.make() }, budget: budget,
                                 only: families, log: log)
         let first = bench.rawSgemmGflops()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NSASCheckpoint
 import NSASCLI
+import NSASRun
 import NSASSearchSpace
 
 
@@ -60,13 +61,15 @@ struct Paths: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-ckpt paths") {
-            let text = String(decoding: try CheckpointFile(file).read("paths"), as: UTF8.self)
+            let f = try CheckpointFile(file)
+            let text = String(decoding: try f.read("paths"), as: UTF8.self)
+            let space = try RunSchema.config(f).run.space
             let lines = try text.split(separator: "\n").map { line -> String in
                 guard darts else { return String(line) }
                 if line.hasPrefix("all-edges ") {
                     throw CheckpointError(file, section: "paths", "holds GDAS paths, which run every edge and have no DARTS genotype form", advice: "leave out --darts")
                 }
-                return try Genotype(parsing: String(line)).description
+                return try Architectures.describe(String(line), space: space)
             }
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: lines), as: UTF8.self))

@@ -7,7 +7,6 @@ import NSASCLI
 import NSASRun
 import NSASSearchSpace
 import NSASTensor
-import NSASTrain
 
 @main
 struct NSASRank: ParsableCommand {
@@ -58,14 +57,14 @@ struct Score: ParsableCommand {
             let first = try RunSchema.config(try CheckpointFile(files[0])).run
             var list: [String]
             if let archs {
-                list = try Train.architectureTexts(archs, space: first.space)
+                list = try Architectures.list(fromFile: archs, space: first.space)
             } else if let sample {
                 list = try Ranking.sample(space: first.space, options: first.network, count: sample, seed: seed, allowNone: first.allowNone)
             } else {
                 throw ValidationError("give --archs FILE or --sample N")
             }
             list = try sharded(list)
-            let (be, _) = backend.make()
+            let (be, _) = try backend.make()
             var rows: [(arch: String, accuracy: Float, loss: Float, epoch: Int?)] = []
             var scoreName = "accuracy"
             try withBackend(be) {

@@ -23,10 +23,13 @@ struct NSASReplay: ParsableCommand {
     @Option(help: "Stop after this epoch (default: the last recorded).") var to: Int?
     @Option(help: "Largest absolute weight difference accepted.") var tolerance: Float = 1e-5
     @Flag var quiet = false
+    @OptionGroup var threading: ThreadOptions
 
     func run() throws {
         var diverged = false
         try runReportingErrors("nsas-replay") {
+            let threads = try threading.configure()
+            if !quiet { print("nsas-replay: \(threads)") }
             let log = try RunLog(directory: nil, quiet: quiet)
             let (reports, divergence) = try Replay(directory: directory, tolerance: tolerance, log: log).run(from: from, to: to)
             if let divergence {

@@ -73,6 +73,7 @@ struct NSASTrainCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-train") {
+            try backend.threading.configure()
             if let resume {
                 let given = [epochs, batch, evalBatch, maxSteps].compactMap { $0 }.count + (seed == nil ? 0 : 1) + groups.flatMap(\.given).count
                     + [out, genotype, archs, track].compactMap { $0 }.count

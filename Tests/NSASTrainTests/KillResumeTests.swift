@@ -124,3 +124,26 @@ func train(_ args: [String], wait: Bool = false) throws -> (Process, String) {
         #expect(err.contains(named), "stderr: \(err)")
     }
 }
+
+/// `--threads 1` under `taskset -c 0`: the process has one thread from start to end (no worker
+/// pool, no OpenBLAS server threads), sampled from /proc while it trains.
+@Suite struct SingleThreadTests {
+    @Test(.enabled(if: nsasTrainBinary != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset"), "needs nsas-train and taskset"))
+    func oneThreadRunsNoSecondThread() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        p.arguments = ["-c", "0", nsasTrainBinary!, "--threads", "1", "--epochs", "2", "--layers", "5", "--channels", "8", "--batch", "32",
+                       "--max-steps", "40", "--search-samples", "1", "--search-top", "1", "--quiet"]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        var samples: [Int] = []
+        usleep(300_000)   // taskset execs nsas-train in the same process
+        while p.isRunning && samples.count < 30 {
+            if let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/task") { samples.append(tasks.count) }
+            usleep(100_000)
+        }
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(samples.count >= 3 && samples.allSatisfy { $0 == 1 }, "thread counts seen: \(samples)")
+    }
+}

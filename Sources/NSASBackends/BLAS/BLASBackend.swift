@@ -14,7 +14,7 @@ public final class BLASBackend: Backend, @unchecked Sendable {
 
     public init() {
         core = OpenBLASCore.status
-        openblas_set_num_threads(1)
+        Threads.settleOpenBLAS()
     }
     public var name: String { "blas" }
 

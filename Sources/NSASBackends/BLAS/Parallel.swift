@@ -3,7 +3,12 @@ import Foundation
 
 /// Splits work over the machine's cores. Small jobs run on the calling thread.
 public enum Parallel {
-    public static let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads of every parallel loop: set once at start-up (`Threads.configure`); by default the
+    /// CPUs this process may use (affinity mask and cgroup quota).
+    nonisolated(unsafe) public static var threads: Int = defaultDecision.count
+    /// Why `threads` has its value, for start-up lines.
+    nonisolated(unsafe) public static var threadReason: String = defaultDecision.reason
+    static let defaultDecision = (try? Threads.decide(requested: nil)) ?? Threads.Decision(count: 1, reason: "NSAS_THREADS is not valid: one thread")
 
     /// Calls body with disjoint ranges covering 0..<count, one per worker, in parallel when
     /// `count * costPerItem` is worth a thread hand-off (about 32k cheap operations).

@@ -96,5 +96,7 @@ void nsas_mul(float *z, const float *a, const float *b, long n);
    the pool's size) and returns when all are done. Calls made while another call's chunks run
    (nested, or from another thread) run their chunks on the caller, in order. */
 typedef void (*nsas_chunk_fn)(void *ctx, int chunk);
+/* The number of CPUs in this process's affinity mask (0 when it cannot be read). */
+int nsas_affinity_cpus(void);
 void nsas_pool_run(int threads, int chunks, nsas_chunk_fn fn, void *ctx);
 #endif

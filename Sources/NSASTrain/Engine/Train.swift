@@ -25,7 +25,9 @@ public enum Train {
     static func backend(_ name: String) throws -> (any Backend, String) {
         guard let kind = BackendKind(rawValue: name) else { throw RunError.config("unknown backend '\(name)'") }
         let b = kind.make()
-        if let blas = b as? BLASBackend { return (b, "backend blas, \(blas.core.summary), \(Parallel.threads) threads") }
+        if let blas = b as? BLASBackend {
+            return (b, "backend blas, \(blas.core.summary), \(Parallel.threads) thread\(Parallel.threads == 1 ? "" : "s") (\(Parallel.threadReason))")
+        }
         return (b, "backend reference (plain Swift)")
     }
 
@@ -75,10 +77,8 @@ public enum Train {
         }
     }
 
-    /// The architectures of a file, checked against the space (each in its text form as given).
+    /// The architectures of a file, checked against the space, each in its full text form.
     public static func architectureTexts(_ path: String, space: SpaceID) throws -> [String] {
-        try open(SpaceRegistry.type(space), path)
+        try Architectures.list(fromFile: path, space: space)
     }
-
-    static func open<S: SearchSpace>(_ type: S.Type, _ path: String) throws -> [String] { try S.Arch.list(fromFile: path).map(\.description) }
 }

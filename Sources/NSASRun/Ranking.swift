@@ -1,7 +1,6 @@
 import Foundation
 import NSASAnalysis
 import NSASCheckpoint
-import NSASRun
 import NSASSearchSpace
 import NSASTensor
 
@@ -31,7 +30,7 @@ public final class InheritedRanker<S: SearchSpace>: AnyRanker {
         let options = try config.options(S.self)
         let loaded = try (data as? S.Data) ?? S.loadData(options, setup: config.setup)
         supernet = try S(options: options, setup: config.setup, data: loaded, streams: RandomStreams(seed: config.seed))
-        try RunRestore.load(f.tensors("weights"), into: supernet.named(), path: f.path, section: "weights")
+        try RunSchema.load(f.tensors("weights"), into: supernet.named(), path: f.path, section: "weights")
         epoch = try RunSchema.state(f).epoch
     }
 

@@ -207,10 +207,27 @@ public final class Tensor {
     public func backward() throws {
         guard count == 1 else { throw TensorError.notScalar(shape: shape) }
         guard requiresGrad else { return }
+        gradPtr[0] += 1
+        Tensor.propagate(from: [self])
+    }
+
+    /// Back-propagates from several tensors at once, each seeded with its gradient (same shape):
+    /// one traversal of the union of their graphs, so a part they share runs backward once. How a
+    /// prefix that several losses share (NSAS's paths on one batch) back-propagates once.
+    public static func backward(seeds: [(tensor: Tensor, gradient: Tensor)]) throws {
+        for (t, g) in seeds where t.requiresGrad {
+            guard g.count == t.count else { throw TensorError.shape(op: "backward(seeds:)", message: "gradient \(g.shape) for tensor \(t.shape)") }
+            Engine.backend.axpy(count: t.count, alpha: 1, x: g.ptr, y: t.gradPtr)
+        }
+        propagate(from: seeds.map(\.tensor).filter(\.requiresGrad))
+    }
+
+    /// Runs the backward functions of every node reachable from `roots`, in reverse topological order.
+    static func propagate(from roots: [Tensor]) {
         // Iterative post-order DFS: deep graphs (long RNN unrolls) must not overflow the stack.
         var order: [Tensor] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
+        var stack: [(Tensor, Bool)] = roots.reversed().map { ($0, false) }
         while let (node, expanded) = stack.popLast() {
             if expanded { order.append(node); continue }
             if !visited.insert(ObjectIdentifier(node)).inserted { continue }
@@ -219,7 +236,6 @@ public final class Tensor {
                 stack.append((p, false))
             }
         }
-        gradPtr[0] += 1
         for node in order.reversed() {
             guard let fn = node.backwardFn else { continue }
             if node.gradStorage != nil { fn(node) }

@@ -82,8 +82,10 @@ struct SupernetStep: ParsableCommand {
         commandName: "supernet",
         abstract: "One RandomNAS training step of the C=16, 8-cell supernet (batch 64, 32x32) and inference of a 256 batch.",
         discussion: """
-        The same work as shared/bench/torch_darts_step.py: pass the same --archs file to both. Medians over --steps
-        steps after 3 warm-up steps. Run with -c release.
+        The same work as Tools/bench/torch_darts_step.py: pass the same --archs file to both (Tools/bench/archs.txt).
+        Medians over --steps steps after 3 warm-up steps. Prints the FLOPs of a step (6 x the forward multiply-adds,
+        as the peer counts), the rate achieved as a fraction of cblas_sgemm measured in the same run, and peak memory.
+        --load K runs K busy processes for the whole measurement, the peer's included. Run with -c release.
         """)
 
     @Option(help: "Architectures to train, one genotype a line (default: random samples).") var archs: String?
@@ -95,8 +97,14 @@ struct SupernetStep: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Peer: a Python with PyTorch, to run --peer-script in the same run (e.g. /tmp/torch-venv/bin/python).")
     var peerPython: String?
-    @Option(help: "Peer: the PyTorch step script (shared/bench/torch_darts_step.py); run with --channels-last and --threads 2.")
+    @Option(help: "Peer: the PyTorch step script (Tools/bench/torch_darts_step.py); run with --channels-last and this run's thread count.")
     var peerScript: String?
+    @Option(help: "Busy processes competing for the cores during the measurement (and the peer's).") var load: Int = 0
+
+    func validate() throws {
+        guard (0...64).contains(load) else { throw ValidationError("--load must be between 0 and 64") }
+        guard steps >= 1, inferReps >= 1, batch >= 1, inferBatch >= 1 else { throw ValidationError("--steps, --infer-reps, --batch and --infer-batch must be positive") }
+    }
 
     /// Runs the PyTorch peer on the same architecture file; its JSON object.
     func runPeer() throws -> [String: Any]? {
@@ -115,17 +123,28 @@ struct SupernetStep: ParsableCommand {
                 list = (0..<10).map { _ in ArchitectureSampler().sample(&rng) }
             }
             let (be, line) = try backend.make()
+            let sgemm = KernelBench(batch: 64, channels: 16, backends: [], budget: 0.5, only: [], log: { _ in }).rawSgemmGflops()
+            let busy = try BusyLoad(load)
+            defer { busy.stop() }
             var bench = SupernetBench(archs: list)
             bench.steps = steps; bench.inferReps = inferReps; bench.batch = batch; bench.inferBatch = inferBatch
-            if !json { print("nsas-bench supernet: \(line)"); bench.log = { print($0); fflush(stdout) } }
+            if !json {
+                print("nsas-bench supernet: \(line)" + (load > 0 ? "; \(load) busy competing process\(load == 1 ? "" : "es")" : ""))
+                print(String(format: "cblas_sgemm 1024^3 in this run: %.0f GFLOP/s", sgemm))
+                bench.log = { print($0); fflush(stdout) }
+            }
             let r = try withBackend(be) { try bench.run() }
             if !json && peerPython != nil { print("running the PyTorch peer (channels-last) on the same paths ...") }
             let peer = try runPeer()
+            busy.stop()
+            let peerRSS = (peer?["peak_rss_mb"] as? NSNumber)?.doubleValue
             func median(_ key: String) -> Double? { ((peer?[key] as? [String: Any])?["median"] as? NSNumber)?.doubleValue }
             let peerTrain = median("train_step_s"), peerInfer = median("infer_fwd_s")
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
                 var obj = try JSONSerialization.jsonObject(with: enc.encode(r)) as! [String: Any]
+                obj["sgemm_gflops"] = sgemm; obj["load"] = load; obj["threads"] = Parallel.threads
+                obj["train_fraction_of_sgemm"] = r.trainAchievedGflops.median / sgemm
                 if let peer {
                     obj["peer"] = peer
                     if let peerTrain { obj["train_ratio_to_peer"] = r.trainStep.median / peerTrain }
@@ -135,6 +154,9 @@ struct SupernetStep: ParsableCommand {
             } else {
                 print(String(format: "train step: median %.3f s (min %.3f, max %.3f), %.0f images/s", r.trainStep.median, r.trainStep.min, r.trainStep.max, r.trainImagesPerSecond))
                 print(String(format: "inference (batch %d): median %.3f s (min %.3f, max %.3f), %.0f images/s", inferBatch, r.infer.median, r.infer.min, r.infer.max, r.inferImagesPerSecond))
+                print(String(format: "a step: %.1f GFLOP (6 x forward multiply-adds); %.1f GFLOP/s achieved, %.2f of sgemm's %.0f; peak RSS %.0f MB%@",
+                             r.trainGflopPerStep.median, r.trainAchievedGflops.median, r.trainAchievedGflops.median / sgemm, sgemm, r.peakRSSMB,
+                             peerRSS.map { String(format: " (PyTorch %.0f MB)", $0) } ?? ""))
                 if let peerTrain, let peerInfer {
                     print(String(format: "PyTorch %@ channels-last: train step %.3f s, inference %.3f s; ours / PyTorch: train %.2fx, inference %.2fx",
                                  (peer?["torch"] as? String) ?? "?", peerTrain, peerInfer, r.trainStep.median / peerTrain, r.infer.median / peerInfer))

@@ -167,9 +167,17 @@ public protocol SearchSpace: AnyObject {
     func score(_ arch: Arch, batches: Int?) throws -> ArchScore
     /// Recomputes the BN statistics on `arch`'s path from the first `batches` training batches.
     func recalibrate(_ arch: Arch, batches: Int) throws
+    /// A batch that several paths will train on (NSAS): what no architecture changes is computed
+    /// once, here; `finishShared` back-propagates it once after every path's loss has been.
+    func shared(_ batch: Batch) throws -> Batch
+    func finishShared(_ batch: Batch) throws
 }
 
 extension SearchSpace {
+    /// By default nothing is shared.
+    public func shared(_ batch: Batch) throws -> Batch { batch }
+    public func finishShared(_ batch: Batch) throws {}
+
     public func sample(_ rng: inout RNG, allowNone: Bool) -> Arch { Self.sample(options, allowNone: allowNone, &rng) }
 }
 

@@ -4,8 +4,8 @@ import NSASTensor
 /// of its two edges' ops, concatenate the chosen nodes. `op(k)` gives the op of genotype edge k.
 /// `none` edges add nothing (a node of two `none` edges is zeros).
 func runCell(s0: Tensor, s1: Tensor, pre0: CellOp, pre1: CellOp, edges: [Edge], concat: [Int], reduction: Bool,
-             ctx: ForwardContext, op: (Int) -> CellOp) throws -> Tensor {
-    var states = [try pre0.forward(s0, ctx), try pre1.forward(s1, ctx)]
+             ctx: ForwardContext, preprocessed: (Tensor?, Tensor?) = (nil, nil), op: (Int) -> CellOp) throws -> Tensor {
+    var states = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
     let p = states[1]
     let outShape = [p.shape[0], p.shape[1], reduction ? p.shape[2] / 2 : p.shape[2], reduction ? p.shape[3] / 2 : p.shape[3]]
     for node in 0..<(edges.count / 2) {

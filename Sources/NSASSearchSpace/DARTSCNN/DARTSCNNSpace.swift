@@ -24,6 +24,9 @@ public struct DARTSCNNOptions: Codable, Hashable, Sendable {
 public struct ImageBatch {
     public var x: Tensor
     public var labels: [Int]
+    /// A shared batch (NSAS): the architecture-independent prefix on the tape, and the leaves the
+    /// paths run from.
+    var prefix: SharedPrefix? = nil, leaves: SharedPrefix? = nil
 }
 
 /// The DARTS CNN space on an image data set: a single-path supernet (`Supernet`), shuffled and
@@ -144,11 +147,11 @@ public final class DARTSCNNSpace: StandaloneSpace {
         let logits: Tensor
         switch path {
         case .arch(let g):
-            logits = try supernet.forward(batch.x, arch: g, ctx)
+            logits = try batch.leaves.map { try supernet.forward(prefix: $0, x: nil, arch: g, ctx) } ?? supernet.forward(batch.x, arch: g, ctx)
         case .edges(let e, let w):
             let none = [Tensor?](repeating: nil, count: supernet.config.edgesPerCell)
-            logits = try supernet.forward(batch.x, normalOps: e.cells[0], reduceOps: e.cells[1], normalWeights: w?[0] ?? none,
-                                          reduceWeights: w?[1] ?? none, ctx)
+            logits = try supernet.forward(batch.leaves == nil ? batch.x : nil, prefix: batch.leaves, normalOps: e.cells[0], reduceOps: e.cells[1],
+                                          normalWeights: w?[0] ?? none, reduceWeights: w?[1] ?? none, ctx)
         }
         let loss = try logits.crossEntropy(labels: batch.labels)
         let correct = zip(logits.argmaxRows(), batch.labels).filter { $0 == $1 }.count
@@ -156,6 +159,20 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
 
     public func commit(_ result: PathLoss, of batch: ImageBatch) {}
+
+    /// The stem and the preprocessing that reads only the stem's output, once for every path of the
+    /// batch (their BN statistics then move once a step, however many paths share it).
+    public func shared(_ batch: ImageBatch) throws -> ImageBatch {
+        var b = batch
+        let p = try supernet.prefix(batch.x, ForwardContext(training: true))
+        b.prefix = p; b.leaves = p.shared()
+        return b
+    }
+
+    public func finishShared(_ batch: ImageBatch) throws {
+        guard let p = batch.prefix, let l = batch.leaves else { return }
+        try p.backward(from: l)
+    }
 
     public func score(_ arch: Genotype, batches: Int?) throws -> ArchScore {
         let r = try evaluate(data.heldout, batcher: batcher, batchSize: setup.evalBatch, maxBatches: batches) {

@@ -23,37 +23,68 @@ public final class Supernet: Layer {
 
     /// Logits (N, classes) of the architecture's path for images (N, inputChannels, size, size).
     public func forward(_ x: Tensor, arch: Genotype, _ ctx: ForwardContext) throws -> Tensor {
-        guard x.rank == 4, x.shape[1] == config.inputChannels, x.shape[2] == config.imageSize, x.shape[3] == config.imageSize else {
-            throw TensorError.shape(op: "Supernet", message: "expects images (N, \(config.inputChannels), \(config.imageSize), \(config.imageSize)), got \(x.shape)")
-        }
+        try check(x)
+        return try forward(prefix: nil, x: x, arch: arch, ctx)
+    }
+
+    /// The same from a shared prefix (`prefix(_:_:)`), whose tensors stand for the stem and the
+    /// preprocessing that reads only the stem's output.
+    public func forward(prefix: SharedPrefix?, x: Tensor?, arch: Genotype, _ ctx: ForwardContext) throws -> Tensor {
         guard arch.nodes == config.nodes else {
             throw SearchSpaceError.genotype("it has \(arch.nodes) nodes per cell, the supernet \(config.nodes)")
         }
-        var s0 = try stem.forward(x, ctx), s1 = s0
-        for cell in cells {
-            let out = try cell.forward(s0, s1, cell.plan.reduction ? arch.reduce : arch.normal,
-                                       concat: cell.plan.reduction ? arch.reduceConcat : arch.normalConcat, ctx)
+        return try run(prefix, x, ctx) { cell, s0, s1, pre in
+            try cell.forward(s0, s1, cell.plan.reduction ? arch.reduce : arch.normal,
+                             concat: cell.plan.reduction ? arch.reduceConcat : arch.normalConcat, ctx, preprocessed: pre)
+        }
+    }
+
+    /// GDAS's forward pass: every edge of every cell runs the one op `ops[edge]` (index in the
+    /// space's primitive order; `none` adds nothing), its output scaled by `weights[edge]` when given
+    /// (the straight-through architecture weight). Nodes sum all their incoming edges.
+    public func forward(_ x: Tensor?, prefix: SharedPrefix? = nil, normalOps: [Int], reduceOps: [Int], normalWeights: [Tensor?],
+                        reduceWeights: [Tensor?], _ ctx: ForwardContext) throws -> Tensor {
+        let e = config.edgesPerCell
+        guard normalOps.count == e, reduceOps.count == e, normalWeights.count == e, reduceWeights.count == e else {
+            throw SearchSpaceError.genotype("GDAS paths need one op per edge (\(e) per cell)")
+        }
+        if let x { try check(x) }
+        return try run(prefix, x, ctx) { cell, s0, s1, pre in
+            let red = cell.plan.reduction
+            return try cell.forwardAllEdges(s0, s1, red ? reduceOps : normalOps, red ? reduceWeights : normalWeights, ctx, preprocessed: pre)
+        }
+    }
+
+    func check(_ x: Tensor) throws {
+        guard x.rank == 4, x.shape[1] == config.inputChannels, x.shape[2] == config.imageSize, x.shape[3] == config.imageSize else {
+            throw TensorError.shape(op: "Supernet", message: "expects images (N, \(config.inputChannels), \(config.imageSize), \(config.imageSize)), got \(x.shape)")
+        }
+    }
+
+    /// The cells in order from the stem (or a prefix), then the classifier.
+    func run(_ prefix: SharedPrefix?, _ x: Tensor?, _ ctx: ForwardContext,
+             _ cellForward: (SupernetCell, Tensor, Tensor, (Tensor?, Tensor?)) throws -> Tensor) throws -> Tensor {
+        guard let stemOut = try prefix?.stem ?? x.map({ try stem.forward($0, ctx) }) else {
+            throw TensorError.argument(op: "Supernet", message: "needs images or a prefix")
+        }
+        var s0 = stemOut, s1 = stemOut
+        for (i, cell) in cells.enumerated() {
+            let pre: (Tensor?, Tensor?) = i == 0 ? (prefix?.cell0Pre0, prefix?.cell0Pre1) : i == 1 ? (prefix?.cell1Pre0, nil) : (nil, nil)
+            let out = try cellForward(cell, s0, s1, pre)
             s0 = s1; s1 = out
         }
         return try classifier.forward(s1)
     }
 
-    /// GDAS's forward pass: every edge of every cell runs the one op `ops[edge]` (index in DARTS
-    /// order; `none` adds nothing), its output scaled by `weights[edge]` when given (the
-    /// straight-through architecture weight). Nodes sum all their incoming edges.
-    public func forward(_ x: Tensor, normalOps: [Int], reduceOps: [Int], normalWeights: [Tensor?], reduceWeights: [Tensor?],
-                        _ ctx: ForwardContext) throws -> Tensor {
-        let e = config.edgesPerCell
-        guard normalOps.count == e, reduceOps.count == e, normalWeights.count == e, reduceWeights.count == e else {
-            throw SearchSpaceError.genotype("GDAS paths need one op per edge (\(e) per cell)")
-        }
-        var s0 = try stem.forward(x, ctx), s1 = s0
-        for cell in cells {
-            let red = cell.plan.reduction
-            let out = try cell.forwardAllEdges(s0, s1, red ? reduceOps : normalOps, red ? reduceWeights : normalWeights, ctx)
-            s0 = s1; s1 = out
-        }
-        return try classifier.forward(s1)
+    /// What no architecture changes: the stem's output and the preprocessing of the inputs that are
+    /// the stem's output (both of cell 0's, cell 1's first). Computed once for the paths that share
+    /// a batch; `shared()` gives leaves to run them from, and `backward` sends their summed gradient
+    /// through the prefix once.
+    public func prefix(_ x: Tensor, _ ctx: ForwardContext) throws -> SharedPrefix {
+        try check(x)
+        let s = try stem.forward(x, ctx)
+        return SharedPrefix(stem: s, cell0Pre0: try cells[0].pre0.forward(s, ctx), cell0Pre1: try cells[0].pre1.forward(s, ctx),
+                            cell1Pre0: cells.count > 1 ? try cells[1].pre0.forward(s, ctx) : nil)
     }
 
     public var parameters: [Tensor] { stem.parameters + cells.flatMap(\.parameters) + classifier.parameters }
@@ -94,14 +125,17 @@ final class SupernetCell: Layer {
         return ops[CNNConfig.edgeIndex(node: k / 2, input: e.input)][DARTSCNNSpace.ops.firstIndex(of: e.op)!]
     }
 
-    func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext) throws -> Tensor {
-        try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx) {
+    func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext,
+                 preprocessed: (Tensor?, Tensor?) = (nil, nil)) throws -> Tensor {
+        try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx,
+                    preprocessed: preprocessed) {
             op(edges, $0)
         }
     }
 
-    func forwardAllEdges(_ s0: Tensor, _ s1: Tensor, _ opIndex: [Int], _ weights: [Tensor?], _ ctx: ForwardContext) throws -> Tensor {
-        var states = [try pre0.forward(s0, ctx), try pre1.forward(s1, ctx)]
+    func forwardAllEdges(_ s0: Tensor, _ s1: Tensor, _ opIndex: [Int], _ weights: [Tensor?], _ ctx: ForwardContext,
+                         preprocessed: (Tensor?, Tensor?) = (nil, nil)) throws -> Tensor {
+        var states = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
         let p = states[1]
         let outShape = [p.shape[0], p.shape[1], plan.reduction ? p.shape[2] / 2 : p.shape[2], plan.reduction ? p.shape[3] / 2 : p.shape[3]]
         for i in 0..<nodes {
@@ -128,5 +162,23 @@ final class SupernetCell: Layer {
             for (k, op) in row.enumerated() { out += op.named("\(p).edges.\(e).\(DARTSCNNSpace.ops[k].name)") }
         }
         return out
+    }
+}
+
+/// The architecture-independent start of a supernet forward pass (see `Supernet.prefix`).
+public struct SharedPrefix {
+    public var stem: Tensor, cell0Pre0: Tensor, cell0Pre1: Tensor, cell1Pre0: Tensor?
+    var all: [Tensor] { [stem, cell0Pre0, cell0Pre1] + (cell1Pre0.map { [$0] } ?? []) }
+
+    /// Copies of the values as leaves that collect the gradients of every path run from them.
+    public func shared() -> SharedPrefix {
+        func leaf(_ t: Tensor) -> Tensor { t.detach().requiringGrad(t.requiresGrad) }
+        return SharedPrefix(stem: leaf(stem), cell0Pre0: leaf(cell0Pre0), cell0Pre1: leaf(cell0Pre1), cell1Pre0: cell1Pre0.map(leaf))
+    }
+
+    /// Sends the gradients the leaves collected through the prefix (this one, on the tape), once.
+    public func backward(from leaves: SharedPrefix) throws {
+        let seeds = zip(all, leaves.all).compactMap { t, l in l.gradTensor.map { (tensor: t, gradient: $0) } }
+        try Tensor.backward(seeds: seeds)
     }
 }

@@ -41,8 +41,11 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
             let w = options.beta / (options.reduction == .mean ? Float(archive.members.count) : 1)
             switch options.mode {
             case .loss:
-                r = try base.step(batch, weight: weight, ctx)
-                for m in archive.members { try base.loss(of: m, batch, ctx).loss.scaled(by: w * weight).backward() }
+                // The 1 + M paths share the batch: what no architecture changes runs forward and backward once.
+                let shared = try ctx.space.shared(batch)
+                r = try base.step(shared, weight: weight, ctx)
+                for m in archive.members { try base.loss(of: m, shared, ctx).loss.scaled(by: w * weight).backward() }
+                try ctx.space.finishShared(shared)
             case .replay:
                 for m in archive.members {
                     ctx.sgd.zeroGrad()

@@ -54,11 +54,14 @@ public struct OptimizerArguments: RunOptionGroup {
 }
 
 public struct SelectionArguments: RunOptionGroup {
-    @Option(help: "Random search: architectures sampled (default \(SelectionOptions(batches: 0).samples)).") public var searchSamples: Int?
+    @Option(help: "Random search: architectures sampled (default: \(spaceDefaults(\.searchSamples))).") public var searchSamples: Int?
     @Option(help: "Random search: held-out batches each is scored on (default: \(spaceDefaults(\.searchBatches))).") public var searchBatches: Int?
     @Option(help: "Random search: how many are re-scored on the full held-out split (default \(SelectionOptions(batches: 0).top)).") public var searchTop: Int?
+    @Option(help: "Random search: size of the candidates' scoring batches (default: CNN 64, RNN the eval batch).") public var searchBatchSize: Int?
     public init() {}
-    public var given: [String] { flags([("search-samples", searchSamples), ("search-batches", searchBatches), ("search-top", searchTop)]) }
+    public var given: [String] {
+        flags([("search-samples", searchSamples), ("search-batches", searchBatches), ("search-top", searchTop), ("search-batch-size", searchBatchSize)])
+    }
     public func applies(to c: RunConfig) -> String? {
         c.selection == nil ? "\(given.joined(separator: ", ")): random search ends randomnas, nsas and wpl searches, not --method \(c.method.rawValue)" : nil
     }
@@ -66,6 +69,7 @@ public struct SelectionArguments: RunOptionGroup {
         if let searchSamples { c.selection?.samples = searchSamples }
         if let searchBatches { c.selection?.batches = searchBatches }
         if let searchTop { c.selection?.top = searchTop }
+        if let searchBatchSize { c.selection?.batchSize = searchBatchSize }
     }
 }
 
@@ -80,10 +84,12 @@ public struct NSASArguments: RunOptionGroup {
     public var nsasMode: NSASMode?
     @Option(help: "NSAS: how the full archive is renewed: novelty (the paper's, default), random, or fifo (the last M sampled).")
     public var archivePolicy: ArchivePolicy?
+    @Flag(help: "NSAS: L = (L_current + beta * constraint) / (1 + beta), the step size of RandomNAS (an ablation).") public var nsasNormalize = false
     public init() {}
     public var given: [String] {
         flags([("nsas-beta", nsasBeta), ("archive-size", archiveSize), ("recent-size", recentSize), ("knn-k", knnK), ("novelty-draws", noveltyDraws),
-               ("constraint-reduction", constraintReduction), ("nsas-mode", nsasMode), ("archive-policy", archivePolicy)])
+               ("constraint-reduction", constraintReduction), ("nsas-mode", nsasMode), ("archive-policy", archivePolicy),
+               ("nsas-normalize", nsasNormalize ? true : nil)])
     }
     public func applies(to c: RunConfig) -> String? {
         c.nsas == nil ? "\(given.joined(separator: ", ")): NSAS options apply to --method nsas and gdas-nsas, not \(c.method.rawValue)" : nil
@@ -97,7 +103,17 @@ public struct NSASArguments: RunOptionGroup {
         if let constraintReduction { c.nsas?.reduction = constraintReduction }
         if let nsasMode { c.nsas?.mode = nsasMode }
         if let archivePolicy { c.nsas?.policy = archivePolicy }
+        if nsasNormalize { c.nsas?.normalize = true }
     }
+}
+
+public struct RandomNASArguments: RunOptionGroup {
+    @Option(help: "RandomNAS: paths sampled and trained per step on the same batch, their gradients summed (default \(RandomNASOptions().pathsPerStep); K is the compute-matched control for NSAS with M = K - 1).")
+    public var pathsPerStep: Int?
+    public init() {}
+    public var given: [String] { flags([("paths-per-step", pathsPerStep)]) }
+    public func applies(to c: RunConfig) -> String? { c.randomnas == nil ? "--paths-per-step applies to --method randomnas only" : nil }
+    public func apply(to c: inout RunConfig) throws { if let pathsPerStep { c.randomnas?.pathsPerStep = pathsPerStep } }
 }
 
 public struct WPLArguments: RunOptionGroup {

@@ -61,8 +61,18 @@ public struct OptimizerOptions: Codable, Hashable, Sendable {
 /// Random search at the end of RandomNAS-style searches: `samples` architectures scored on
 /// `batches` held-out batches, the best `top` re-scored on the whole held-out split.
 public struct SelectionOptions: Codable, Hashable, Sendable {
-    public var samples = 50, batches: Int, top = 10
-    public init(batches: Int) { self.batches = batches }
+    public var samples: Int, batches: Int, top = 10
+    /// The size of the candidates' scoring batches (nil: the run's eval batch).
+    public var batchSize: Int?
+    public init(samples: Int = 1000, batches: Int, batchSize: Int? = nil) { self.samples = samples; self.batches = batches; self.batchSize = batchSize }
+}
+
+/// RandomNAS: `pathsPerStep` independently sampled paths per step, their gradients summed (the
+/// compute-matched control for NSAS with M = pathsPerStep - 1). The first is the current path
+/// from the `sampling` stream; the others come from a stream of their own.
+public struct RandomNASOptions: Codable, Hashable, Sendable {
+    public var pathsPerStep = 1
+    public init() {}
 }
 
 public struct NSASOptions: Codable, Hashable, Sendable {
@@ -74,6 +84,8 @@ public struct NSASOptions: Codable, Hashable, Sendable {
     public var reduction = ConstraintReduction.mean
     public var mode = NSASMode.loss
     public var policy = ArchivePolicy.novelty
+    /// L = (L_current + beta * constraint) / (1 + beta): the step size of RandomNAS.
+    public var normalize = false
     public init(recentSize: Int) { self.recentSize = recentSize }
 }
 
@@ -122,6 +134,7 @@ public struct RunConfig: Codable, Hashable, Sendable {
     public var optimizer: OptimizerOptions
     public var network: JSONValue
     public var selection: SelectionOptions?
+    public var randomnas: RandomNASOptions?
     public var nsas: NSASOptions?
     public var wpl: WPLOptions?
     public var gdas: GDASOptions?
@@ -136,7 +149,9 @@ public struct RunConfig: Codable, Hashable, Sendable {
         let (d, options) = S.defaults(standalone: method == .standalone)
         var c = RunConfig(space: S.id, method: method, batch: d.batch, evalBatch: d.evalBatch, optimizer: OptimizerOptions(d),
                           network: try JSONValue(encoding: options))
-        if method.selectsByRandomSearch { c.selection = SelectionOptions(batches: d.searchBatches) }
+        c.allowNone = d.allowNone
+        if method.selectsByRandomSearch { c.selection = SelectionOptions(samples: d.searchSamples, batches: d.searchBatches, batchSize: d.searchBatchSize) }
+        if method == .randomnas { c.randomnas = RandomNASOptions() }
         if method.usesNSAS { c.nsas = NSASOptions(recentSize: d.recentSize) }
         if method == .wpl { c.wpl = WPLOptions() }
         if method.usesGDAS { c.gdas = GDASOptions() }
@@ -166,12 +181,14 @@ public struct RunConfig: Codable, Hashable, Sendable {
         if !(0..<1).contains(o.momentum) || !(o.weightDecay >= 0) || !(o.clip > 0) {
             throw bad("need 0 <= --momentum < 1, --weight-decay >= 0, --clip > 0")
         }
-        if let s = selection, s.samples < 1 || s.batches < 1 || s.top < 1 {
-            throw bad("--search-samples, --search-batches and --search-top must be positive")
+        if let s = selection, s.samples < 1 || s.batches < 1 || s.top < 1 || (s.batchSize ?? 1) < 1 {
+            throw bad("--search-samples, --search-batches, --search-batch-size and --search-top must be positive")
         }
+        if let r = randomnas, !(1...64).contains(r.pathsPerStep) { throw bad("--paths-per-step must be between 1 and 64") }
         if let n = nsas, !(n.beta >= 0) || n.archiveSize < 1 || n.recentSize < 1 || n.knnK < 1 || n.noveltyDraws < 1 {
             throw bad("need --nsas-beta >= 0 and positive --archive-size, --recent-size, --knn-k, --novelty-draws")
         }
+        if let n = nsas, n.normalize, n.mode != .loss { throw bad("--nsas-normalize applies to --nsas-mode loss (the summed loss of Eq. 8)") }
         if let w = wpl, !(w.eps >= 0) || w.stepsPerPath < 1 || !(0..<1).contains(w.fisherDecay) {
             throw bad("need --wpl-eps >= 0, --wpl-steps-per-path >= 1, 0 <= --wpl-fisher-decay < 1")
         }

@@ -69,7 +69,8 @@ struct Paths: ParsableCommand {
                 if line.hasPrefix("all-edges ") {
                     throw CheckpointError(file, section: "paths", "holds GDAS paths, which run every edge and have no DARTS genotype form", advice: "leave out --darts")
                 }
-                return try Architectures.describe(String(line), space: space)
+                // RandomNAS with --paths-per-step lists every path of a step, joined by " + ".
+                return try line.components(separatedBy: " + ").map { try Architectures.describe($0, space: space) }.joined(separator: " + ")
             }
             if json {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: lines), as: UTF8.self))

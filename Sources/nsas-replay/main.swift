@@ -9,9 +9,9 @@ import NSASBackends
 struct NSASReplay: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-replay",
-        abstract: "Re-run a recorded search from a checkpoint and compare every later checkpoint.",
+        abstract: "Re-run a recorded run (a search or a stand-alone training) from a checkpoint and compare every later checkpoint.",
         discussion: """
-        Any search method (randomnas, nsas, gdas, gdas-nsas, wpl). --from 0 starts from the seed (always
+        Any method (randomnas, nsas, gdas, gdas-nsas, wpl, standalone), either space. --from 0 starts from the seed (always
         possible); --from E > 0 needs epoch E's optimizer state,
         which nsas-train keeps in every checkpoint only with --keep-optimizer. Paths must match exactly;
         weights within --tolerance. Exit 1 at the first divergence, which is reported as epoch, step or

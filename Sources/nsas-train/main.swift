@@ -31,12 +31,14 @@ struct NSASTrainCommand: ParsableCommand {
     @Option(help: "Batch size for scoring (default: CNN 256 images, RNN 10 sequences).") var evalBatch: Int?
     @Option(help: "Seed of every random stream (default \(try! RunConfig.defaults(space: .dartsCNN, method: .randomnas).seed)).") var seed: UInt64?
     @Option(help: "Train at most this many steps per epoch (0: all, the default).") var maxSteps: Int?
-    @Flag(help: "Let uniform sampling draw 'none' ops.") var allowNone = false
+    @Flag(help: "Let uniform sampling draw 'none' (the CNN space's default, as Li & Talwalkar's RandomNAS).") var allowNone = false
+    @Flag(help: "Uniform sampling never draws 'none' (the RNN space's default).") var noNone = false
     @Option(help: "Stand-alone: the genotype (either text form, or a name: DARTS_V1, DARTS_V2, NSAS).") var genotype: String?
     @Option(help: "Stand-alone ground truth: train every genotype of this file and write OUT/truth.csv; a rerun continues.") var archs: String?
     @Option(help: "Searches: score these genotypes on the held-out split after every epoch (paper Figure 1).") var track: String?
     @OptionGroup var optimizer: OptimizerArguments
     @OptionGroup var selection: SelectionArguments
+    @OptionGroup var randomnas: RandomNASArguments
     @OptionGroup var nsas: NSASArguments
     @OptionGroup var wpl: WPLArguments
     @OptionGroup var gdas: GDASArguments
@@ -46,7 +48,7 @@ struct NSASTrainCommand: ParsableCommand {
     @Flag(help: "Print only the final genotype.") var quiet = false
     @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest).") var keepOptimizer = false
 
-    var groups: [any RunOptionGroup] { [optimizer, selection, nsas, wpl, gdas, cnn, rnn] }
+    var groups: [any RunOptionGroup] { [optimizer, selection, randomnas, nsas, wpl, gdas, cnn, rnn] }
 
     /// The run's configuration: the space and method's defaults, then the options given.
     func config() throws -> RunConfig {
@@ -57,7 +59,10 @@ struct NSASTrainCommand: ParsableCommand {
         if method != .standalone, genotype != nil || archs != nil { throw ValidationError("--genotype and --archs apply to --method standalone only") }
         if method == .standalone, track != nil { throw ValidationError("--track applies to searches, not --method standalone") }
         var c = try RunConfig.defaults(space: spaceID(type), method: method, genotype: genotype ?? "")
-        c.data = data; c.backend = backend.backend.rawValue; c.allowNone = allowNone
+        guard !(allowNone && noNone) else { throw ValidationError("give --allow-none or --no-none, not both") }
+        c.data = data; c.backend = backend.backend.rawValue
+        if allowNone { c.allowNone = true }
+        if noNone { c.allowNone = false }
         if let epochs { c.epochs = epochs }
         if let batch { c.batch = batch }
         if let evalBatch { c.evalBatch = evalBatch }
@@ -76,7 +81,7 @@ struct NSASTrainCommand: ParsableCommand {
             try backend.threading.configure()
             if let resume {
                 let given = [epochs, batch, evalBatch, maxSteps].compactMap { $0 }.count + (seed == nil ? 0 : 1) + groups.flatMap(\.given).count
-                    + [out, genotype, archs, track].compactMap { $0 }.count
+                    + [out, genotype, archs, track].compactMap { $0 }.count + (allowNone || noNone ? 1 : 0)
                 guard given == 0 else { throw ValidationError("--resume continues with the options the run was started with; give only --resume, --keep-optimizer and --quiet") }
                 let line = try Train.resume(resume, keepOptimizer: keepOptimizer, log: try RunLog(directory: resume, quiet: quiet))
                 if quiet { print(line) }

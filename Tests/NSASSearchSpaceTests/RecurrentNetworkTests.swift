@@ -18,13 +18,17 @@ import Testing
         // s1 = s0 + sigmoid(0.6 s0) (tanh(-0.9 s0) - s0) = -0.088296; s2 = s1 + sigmoid(-0.7 s1) (relu(1.1 s1) - s1)
         // = -0.042784; h_t = (s1 + s2) / 2.
         assertClose(out.array, [-0.06553990716811976], rtol: 1e-5, atol: 1e-6)
-        // `none` is f(h) = 0: s1 = (1 - sigmoid(c)) s0.
+        // `none` contributes zero, as in DARTS (the update formula would give (1 - sigmoid(c)) s0).
         let none = try RecurrentGenotype(recurrent: [RecurrentEdge(.none, 0)], concat: [1])
-        let s0: Double = -0.4484190107005188
-        let gate: Double = 1 / (1 + Foundation.exp(-0.6 * s0))
-        let expected = Float(s0 * (1 - gate))
         let n = try cell.step(try Tensor([0.7], shape: [1, 1]), try Tensor([-0.4], shape: [1, 1]), none, masks: RecurrentMasks())
-        assertClose(n.array, [expected], rtol: 1e-5, atol: 1e-6)
+        #expect(n.array == [0])
+        // In the all-edge cell a `none` edge adds nothing to its node: node 1 = (its tanh edge + 0) / 2.
+        let allEdges = try cell.stepAllEdges(try Tensor([0.7], shape: [1, 1]), try Tensor([-0.4], shape: [1, 1]),
+                                             ops: [.tanh, .tanh, .none], weights: [nil, nil, nil], masks: RecurrentMasks())
+        let s0: Double = -0.4484190107005188
+        let s1 = s0 + 1 / (1 + Foundation.exp(-0.6 * s0)) * (Foundation.tanh(-0.9 * s0) - s0)
+        let n2 = (s0 + 1 / (1 + Foundation.exp(0.7 * s0)) * (Foundation.tanh(1.1 * s0) - s0)) / 2   // edge (1, 0) with W_1; edge (1, 1) none
+        assertClose(allEdges.array, [Float((s1 + n2) / 2)], rtol: 1e-5, atol: 1e-6)
     }
 
     func tiny() throws -> RecurrentNetwork {

@@ -69,6 +69,18 @@ import Testing
         for i in ga.indices { assertClose(both[i], zip(ga[i], gb[i]).map { $0 + 0.5 * $1 }, rtol: 1e-4, atol: 1e-6, "parameter \(i)") }
     }
 
+    @Test func nsasLowersTheLoss() throws {
+        var c = tinyCNN(.nsas, epochs: 2, steps: 20, batch: 32)
+        c.optimizer.lr = 0.05
+        let probes = [NamedGenotypes.dartsV2, NamedGenotypes.nsas, NamedGenotypes.dartsV1]
+        func mean(_ s: any AnySearch) throws -> Float { try probes.map { try probeLoss(supernet(s), $0) }.reduce(0, +) / 3 }
+        let before = try mean(try Search.make(c, log: quietLog()))
+        let t = try Search.make(c, log: quietLog())
+        let r = try t.run(startEpoch: 0)
+        let after = try mean(t)
+        #expect(after < before, "mean probe loss \(before) -> \(after); train losses \(r.epochs.map(\.trainLoss))")
+    }
+
     @Test func randomAndFIFOPoliciesReplaceAsDocumented() {
         var rng = RNG(seed: 2)
         let a0 = arch(), a1 = arch { n, _ in n[0].op = .maxPool3x3 }, x = arch(.avgPool3x3), y = arch(.dilConv3x3)
@@ -98,10 +110,9 @@ import Testing
         let r2 = try u.run(startEpoch: 1)
         #expect(r2.epochs[0].trainLoss == r.epochs[1].trainLoss)
         #expect((u.methodObject as! NSAS<RandomNAS<DARTSCNNSpace>>).archive == archive)
-        // At this size (16 steps, losses near chance) a one-path probe is noise for the variants that
-        // take extra or halved steps; the paper's loss mode must lower it.
-        let after = try probeLoss(supernet(t), NamedGenotypes.dartsV2)
-        #expect(after.isFinite && (mode != .loss || after < before), "probe loss \(before) -> \(after)")
+        // At this size (16 steps, losses near chance) a probe of one path is noise; `nsasLowersTheLoss`
+        // checks learning on a longer run.
+        #expect(try probeLoss(supernet(t), NamedGenotypes.dartsV2).isFinite && before.isFinite)
     }
 }
 

@@ -156,5 +156,8 @@ import Testing
         let r2 = try u.run(startEpoch: 2)
         #expect(r2.validation == r.validation && r2.test == r.test)
         #expect(u.namedWeights().map { $0.1.array } == s.namedWeights().map { $0.1.array })
+        // Replay from the seed reproduces every epoch, the switch to averaged SGD included.
+        let (reports, divergence) = try Replay(directory: dir, log: quietLog()).run(from: 0, to: nil)
+        #expect(divergence == nil && reports.count == 3)
     }
 }

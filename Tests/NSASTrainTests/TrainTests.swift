@@ -45,6 +45,11 @@ import Testing
         #expect(r2.validation == r.validation && r2.test == r.test)
         let (g, _, how) = try CheckpointGenotype.load(dir + "/epoch-0002.nsasckpt")
         #expect(g.canonical == NamedGenotypes.nsas.canonical && how.contains("stand-alone"))
+        // Stand-alone runs replay too, from the seed and from epoch 1.
+        let (all, none) = try Replay(directory: dir, log: quietLog()).run(from: 0, to: nil)
+        #expect(none == nil && all.count == 2 && all.allSatisfy { $0.maxWeightDifference == 0 })
+        let (one, none1) = try Replay(directory: dir, log: quietLog()).run(from: 1, to: nil)
+        #expect(none1 == nil && one.map(\.epoch) == [2])
     }
 
     @Test func badSettingsAreOneLineErrors() throws {

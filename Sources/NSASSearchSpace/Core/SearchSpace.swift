@@ -99,11 +99,15 @@ public struct SpaceDefaults: Sendable {
     /// Cosine annealing from lr to lrMin (true) or a constant rate.
     public var cosine: Bool
     public var recentSize: Int
-    public var searchBatches: Int
+    /// Random search at the end: candidates, batches each is scored on and their size (nil: the eval batch).
+    public var searchSamples: Int, searchBatches: Int, searchBatchSize: Int?
+    /// Whether uniform sampling draws `none`.
+    public var allowNone: Bool
     public init(batch: Int, evalBatch: Int, lr: Float, lrMin: Float, momentum: Float, weightDecay: Float, clip: Float,
-                cosine: Bool, recentSize: Int, searchBatches: Int) {
+                cosine: Bool, recentSize: Int, searchSamples: Int, searchBatches: Int, searchBatchSize: Int?, allowNone: Bool) {
         self.batch = batch; self.evalBatch = evalBatch; self.lr = lr; self.lrMin = lrMin; self.momentum = momentum
-        self.weightDecay = weightDecay; self.clip = clip; self.cosine = cosine; self.recentSize = recentSize; self.searchBatches = searchBatches
+        self.weightDecay = weightDecay; self.clip = clip; self.cosine = cosine; self.recentSize = recentSize
+        self.searchSamples = searchSamples; self.searchBatches = searchBatches; self.searchBatchSize = searchBatchSize; self.allowNone = allowNone
     }
 }
 
@@ -163,8 +167,9 @@ public protocol SearchSpace: AnyObject {
     func loss(_ path: Path<Arch>, _ batch: Batch, regularized: Bool) throws -> PathLoss
     /// After a batch's update: keep what the next batch continues from (a hidden state).
     func commit(_ result: PathLoss, of batch: Batch)
-    /// Held-out score with the current weights, on `batches` batches or all.
-    func score(_ arch: Arch, batches: Int?) throws -> ArchScore
+    /// Held-out score with the current weights, on `batches` batches (of `batchSize`, default the
+    /// eval batch) or all.
+    func score(_ arch: Arch, batches: Int?, batchSize: Int?) throws -> ArchScore
     /// Recomputes the BN statistics on `arch`'s path from the first `batches` training batches.
     func recalibrate(_ arch: Arch, batches: Int) throws
     /// A batch that several paths will train on (NSAS): what no architecture changes is computed
@@ -174,6 +179,8 @@ public protocol SearchSpace: AnyObject {
 }
 
 extension SearchSpace {
+    public func score(_ arch: Arch, batches: Int?) throws -> ArchScore { try score(arch, batches: batches, batchSize: nil) }
+
     /// By default nothing is shared.
     public func shared(_ batch: Batch) throws -> Batch { batch }
     public func finishShared(_ batch: Batch) throws {}

@@ -53,7 +53,8 @@ public final class DARTSRNNSpace: StandaloneSpace {
         var o = DARTSRNNOptions()
         if standalone { o.hidden = 850; o.dropoutE = 0.1 }
         return (SpaceDefaults(batch: standalone ? 64 : 256, evalBatch: 10, lr: 20, lrMin: 20, momentum: 0,
-                              weightDecay: standalone ? 8e-7 : 5e-7, clip: 0.25, cosine: false, recentSize: 20, searchBatches: 10), o)
+                              weightDecay: standalone ? 8e-7 : 5e-7, clip: 0.25, cosine: false, recentSize: 20, searchSamples: 50,
+                              searchBatches: 10, searchBatchSize: nil, allowNone: false), o)
     }
 
     public static func validate(_ o: DARTSRNNOptions) throws {
@@ -175,8 +176,8 @@ public final class DARTSRNNSpace: StandaloneSpace {
         if batch.heldout { hv = carry.detach() } else { h = carry.detach() }
     }
 
-    public func score(_ arch: RecurrentGenotype, batches: Int?) throws -> ArchScore {
-        let l = try TextEval.loss(network, arch, stream: data.valid, batch: setup.evalBatch, bptt: options.bptt, maxBatches: batches)
+    public func score(_ arch: RecurrentGenotype, batches: Int?, batchSize: Int?) throws -> ArchScore {
+        let l = try TextEval.loss(network, arch, stream: data.valid, batch: batchSize ?? setup.evalBatch, bptt: options.bptt, maxBatches: batches)
         return ArchScore(value: Float(exp(l)), loss: Float(l))
     }
 

@@ -80,8 +80,10 @@ public final class RecurrentCell: Layer {
         }
     }
 
-    /// A node's state from its input state s and [c|h] = s W: s + sigmoid(c) (f(h) - s).
+    /// A node's state from its input state s and [c|h] = s W: s + sigmoid(c) (f(h) - s); `none`
+    /// contributes zero, as in DARTS (not s (1 - sigmoid(c)), which the formula would give).
     func update(_ s: Tensor, _ ch: Tensor, _ op: RecurrentPrimitive) throws -> Tensor {
+        if op == .none { return s.zerosLike() }
         let c = try ch.narrow(axis: 1, start: 0, length: hidden).sigmoid()
         let f = RecurrentCell.activation(op, try ch.narrow(axis: 1, start: hidden, length: hidden))
         return try s + c * (f - s)

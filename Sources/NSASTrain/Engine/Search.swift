@@ -23,7 +23,7 @@ public enum Search {
             SearchEngine(space: space, method: m, config: config, streams: streams, log: log)
         }
         switch config.method {
-        case .randomnas: return engine(RandomNAS<S>())
+        case .randomnas: return engine(RandomNAS<S>(pathsPerStep: config.randomnas?.pathsPerStep ?? 1))
         case .nsas: return engine(NSAS(base: RandomNAS<S>(), options: config.nsas!))
         case .wpl: return engine(WPL<S>(options: config.wpl!))
         case .gdas: return engine(try GDAS(space: space, config: config, streams: streams))
@@ -46,8 +46,9 @@ public enum Search {
     }
 }
 
-/// Re-runs a recorded search from one of its checkpoints (or from its seed) and compares every
-/// later checkpoint: the sampled paths must match exactly, the weights within a tolerance.
+/// Re-runs a recorded run (a search or a stand-alone training) from one of its checkpoints (or
+/// from its seed) and compares every later checkpoint: the sampled paths must match exactly, the
+/// weights within a tolerance.
 public struct Replay {
     public struct Divergence: Sendable, CustomStringConvertible {
         public var epoch: Int
@@ -84,21 +85,20 @@ public struct Replay {
     public func run(from: Int, to: Int?) throws -> ([EpochReport], Divergence?) {
         let latest = try CheckpointFile(try RunDirectory.latest(directory))
         let saved = try RunSchema.config(latest)
-        guard saved.run.method != .standalone else { throw RunError.config("\(latest.path) is a stand-alone run; nsas-replay replays searches") }
         let last = try RunSchema.state(latest).epoch
         let end = min(to ?? last, last)
         guard from >= 0, from < end else { throw RunError.config("--from \(from) must lie in 0..<\(end) (the run has \(last) epochs)") }
-        let search = try Search.make(saved.run, log: log)
+        let run: any Replayable = saved.run.method == .standalone ? try Standalone.make(saved.run, log: log) : try Search.make(saved.run, log: log)
         if from > 0 {
-            let start = try search.restore(from: file(from))
+            let start = try run.restore(from: file(from))
             guard start == from else { throw CheckpointError(file(from), section: "state", "holds epoch \(start), not \(from)") }
         }
         var reports: [EpochReport] = []
         for e in from..<end {
-            _ = try search.trainEpoch(e)
+            try run.replayEpoch(e)
             let f = try CheckpointFile(file(e + 1))
             let recorded = String(decoding: try f.read("paths"), as: UTF8.self).split(separator: "\n").map(String.init)
-            let replayed = search.pathTexts
+            let replayed = run.pathTexts
             if let k = zip(recorded, replayed).enumerated().first(where: { $0.1.0 != $0.1.1 })?.offset
                 ?? (recorded.count != replayed.count ? min(recorded.count, replayed.count) : nil) {
                 reports.append(EpochReport(epoch: e + 1, pathsMatch: false, maxWeightDifference: .nan))
@@ -107,7 +107,7 @@ public struct Replay {
             }
             let stored = Dictionary(try f.tensors("weights").map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             var worst: (String, Float) = ("", 0)
-            for (name, t) in search.namedWeights() {
+            for (name, t) in run.namedWeights() {
                 guard let s = stored[name], s.values.count == t.count else {
                     return (reports, Divergence(epoch: e + 1, step: nil, tensor: name, maxDifference: nil, detail: "missing from the checkpoint"))
                 }
@@ -124,4 +124,21 @@ public struct Replay {
         }
         return (reports, nil)
     }
+}
+
+/// What replay needs of a run: restore, one epoch as the run trained it, its paths and weights.
+public protocol Replayable: AnyObject {
+    func restore(from path: String) throws -> Int
+    func replayEpoch(_ epoch: Int) throws
+    var pathTexts: [String] { get }
+    func namedWeights() -> [(String, Tensor)]
+}
+
+extension SearchEngine {
+    public func replayEpoch(_ epoch: Int) throws { _ = try trainEpoch(epoch) }
+}
+
+extension StandaloneEngine {
+    /// Stand-alone runs train no sampled paths.
+    public var pathTexts: [String] { [] }
 }

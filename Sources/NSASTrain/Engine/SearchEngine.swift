@@ -16,7 +16,7 @@ public struct SearchOutcome: Sendable {
 }
 
 /// A search of any space and method, as the command line, replay and tests drive it.
-public protocol AnySearch: AnyObject {
+public protocol AnySearch: Replayable {
     var config: RunConfig { get }
     var checkpointer: RunCheckpointer? { get set }
     /// Architectures scored on the held-out split after every epoch (`--track`), in any text form.

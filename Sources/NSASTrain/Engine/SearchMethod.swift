@@ -67,7 +67,7 @@ extension SearchContext {
         var scored: [(Space.Arch, ArchScore)] = []
         for i in 0..<o.samples {
             let arch = space.sample(&streams[RandomStreams.selection], allowNone: config.allowNone)
-            scored.append((arch, try space.score(arch, batches: o.batches)))
+            scored.append((arch, try space.score(arch, batches: o.batches, batchSize: o.batchSize)))
             log.progress("random search: \(i + 1)/\(o.samples) architectures scored", step: i + 1, of: o.samples)
         }
         let top = scored.sorted { kind.better($0.1.value, $1.1.value) }.prefix(o.top)
@@ -77,6 +77,6 @@ extension SearchContext {
             log.progress("random search: re-scoring the top \(top.count) on the full held-out split (\(k + 1))", step: k + 1, of: top.count)
             if best == nil || kind.better(s.value, best!.1.value) { best = (arch, s) }
         }
-        return (best!.0, best!.1, ["samples": o.samples, "top": o.top])
+        return (best!.0, best!.1, ["samples": o.samples, "batches": o.batches, "top": o.top])
     }
 }

@@ -20,12 +20,14 @@ public struct StandaloneResult: Sendable {
 }
 
 /// Stand-alone training of any space's architecture, as the command line and ground truth drive it.
-public protocol AnyStandalone: AnyObject {
+public protocol AnyStandalone: Replayable {
     var config: RunConfig { get }
     var checkpointer: RunCheckpointer? { get set }
     func restore(from path: String) throws -> Int
     func run(startEpoch: Int) throws -> StandaloneResult
     func namedWeights() -> [(String, Tensor)]
+    /// One epoch as `run` trains it (training, then validation, which may switch to averaged SGD).
+    func replayEpoch(_ epoch: Int) throws
     /// The loaded data, to share with the next run of the same space and options.
     var data: Any { get }
 }
@@ -68,10 +70,8 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
         var epochs: [EpochMetrics] = []
         var last: ArchScore? = nil
         for e in startEpoch..<max(startEpoch, config.epochs) {
-            var m = try trainEpoch(e)
-            let v = try model.endEpoch(e) { log.line($0) }
+            let (m, v) = try epoch(e)
             last = v
-            if S.score.higherIsBetter { m.heldoutAccuracy = v.value } else { m.validPerplexity = v.value }
             seconds += m.seconds
             epochs.append(m)
             log.record(m.record)
@@ -100,6 +100,16 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
         return StandaloneResult(genotype: genotype.description, canonical: genotype.canonical, score: S.score, validation: valid.value,
                                 test: test.value, parameters: params, flops: flops, seconds: seconds, epochs: epochs)
     }
+
+    /// Training and validation of one epoch.
+    func epoch(_ e: Int) throws -> (EpochMetrics, ArchScore) {
+        var m = try trainEpoch(e)
+        let v = try model.endEpoch(e) { log.line($0) }
+        if S.score.higherIsBetter { m.heldoutAccuracy = v.value } else { m.validPerplexity = v.value }
+        return (m, v)
+    }
+
+    public func replayEpoch(_ e: Int) throws { _ = try epoch(e) }
 
     func trainEpoch(_ e: Int) throws -> EpochMetrics {
         sgd.lr = lr(epoch: e)

@@ -38,12 +38,15 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
             // Algorithm 2: the archive fills during the first M steps with the plain loss.
             r = try base.step(batch, weight: weight, ctx)
         } else {
-            let w = options.beta / (options.reduction == .mean ? Float(archive.members.count) : 1)
+            var w = options.beta / (options.reduction == .mean ? Float(archive.members.count) : 1)
+            // --nsas-normalize: (L_current + beta * constraint) / (1 + beta), RandomNAS's step size.
+            let current: Float = options.normalize ? 1 / (1 + options.beta) : 1
+            if options.normalize { w /= 1 + options.beta }
             switch options.mode {
             case .loss:
                 // The 1 + M paths share the batch: what no architecture changes runs forward and backward once.
                 let shared = try ctx.space.shared(batch)
-                r = try base.step(shared, weight: weight, ctx)
+                r = try base.step(shared, weight: current * weight, ctx)
                 for m in archive.members { try base.loss(of: m, shared, ctx).loss.scaled(by: w * weight).backward() }
                 try ctx.space.finishShared(shared)
             case .replay:

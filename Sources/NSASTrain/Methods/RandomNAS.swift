@@ -8,13 +8,26 @@ import NSASTensor
 /// architecture (the `sampling` stream); the search ends with random search over the supernet.
 public final class RandomNAS<Space: SearchSpace>: SearchMethod {
     public typealias Member = Space.Arch
-    public init() {}
+    /// Paths trained per step (`--paths-per-step`): the current one and K - 1 more on the same batch.
+    let pathsPerStep: Int
+    public init(pathsPerStep: Int = 1) { self.pathsPerStep = pathsPerStep }
     public var name: String { "randomnas" }
     public func beginEpoch(_ ctx: SearchContext<Space>) throws {}
 
     public func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Space.Arch> {
         let arch = ctx.space.sample(&ctx.streams[RandomStreams.sampling], allowNone: ctx.config.allowNone)
-        return MethodStep(result: try pathStep(arch, batch, weight: weight, ctx), member: arch, path: arch.canonical)
+        guard pathsPerStep > 1 else { return MethodStep(result: try pathStep(arch, batch, weight: weight, ctx), member: arch, path: arch.canonical) }
+        // The extra paths come from their own stream: the current paths are those of every other arm.
+        let shared = try ctx.space.shared(batch)
+        let r = try pathStep(arch, shared, weight: weight, ctx)
+        var extra: [String] = []
+        for _ in 1..<pathsPerStep {
+            let g = ctx.space.sample(&ctx.streams["extra-paths"], allowNone: ctx.config.allowNone)
+            _ = try pathStep(g, shared, weight: weight, ctx)
+            extra.append(g.canonical)
+        }
+        try ctx.space.finishShared(shared)
+        return MethodStep(result: r, member: arch, path: ([arch.canonical] + extra).joined(separator: " + "))
     }
 
     public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {

@@ -207,6 +207,8 @@ public struct RunConfig: Codable, Hashable, Sendable {
 public enum RunError: Error, CustomStringConvertible, Equatable {
     case config(String)
     case diverged(epoch: Int, step: Int, loss: Float)
+    /// A weight, buffer or optimizer state that is not finite (NaN or infinite) at a checkpoint.
+    case nonFinite(tensor: String, epoch: Int, step: Int)
     case output(path: String, reason: String)
 
     public var description: String {
@@ -214,6 +216,8 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
         case .config(let m): return m
         case .diverged(let e, let s, let l):
             return "training diverged at epoch \(e), step \(s): loss is \(l); lower --lr (files written so far are kept)"
+        case .nonFinite(let t, let e, let s):
+            return "training diverged: \(t) is not finite after epoch \(e) (step \(s) of the run); no checkpoint was written for it, the newest one is the last good state; lower --lr"
         case .output(let p, let r): return "\(p): \(r)"
         }
     }

@@ -34,6 +34,9 @@ extension Tensor {
         return values.withUnsafeBufferPointer { Engine.backend.maxAbsDifference(count: count, a: ptr, b: $0.baseAddress!) }
     }
 
+    /// Whether every value is finite (no NaN, no infinity), through the backend.
+    public var allFinite: Bool { Engine.backend.sumOfSquares(count: count, x: ptr).isFinite }
+
     /// The sum of the squared gradient (0 without one).
     public var gradSumOfSquares: Double {
         guard let g = gradStorage else { return 0 }

@@ -44,7 +44,8 @@ public struct RunCheckpointer {
     }
 
     /// Writes epoch `epoch` (1-based, completed) atomically, points `latest` at it, and drops the
-    /// optimizer state of the epoch before; returns the file's path and size.
+    /// optimizer state of the epoch two before (the newest two keep it, so one damaged file never
+    /// makes a run unresumable); returns the file's path and size.
     @discardableResult
     public func write(epoch: Int, sections: [CheckpointWriter.Section]) throws -> (String, Int) {
         let path = (directory as NSString).appendingPathComponent(Self.fileName(epoch: epoch))
@@ -55,7 +56,7 @@ public struct RunCheckpointer {
         try CheckpointWriter.writeAtomically(bytes, to: path)
         try CheckpointWriter.writeAtomically(Array((Self.fileName(epoch: epoch) + "\n").utf8),
                                              to: (directory as NSString).appendingPathComponent("latest"))
-        if !keepAllOptimizerState && epoch > 1 { try dropOptimizer(epoch: epoch - 1) }
+        if !keepAllOptimizerState && epoch > 2 { try dropOptimizer(epoch: epoch - 2) }
         return (path, bytes.count)
     }
 
@@ -67,6 +68,22 @@ public struct RunCheckpointer {
         guard f.has("optimizer") else { return }
         let sections = try f.entries.filter { $0.name != "optimizer" }.map { CheckpointWriter.Section($0.name, try f.read($0.name), codec: $0.codec) }
         try CheckpointWriter.write(sections, to: path)
+    }
+}
+
+/// The finiteness check every checkpoint write makes first: a non-finite weight, buffer or
+/// optimizer state is never written.
+enum FiniteCheck {
+    /// Throws naming the first non-finite tensor (one line; the last good checkpoint stays the newest).
+    static func check(_ named: [(String, Tensor)], momentum: SGD? = nil, epoch: Int, step: Int) throws {
+        for (name, t) in named where !t.allFinite {
+            throw RunError.nonFinite(tensor: name, epoch: epoch, step: step)
+        }
+        guard let sgd = momentum else { return }
+        let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        for (p, v) in zip(sgd.parameters, sgd.velocity) where !v.isEmpty && !v.allSatisfy(\.isFinite) {
+            throw RunError.nonFinite(tensor: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), epoch: epoch, step: step)
+        }
     }
 }
 

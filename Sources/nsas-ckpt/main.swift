@@ -82,7 +82,7 @@ struct Paths: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check every section's checksums of a checkpoint or a run folder.")
+    static let configuration = CommandConfiguration(abstract: "Check every section's checksums of a checkpoint or a run folder, and that its tensors are finite.")
     @Argument(help: "A checkpoint file or a run folder.") var path: String
     @Flag(help: "One JSON object per file.") var json = false
 
@@ -91,7 +91,15 @@ struct Verify: ParsableCommand {
         try runReportingErrors("nsas-ckpt verify") {
             for file in try RunDirectory.files(path) {
                 do {
-                    try CheckpointFile(file).verify()
+                    let f = try CheckpointFile(file)
+                    try f.verify()
+                    // Checksums say the bytes are what was written; a diverged run could still have written NaN.
+                    for name in ["weights", "optimizer", "arch", "wpl", "asgd"] where f.has(name) {
+                        if let bad = try f.tensors(name).first(where: { !$0.values.allSatisfy(\.isFinite) }) {
+                            throw CheckpointError(file, section: name, "tensor '\(bad.name)' holds non-finite values (NaN or infinity)",
+                                                  advice: "resume from an earlier checkpoint with a lower --lr")
+                        }
+                    }
                     print(json ? jsonString(["file": file, "ok": true]) : "ok      \(file)")
                 } catch {
                     failed += 1

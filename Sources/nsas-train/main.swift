@@ -46,7 +46,7 @@ struct NSASTrainCommand: ParsableCommand {
     @OptionGroup var rnn: RNNArguments
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print only the final genotype.") var quiet = false
-    @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest).") var keepOptimizer = false
+    @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest two).") var keepOptimizer = false
 
     var groups: [any RunOptionGroup] { [optimizer, selection, randomnas, nsas, wpl, gdas, cnn, rnn] }
 

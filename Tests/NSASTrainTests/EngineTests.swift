@@ -67,14 +67,16 @@ import Testing
 @Suite struct RunCheckpointTests {
     @Test func optimizerOnlyInTheNewestAndSelectionRecorded() throws {
         let dir = freshDir("run-ckpt")
-        let s = try Search.make(tinyCNN(epochs: 2, steps: 4, batch: 32), log: RunLog(directory: dir, quiet: true))
+        let s = try Search.make(tinyCNN(epochs: 3, steps: 4, batch: 32), log: RunLog(directory: dir, quiet: true))
         s.checkpointer = RunCheckpointer(directory: dir)
         let r = try s.run(startEpoch: 0)
-        let files = try RunDirectory.files(dir)
-        #expect(files.map { ($0 as NSString).lastPathComponent } == ["epoch-0001.nsasckpt", "epoch-0002.nsasckpt"])
-        #expect(try RunDirectory.latest(dir) == files[1])
+        var files = try RunDirectory.files(dir)
+        #expect(files.map { ($0 as NSString).lastPathComponent } == ["epoch-0001.nsasckpt", "epoch-0002.nsasckpt", "epoch-0003.nsasckpt"])
+        #expect(try RunDirectory.latest(dir) == files[2])
+        // Optimizer state in the newest two checkpoints: one damaged file never makes a run unresumable.
+        #expect(try files.map { try CheckpointFile($0).has("optimizer") } == [false, true, true])
+        files.remove(at: 1)
         let first = try CheckpointFile(files[0]), last = try CheckpointFile(files[1])
-        #expect(!first.has("optimizer") && last.has("optimizer"))
         #expect(try last.tensors("optimizer").allSatisfy { $0.name.hasPrefix("momentum.") })
         let paths = String(decoding: try last.read("paths"), as: UTF8.self).split(separator: "\n")
         #expect(paths.count == 4 && paths.allSatisfy { (try? Genotype(parsing: String($0))) != nil })
@@ -89,7 +91,7 @@ import Testing
             #expect("\(error)".contains("nsas-rank") && "\(error)".contains(files[0]))
         }
         // A checkpoint without optimizer state cannot be resumed from, and says so.
-        do { _ = try Search.make(tinyCNN(epochs: 2, steps: 4, batch: 32), log: quietLog()).restore(from: files[0]); Issue.record("no error") } catch {
+        do { _ = try Search.make(tinyCNN(epochs: 3, steps: 4, batch: 32), log: quietLog()).restore(from: files[0]); Issue.record("no error") } catch {
             #expect("\(error)".contains("optimizer"))
         }
     }
@@ -120,5 +122,40 @@ import Testing
         let (_, d) = try Replay(directory: dir, log: quietLog()).run(from: 1, to: nil)
         #expect(d?.epoch == 2 && d?.step == 3)
         #expect(throws: RunError.self) { try Replay(directory: dir, log: quietLog()).run(from: 5, to: nil) }
+    }
+}
+
+@Suite struct PoisonTests {
+    /// A run driven to divergence stops with one error; every checkpoint it left is finite.
+    @Test func aDivergingRunNeverWritesANonFiniteCheckpoint() throws {
+        let dir = freshDir("poison")
+        var c = tinyCNN(epochs: 6, steps: 6, batch: 16)
+        c.optimizer.lr = 1e6
+        let s = try Search.make(c, log: quietLog())
+        s.checkpointer = RunCheckpointer(directory: dir)
+        do { _ = try s.run(startEpoch: 0); Issue.record("a learning rate of 1e6 trained six epochs") } catch let e as RunError {
+            switch e { case .diverged, .nonFinite: break; default: Issue.record("unexpected \(e)") }
+        }
+        for f in (try? RunDirectory.files(dir)) ?? [] {
+            for name in ["weights", "optimizer"] where try CheckpointFile(f).has(name) {
+                #expect(try CheckpointFile(f).tensors(name).allSatisfy { $0.values.allSatisfy(\.isFinite) }, "\(f) \(name)")
+            }
+        }
+    }
+
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs nsas-ckpt beside the test bundle"))
+    func verifyReportsNonFiniteTensors() throws {
+        let path = freshDir("nan") + ".nsasckpt"
+        let t = [StoredTensor(name: "w", shape: [3], values: [1, .nan, 2])]
+        try CheckpointWriter.write([CheckpointWriter.Section("weights", TensorCodec.encode(t), codec: .zstdShuffle4)], to: path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: (nsasTrainBinary! as NSString).deletingLastPathComponent + "/nsas-ckpt")
+        p.arguments = ["verify", path]
+        let out = Pipe()
+        p.standardOutput = out; p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && p.terminationStatus < 128 && text.contains("non-finite"), "\(text)")
     }
 }

@@ -120,6 +120,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             epochs.append(m)
             log.record(m.record)
             var saved = ""
+            try FiniteCheck.check(space.named(), momentum: ctx.sgd, epoch: m.epoch, step: ctx.globalStep)
             if let checkpointer {
                 let t0 = Timing.now()
                 let (path, size) = try checkpointer.write(epoch: m.epoch, sections: try sections(metrics: m))

@@ -75,6 +75,7 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
             seconds += m.seconds
             epochs.append(m)
             log.record(m.record)
+            try FiniteCheck.check(model.named(), momentum: sgd, epoch: m.epoch, step: globalStep)
             if let checkpointer {
                 let state = RunSchema.State(epoch: m.epoch, globalStep: globalStep, steps: 0, lr: sgd.lr)
                 let network = try JSONValue(encoding: ["genotype": genotype.canonical])

@@ -47,6 +47,7 @@ struct NSASTrainCommand: ParsableCommand {
     @OptionGroup var backend: BackendOptions
     @Flag(help: "Print only the final genotype.") var quiet = false
     @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest two).") var keepOptimizer = false
+    @Flag(help: "--out may name a folder that holds a run: it is moved aside (to OUT.replaced-TIME) first.") var overwrite = false
 
     var groups: [any RunOptionGroup] { [optimizer, selection, randomnas, nsas, wpl, gdas, cnn, rnn] }
 
@@ -82,12 +83,16 @@ struct NSASTrainCommand: ParsableCommand {
             if let resume {
                 let given = [epochs, batch, evalBatch, maxSteps].compactMap { $0 }.count + (seed == nil ? 0 : 1) + groups.flatMap(\.given).count
                     + [out, genotype, archs, track].compactMap { $0 }.count + (allowNone || noNone ? 1 : 0)
-                guard given == 0 else { throw ValidationError("--resume continues with the options the run was started with; give only --resume, --keep-optimizer and --quiet") }
+                guard given == 0, !overwrite else { throw ValidationError("--resume continues with the options the run was started with; give only --resume, --keep-optimizer, --threads and --quiet") }
+                // Claimed and tidied before the metrics log opens (the tidy rewrites metrics.jsonl).
+                let folder = try RunFolder.claim(resume, fresh: false)
+                try folder.prepareResume(after: try folder.completedEpochs())
                 let line = try Train.resume(resume, keepOptimizer: keepOptimizer, log: try RunLog(directory: resume, quiet: quiet))
                 if quiet { print(line) }
                 return
             }
             let c = try config()
+            if let out { _ = try RunFolder.claim(out, fresh: archs == nil, overwrite: overwrite) }   // ground truth continues its folder
             let line = try Train.run(Train.Request(config: c, out: out, track: track, archs: archs, keepOptimizer: keepOptimizer),
                                      log: try RunLog(directory: out, quiet: quiet))
             if quiet { print(line) }

@@ -147,3 +147,52 @@ func train(_ args: [String], wait: Bool = false) throws -> (Process, String) {
         #expect(samples.count >= 3 && samples.allSatisfy { $0 == 1 }, "thread counts seen: \(samples)")
     }
 }
+
+/// Run folders: one writer at a time, no silent overwrite, a clean resume.
+@Suite(.serialized) struct RunFolderTests {
+    static let tiny = ["--data", "default", "--layers", "3", "--channels", "4", "--batch", "16", "--max-steps", "2", "--eval-batch", "1000",
+                       "--search-samples", "1", "--search-top", "1", "--quiet"]
+
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable"))
+    func outOnARunIsRefusedUnlessOverwrite() throws {
+        let dir = freshDir("folder-out")
+        let (a, _) = try train(Self.tiny + ["--epochs", "1", "--out", dir], wait: true)
+        #expect(a.terminationStatus == 0)
+        let (b, err) = try train(Self.tiny + ["--epochs", "1", "--out", dir], wait: true)
+        #expect(b.terminationStatus == 1 && err.contains("holds a run") && err.contains("--overwrite"), "\(err)")
+        let (c, _) = try train(Self.tiny + ["--epochs", "1", "--out", dir, "--overwrite"], wait: true)
+        #expect(c.terminationStatus == 0)
+        let parent = (dir as NSString).deletingLastPathComponent, base = (dir as NSString).lastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).contains { $0.hasPrefix(base + ".replaced-") })
+    }
+
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable"))
+    func aSecondWriterIsRefusedWhileTheFirstRuns() throws {
+        let dir = freshDir("folder-lock")
+        let (first, _) = try train(["--data", "default", "--layers", "5", "--channels", "8", "--epochs", "3", "--search-samples", "1",
+                                    "--search-top", "1", "--quiet", "--out", dir])
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) }; first.waitUntilExit() }
+        while !FileManager.default.fileExists(atPath: dir + "/.lock") && first.isRunning { usleep(20_000) }
+        usleep(200_000)
+        let (second, err) = try train(["--resume", dir], wait: true)
+        #expect(second.terminationStatus == 1 && err.contains("another nsas-train"), "\(err)")
+    }
+
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the nsas-train executable"))
+    func resumeRemovesTemporariesAndLaterRecords() throws {
+        let dir = freshDir("folder-resume")
+        let (a, _) = try train(Self.tiny + ["--epochs", "2", "--out", dir], wait: true)
+        #expect(a.terminationStatus == 0)
+        // What a killed run can leave: a torn write's temporary file, records of an epoch beyond the newest checkpoint.
+        try Data().write(to: URL(fileURLWithPath: dir + "/.epoch-0003.nsasckpt.tmp-99999"))
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/metrics.jsonl"))
+        h.seekToEndOfFile(); h.write(Data("{\"event\":\"epoch\",\"epoch\":3}\n{\"event\":\"epo".utf8)); try h.close()
+        let (r, err) = try train(["--resume", dir, "--quiet"], wait: true)
+        #expect(r.terminationStatus == 0, "\(err)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!names.contains { $0.contains(".tmp-") })
+        let records = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(!records.contains { $0["epoch"] as? Int == 3 } && records.filter { $0["event"] as? String == "selection" }.count == 1)
+    }
+}

@@ -19,7 +19,7 @@ public struct CSVTable: Equatable, Sendable {
             case .ragged(let p, let l, let g, let w): return "\(p):\(l): \(g) fields, the header has \(w)"
             case .unterminated(let p): return "\(p): a quoted field is not closed"
             case .missingColumn(let p, let c, let h): return "\(p): no column '\(c)' (columns: \(h.joined(separator: ", ")))"
-            case .notANumber(let p, let l, let c, let v): return "\(p):\(l): column '\(c)' holds '\(v)', not a number"
+            case .notANumber(let p, let l, let c, let v): return "\(p):\(l): column '\(c)' holds '\(v)', not a finite number"
             }
         }
     }

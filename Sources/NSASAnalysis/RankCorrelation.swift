@@ -19,31 +19,148 @@ public struct RankAgreement: Codable, Equatable, Sendable {
         case n, kendallTauB = "kendall_tau_b", spearmanRho = "spearman_rho", pValue = "p_value", ci95 = "ci95"
         case topKPrecision = "top_k_precision", topK = "top_k", regret
     }
+
+    /// Values that do not exist (tau of all-tied scores, an interval without resamples) are JSON null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        func put(_ v: Double, _ k: CodingKeys) throws { if v.isFinite { try c.encode(v, forKey: k) } else { try c.encodeNil(forKey: k) } }
+        try c.encode(n, forKey: .n); try put(kendallTauB, .kendallTauB); try put(spearmanRho, .spearmanRho); try put(pValue, .pValue)
+        if ci95.allSatisfy(\.isFinite) { try c.encode(ci95, forKey: .ci95) } else { try c.encodeNil(forKey: .ci95) }
+        try put(topKPrecision, .topKPrecision); try c.encode(topK, forKey: .topK); try put(regret, .regret)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get(_ k: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: k) ?? .nan }
+        n = try c.decode(Int.self, forKey: .n); kendallTauB = try get(.kendallTauB); spearmanRho = try get(.spearmanRho)
+        pValue = try get(.pValue); ci95 = try c.decodeIfPresent([Double].self, forKey: .ci95) ?? [.nan, .nan]
+        topKPrecision = try get(.topKPrecision); topK = try c.decode(Int.self, forKey: .topK); regret = try get(.regret)
+    }
+
+    public init(n: Int, kendallTauB: Double, spearmanRho: Double, pValue: Double, ci95: [Double], topKPrecision: Double, topK: Int, regret: Double) {
+        self.n = n; self.kendallTauB = kendallTauB; self.spearmanRho = spearmanRho; self.pValue = pValue; self.ci95 = ci95
+        self.topKPrecision = topKPrecision; self.topK = topK; self.regret = regret
+    }
 }
 
 public enum RankCorrelation {
-    /// Kendall tau-b and its tie-corrected asymptotic two-sided p-value (as scipy computes them).
+    /// Kendall tau-b and its tie-corrected asymptotic two-sided p-value (as scipy computes them),
+    /// in O(n log n) (Knight's algorithm on integer ranks).
     public static func kendallTauB(_ a: [Double], _ b: [Double]) -> (tau: Double, p: Double) {
         let n = a.count
-        guard n >= 2 else { return (.nan, .nan) }
-        var s = 0.0
-        for i in 0..<n { for j in (i + 1)..<n {
-            let da = a[i] - a[j], db = b[i] - b[j]
-            if da != 0 && db != 0 { s += (da > 0) == (db > 0) ? 1 : -1 }
-        } }
-        func tieGroups(_ x: [Double]) -> [Double] { Dictionary(grouping: x, by: { $0 }).values.map { Double($0.count) }.filter { $0 > 1 } }
-        let ta = tieGroups(a), tb = tieGroups(b), nn = Double(n)
-        let n0 = nn * (nn - 1) / 2
-        let n1 = ta.reduce(0) { $0 + $1 * ($1 - 1) / 2 }, n2 = tb.reduce(0) { $0 + $1 * ($1 - 1) / 2 }
-        let denom = ((n0 - n1) * (n0 - n2)).squareRoot()
-        let tau = denom > 0 ? s / denom : .nan
+        guard n >= 2, b.count == n else { return (.nan, .nan) }
+        let (ra, ka) = denseRanks(a), (rb, kb) = denseRanks(b)
+        var scratch = TauScratch(n: n, ka: ka, kb: kb)
+        let st = tauStatistics(ra, rb, &scratch)
+        let tau = st.tau
+        let nn = Double(n)
+        func sums(_ counts: [Int32]) -> (t1: Double, t2: Double, t3: Double) {   // sum t(t-1), t(t-1)(2t+5), t(t-1)(t-2)
+            var x = (0.0, 0.0, 0.0)
+            for c in counts where c > 1 { let t = Double(c); x.0 += t * (t - 1); x.1 += t * (t - 1) * (2 * t + 5); x.2 += t * (t - 1) * (t - 2) }
+            return x
+        }
+        let ta = sums(scratch.countA), tb = sums(scratch.countB)
         let v0 = nn * (nn - 1) * (2 * nn + 5)
-        let vt = ta.reduce(0) { $0 + $1 * ($1 - 1) * (2 * $1 + 5) }, vu = tb.reduce(0) { $0 + $1 * ($1 - 1) * (2 * $1 + 5) }
-        let v1 = ta.reduce(0) { $0 + $1 * ($1 - 1) } * tb.reduce(0) { $0 + $1 * ($1 - 1) } / (2 * nn * (nn - 1))
-        let v2 = n > 2 ? ta.reduce(0) { $0 + $1 * ($1 - 1) * ($1 - 2) } * tb.reduce(0) { $0 + $1 * ($1 - 1) * ($1 - 2) } / (9 * nn * (nn - 1) * (nn - 2)) : 0
-        let variance = (v0 - vt - vu) / 18 + v1 + v2
-        let p = variance > 0 ? erfc(abs(s) / variance.squareRoot() / 2.0.squareRoot()) : .nan
+        let v1 = ta.t1 * tb.t1 / (2 * nn * (nn - 1))
+        let v2 = n > 2 ? ta.t3 * tb.t3 / (9 * nn * (nn - 1) * (nn - 2)) : 0
+        let variance = (v0 - ta.t2 - tb.t2) / 18 + v1 + v2
+        let p = variance > 0 ? erfc(abs(st.s) / variance.squareRoot() / 2.0.squareRoot()) : .nan
         return (tau, p)
+    }
+
+    /// Each value's rank among the distinct values (0-based, equal values equal ranks) and how many distinct values.
+    static func denseRanks(_ x: [Double]) -> ([Int32], Int) {
+        let order = x.indices.sorted { x[$0] < x[$1] }
+        var r = [Int32](repeating: 0, count: x.count)
+        var k: Int32 = -1
+        var last = Double.nan
+        for i in order {
+            if k < 0 || x[i] != last { k += 1; last = x[i] }
+            r[i] = k
+        }
+        return (r, Int(k) + 1)
+    }
+
+    /// Buffers for `tauStatistics`, reused across bootstrap resamples.
+    struct TauScratch {
+        var countA: [Int32], countB: [Int32], start: [Int32], byB: [Int32], order: [Int32], tree: [Int32]
+        init(n: Int, ka: Int, kb: Int) {
+            countA = [Int32](repeating: 0, count: ka); countB = [Int32](repeating: 0, count: kb)
+            start = [Int32](repeating: 0, count: max(ka, kb) + 1)
+            byB = [Int32](repeating: 0, count: n); order = byB
+            tree = [Int32](repeating: 0, count: kb + 1)
+        }
+    }
+
+    /// S = concordant - discordant pairs and tau-b of integer-ranked pairs (ra in 0..<ka, rb in
+    /// 0..<kb): the pairs sorted by (a, b) with two counting sorts, the pairs out of order in b
+    /// counted with a Fenwick tree; S = n0 - n1 - n2 + n3 - 2 swaps. Leaves the tie counts in scratch.
+    static func tauStatistics(_ ra: [Int32], _ rb: [Int32], _ w: inout TauScratch) -> (s: Double, tau: Double) {
+        let n = ra.count, ka = w.countA.count, kb = w.countB.count
+        for i in 0..<ka { w.countA[i] = 0 }
+        for i in 0..<kb { w.countB[i] = 0 }
+        for i in 0..<n { w.countA[Int(ra[i])] += 1; w.countB[Int(rb[i])] += 1 }
+        // Counting sort by b, then (stable) by a: the (a, b) order.
+        var acc: Int32 = 0
+        for v in 0..<kb { w.start[v] = acc; acc += w.countB[v] }
+        for i in 0..<n { let v = Int(rb[i]); w.byB[Int(w.start[v])] = Int32(i); w.start[v] += 1 }
+        acc = 0
+        for v in 0..<ka { w.start[v] = acc; acc += w.countA[v] }
+        for k in 0..<n { let i = Int(w.byB[k]), v = Int(ra[i]); w.order[Int(w.start[v])] = Int32(i); w.start[v] += 1 }
+        var n1 = 0.0, n2 = 0.0, n3 = 0.0
+        for c in w.countA where c > 1 { n1 += Double(c) * Double(c - 1) / 2 }
+        for c in w.countB where c > 1 { n2 += Double(c) * Double(c - 1) / 2 }
+        var run = 1
+        for k in 1..<max(n, 1) {
+            let i = Int(w.order[k]), j = Int(w.order[k - 1])
+            if ra[i] == ra[j] && rb[i] == rb[j] { run += 1 } else { n3 += Double(run) * Double(run - 1) / 2; run = 1 }
+        }
+        n3 += Double(run) * Double(run - 1) / 2
+        // Pairs earlier in the (a, b) order with a strictly larger b.
+        for v in 0...kb { w.tree[v] = 0 }
+        var swaps = 0.0
+        for k in 0..<n {
+            let v = Int(rb[Int(w.order[k])]) + 1
+            var atMost = 0, x = v
+            while x > 0 { atMost += Int(w.tree[x]); x -= x & -x }
+            swaps += Double(k - atMost)
+            x = v
+            while x <= kb { w.tree[x] += 1; x += x & -x }
+        }
+        let n0 = Double(n) * Double(n - 1) / 2
+        let s = n0 - n1 - n2 + n3 - 2 * swaps
+        let denom = ((n0 - n1) * (n0 - n2)).squareRoot()
+        return (s, denom > 0 ? s / denom : .nan)
+    }
+
+    /// Tau-b of `count` bootstrap resamples of the pairs, each drawn from its own seeded generator
+    /// (SplitMix64 of seed and resample index), so the result does not depend on the thread count;
+    /// resamples run in parallel.
+    static func bootstrapTaus(_ a: [Double], _ b: [Double], count: Int, seed: UInt64) -> [Double] {
+        let n = a.count
+        guard n >= 2, count > 0 else { return [] }
+        let (ra, ka) = denseRanks(a), (rb, kb) = denseRanks(b)
+        var out = [Double](repeating: .nan, count: count)
+        let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        out.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                var w = TauScratch(n: n, ka: ka, kb: kb)
+                var sa = [Int32](repeating: 0, count: n), sb = sa
+                for r in (count * c / chunks)..<(count * (c + 1) / chunks) {
+                    var state = seed ^ (UInt64(r) &* 0xD1B5_4A32_D192_ED03) &+ 0x9E37_79B9_7F4A_7C15
+                    for k in 0..<n {
+                        state &+= 0x9E37_79B9_7F4A_7C15
+                        var z = state
+                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                        let i = Int((z ^ (z >> 31)) % UInt64(n))
+                        sa[k] = ra[i]; sb[k] = rb[i]
+                    }
+                    base[r] = tauStatistics(sa, sb, &w).tau
+                }
+            }
+        }
+        return out
     }
 
     /// Average ranks (1-based; ties share the mean of their positions).
@@ -75,23 +192,8 @@ public enum RankCorrelation {
     public static func agreement(_ a: [Double], _ b: [Double], topK: Int? = nil, bootstrap: Int = 1000, seed: UInt64 = 0) -> RankAgreement {
         let n = a.count
         let (tau, p) = kendallTauB(a, b)
-        // Bootstrap over pairs with a seeded SplitMix64.
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        func nextIndex() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
-        var taus: [Double] = []
-        if n >= 2 {
-            for _ in 0..<bootstrap {
-                var sa = [Double](), sb = [Double]()
-                for _ in 0..<n { let i = nextIndex(); sa.append(a[i]); sb.append(b[i]) }
-                let t = kendallTauB(sa, sb).tau
-                if t.isFinite { taus.append(t) }
-            }
-        }
+        // Bootstrap over pairs: resamples seeded one by one, computed in parallel.
+        var taus = bootstrapTaus(a, b, count: bootstrap, seed: seed).filter(\.isFinite)
         taus.sort()
         let ci = taus.isEmpty ? [Double.nan, .nan] : [taus[Int(0.025 * Double(taus.count - 1))], taus[Int(0.975 * Double(taus.count - 1))]]
         let k = max(1, min(n, topK ?? Int((Double(n) * 0.1).rounded(.up))))

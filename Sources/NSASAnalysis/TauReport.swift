@@ -28,7 +28,8 @@ public struct ScoreColumn: Sendable {
         let ai = try table.column("arch", path: path), si = try table.column(score, path: path)
         var out: [String: Double] = [:]
         for (line, row) in table.rows.enumerated() where keep(row) {
-            guard let v = Double(row[si].trimmingCharacters(in: .whitespaces)) else {
+            // NaN, infinities and overflowing numbers (1e400) are refused: one would silently move tau.
+            guard let v = Double(row[si].trimmingCharacters(in: .whitespaces)), v.isFinite else {
                 throw CSVTable.CSVError.notANumber(path: path, line: line + 2, column: score, value: row[si])
             }
             if out[row[ai]] != nil { throw TauError.duplicate(path: path, arch: row[ai]) }

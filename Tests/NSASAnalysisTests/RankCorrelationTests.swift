@@ -1,3 +1,4 @@
+import Foundation
 import NSASAnalysis
 import Testing
 
@@ -34,5 +35,41 @@ import Testing
         // The best by A is third best in B: regret is B's gap.
         let r = RankCorrelation.agreement([3, 1, 2], [0.8, 0.9, 0.95], topK: 1, bootstrap: 10)
         #expect(abs(r.regret - 0.15) < 1e-12 && r.topKPrecision == 0)
+    }
+}
+
+/// The O(n log n) tau-b equals a direct count over all pairs, ties in either ranking or both.
+@Suite struct FastTauTests {
+    func naive(_ a: [Double], _ b: [Double]) -> Double {
+        var s = 0.0, ta = 0.0, tb = 0.0
+        let n = a.count
+        for i in 0..<n { for j in (i + 1)..<n {
+            let da = a[i] - a[j], db = b[i] - b[j]
+            if da != 0 && db != 0 { s += (da > 0) == (db > 0) ? 1 : -1 }
+            if da == 0 { ta += 1 }
+            if db == 0 { tb += 1 }
+        } }
+        let n0 = Double(n * (n - 1) / 2)
+        return s / ((n0 - ta) * (n0 - tb)).squareRoot()
+    }
+
+    @Test func equalsTheDirectCountWithTies() {
+        var state: UInt64 = 7
+        func next(_ k: Int) -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double((state >> 33) % UInt64(k)) }
+        for (n, levels) in [(2, 2), (5, 3), (50, 4), (300, 17), (301, 1000)] {
+            let a = (0..<n).map { _ in next(levels) }, b = (0..<n).map { _ in next(levels) + 0.5 * next(2) }
+            let fast = RankCorrelation.kendallTauB(a, b).tau, slow = naive(a, b)
+            #expect(fast.isNaN == slow.isNaN && (fast.isNaN || abs(fast - slow) < 1e-12), "n \(n): \(fast) vs \(slow)")
+        }
+    }
+
+    @Test func missingValuesAreNullInJSONAndNonFiniteScoresAreRefused() throws {
+        let tied = RankCorrelation.agreement([1, 1, 1], [1, 2, 3], bootstrap: 0)
+        let json = String(decoding: try JSONEncoder().encode(tied), as: UTF8.self)
+        #expect(json.contains("\"kendall_tau_b\":null") && json.contains("\"ci95\":null"))
+        let t = try CSVTable.parse("arch,accuracy\na,0.5\nb,nan\n", path: "x.csv")
+        do { _ = try TauReport.compare(ScoreColumn(table: t, path: "x.csv"), ScoreColumn(table: t, path: "x.csv")); Issue.record("no error") } catch {
+            #expect("\(error)".contains("x.csv:3") && "\(error)".contains("nan"))
+        }
     }
 }

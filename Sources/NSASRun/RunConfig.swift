@@ -173,9 +173,19 @@ public struct RunConfig: Codable, Hashable, Sendable {
     /// One-line errors for settings that cannot work, before anything is built.
     public func validate() throws {
         func bad(_ m: String) -> RunError { .config(m) }
-        if epochs < 1 { throw bad("--epochs must be at least 1") }
-        if batch < 2 { throw bad("--batch must be at least 2") }
-        if evalBatch < 1 || maxSteps < 0 { throw bad("--eval-batch must be at least 1 and --max-steps not negative") }
+        // Bounds before anything is allocated: a number a user or a file gives never reaches an allocation unchecked.
+        if !(1...100_000).contains(epochs) { throw bad("--epochs must be between 1 and 100000") }
+        if !(2...65_536).contains(batch) { throw bad("--batch must be between 2 and 65536") }
+        if !(1...65_536).contains(evalBatch) || !(0...10_000_000).contains(maxSteps) {
+            throw bad("--eval-batch must be between 1 and 65536 and --max-steps between 0 and 10000000")
+        }
+        if let s = selection, s.samples > 1_000_000 || s.batches > 1_000_000 || s.top > 1_000_000 || (s.batchSize ?? 1) > 65_536 {
+            throw bad("--search-samples, --search-batches and --search-top must be at most 1000000, --search-batch-size at most 65536")
+        }
+        if let n = nsas, n.archiveSize > 1000 || n.recentSize > 1_000_000 || n.knnK > 1000 || n.noveltyDraws > 1_000_000 {
+            throw bad("--archive-size and --knn-k must be at most 1000, --recent-size and --novelty-draws at most 1000000")
+        }
+        if let w = wpl, w.stepsPerPath > 1_000_000 { throw bad("--wpl-steps-per-path must be at most 1000000") }
         let o = optimizer
         if !(o.lr > 0) || !(o.lrMin >= 0) || (o.cosine && o.lrMin > o.lr) { throw bad("need 0 <= --lr-min <= --lr and --lr > 0") }
         if !(0..<1).contains(o.momentum) || !(o.weightDecay >= 0) || !(o.clip > 0) {

@@ -46,8 +46,11 @@ struct Score: ParsableCommand {
     @OptionGroup var backend: BackendOptions
 
     func validate() throws {
-        guard bnRecalibrate >= 0 else { throw ValidationError("--bn-recalibrate must be 0 or more") }
-        guard (batch ?? 1) >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard (0...10_000).contains(bnRecalibrate) else { throw ValidationError("--bn-recalibrate must be between 0 and 10000") }
+        guard (1...65_536).contains(batch ?? 1) else { throw ValidationError("--batch must be between 1 and 65536") }
+        if let valBatches, valBatches < 1 { throw ValidationError("--val-batches must be at least 1 (leave it out for the whole split)") }
+        if let sample, !(1...1_000_000).contains(sample) { throw ValidationError("--sample must be between 1 and 1000000, not \(sample)") }
+        guard top >= 0 else { throw ValidationError("--top must not be negative") }
     }
 
     func run() throws {
@@ -112,7 +115,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Search space: \(SpaceRegistry.names.joined(separator: ", ")) (or cnn, rnn), with its default options.") var space = "cnn"
     @Option(help: "Output file (default: standard output).") var out: String?
 
-    func validate() throws { guard count >= 1 else { throw ValidationError("count must be at least 1") } }
+    func validate() throws { guard (1...1_000_000).contains(count) else { throw ValidationError("count must be between 1 and 1000000, not \(count)") } }
 
     func run() throws {
         try runReportingErrors("nsas-rank sample") {

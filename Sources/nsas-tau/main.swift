@@ -24,6 +24,11 @@ struct NSASTau: ParsableCommand {
     @Option(help: "k of the top-k precision (default: 10% of the common architectures).") var topK: Int?
     @Option(help: "Bootstrap resamples for the 95% interval.") var bootstrap = 1000
     @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+
+    func validate() throws {
+        guard (0...100_000).contains(bootstrap) else { throw ValidationError("--bootstrap must be between 0 and 100000, not \(bootstrap)") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+    }
     @Flag(help: "One row per epoch of A's `epoch` column.") var perEpoch = false
     @Flag(help: "JSON: one object (an array with --per-epoch).") var json = false
     @Flag(help: "With --per-epoch: CSV rows instead of a table.") var csv = false

@@ -196,3 +196,30 @@ func train(_ args: [String], wait: Bool = false) throws -> (Process, String) {
         #expect(!records.contains { $0["epoch"] as? Int == 3 } && records.filter { $0["event"] as? String == "selection" }.count == 1)
     }
 }
+
+/// Numbers out of range are one line and an exit code below 128 before anything is allocated
+/// (each of these once crashed, hung or ran for minutes).
+@Suite struct BoundsTests {
+    @Test(.enabled(if: nsasTrainBinary != nil, "needs the executables beside the test bundle"), arguments: [
+        ("nsas-tau", ["a.csv", "b.csv", "--bootstrap=-1"], "--bootstrap"),
+        ("nsas-rank", ["--checkpoint", "x", "--val-batches=-1", "--sample", "3"], "--val-batches"),
+        ("nsas-rank", ["--checkpoint", "x", "--val-batches", "0", "--sample", "3"], "--val-batches"),
+        ("nsas-rank", ["--checkpoint", "x", "--sample=-1"], "--sample"),
+        ("nsas-rank", ["sample", "1000000000000"], "count"),
+        ("nsas-train", ["--channels", "100000"], "--channels"),
+        ("nsas-train", ["--layers", "100000"], "--layers"),
+        ("nsas-train", ["--epochs", "0"], "--epochs"),
+        ("nsas-train", ["--space", "rnn", "--data", "x", "--hidden", "10000000"], "--hidden"),
+    ])
+    func outOfRangeNumbersAreOneLine(_ tool: String, _ args: [String], _ named: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: (nsasTrainBinary! as NSString).deletingLastPathComponent + "/" + tool)
+        p.arguments = args
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice; p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && p.terminationStatus < 128 && text.contains(named), "\(tool) \(args): \(text)")
+    }
+}

@@ -47,8 +47,8 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
 
     public static func validate(_ o: DARTSCNNOptions) throws {
-        if o.layers < 3 { throw SearchSpaceError.option("--layers must be at least 3 (reduction cells sit at L/3 and 2L/3)") }
-        if o.channels < 2 || o.channels % 2 != 0 { throw SearchSpaceError.option("--channels must be even and at least 2") }
+        if !(3...200).contains(o.layers) { throw SearchSpaceError.option("--layers must be between 3 and 200 (reduction cells sit at L/3 and 2L/3)") }
+        if !(2...4096).contains(o.channels) || o.channels % 2 != 0 { throw SearchSpaceError.option("--channels must be even and between 2 and 4096") }
         if !(o.heldoutFraction > 0 && o.heldoutFraction < 1) { throw SearchSpaceError.option("--heldout-fraction must be in (0, 1)") }
         if !(0..<1).contains(o.dropPath) || !(o.auxiliaryWeight >= 0) || o.cutout < 0 {
             throw SearchSpaceError.option("need 0 <= --drop-path < 1, --auxiliary-weight >= 0, --cutout >= 0")

@@ -58,7 +58,9 @@ public final class DARTSRNNSpace: StandaloneSpace {
     }
 
     public static func validate(_ o: DARTSRNNOptions) throws {
-        guard o.hidden >= 1, o.nodes >= 1, o.bptt >= 1 else { throw SearchSpaceError.option("--hidden, --nodes and --bptt must be at least 1") }
+        guard (1...16_384).contains(o.hidden), (1...64).contains(o.nodes), (1...10_000).contains(o.bptt) else {
+            throw SearchSpaceError.option("--hidden must be between 1 and 16384, --nodes between 1 and 64, --bptt between 1 and 10000")
+        }
         guard o.tar >= 0 else { throw SearchSpaceError.option("--tar must not be negative") }
         guard o.nonmono >= 1 else { throw SearchSpaceError.option("--nonmono must be at least 1") }
         try o.network(vocabulary: 2).validate()

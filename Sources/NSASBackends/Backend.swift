@@ -74,6 +74,8 @@ public protocol Backend: AnyObject, Sendable {
     func copy(count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
     /// y *= alpha
     func scale(count: Int, alpha: Float, y: UnsafeMutablePointer<Float>)
+    /// y += value (the gradient of a sum)
+    func addScalar(count: Int, value: Float, y: UnsafeMutablePointer<Float>)
     /// y[r * yStride + c] = x[r * xStride + c] (or += with `accumulate`) for r < rows, c < cols:
     /// slices, concatenation, crops and reshapes, and their gradients.
     func copyBlock(rows: Int, cols: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,

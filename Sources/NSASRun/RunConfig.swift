@@ -1,4 +1,5 @@
 import NSASSearchSpace
+import NSASTensor
 
 /// The search or training methods.
 public enum Method: String, Codable, CaseIterable, Sendable {
@@ -157,6 +158,12 @@ public struct RunConfig: Codable, Hashable, Sendable {
         if method.usesGDAS { c.gdas = GDASOptions() }
         if method == .standalone { c.standalone = StandaloneOptions(genotype: genotype) }
         return c
+    }
+
+    /// The learning rate of an epoch (0-based): cosine annealing from lr to lrMin, or constant.
+    public func lr(epoch: Int) -> Float {
+        let o = optimizer
+        return o.cosine ? CosineAnnealing(base: o.lr, minimum: o.lrMin, total: epochs).lr(epoch: epoch) : o.lr
     }
 
     public var setup: SpaceSetup {

@@ -49,11 +49,6 @@ extension Tensor {
         Engine.backend.scale(count: count, alpha: alpha, y: g.ptr)
     }
 
-    /// grad += alpha * x (creating the gradient when there is none); x of the tensor's count.
-    public func addToGrad(_ x: Tensor, alpha: Float) throws {
-        guard x.count == count else { throw TensorError.argument(op: "addToGrad", message: "\(x.count) values for \(count)") }
-        Engine.backend.axpy(count: count, alpha: alpha, x: x.ptr, y: gradPtr)
-    }
 }
 
 extension Tensor {
@@ -68,11 +63,4 @@ extension Tensor {
 
     /// The gradient as a tensor sharing its memory (nil without one): in-place updates of it change the gradient.
     public var gradTensor: Tensor? { gradStorage.map { Tensor(shape: shape, storage: $0) } }
-
-    /// A copy without tape or gradient.
-    public func clone() -> Tensor {
-        let t = Tensor(zeros: shape)
-        Engine.backend.copy(count: count, x: ptr, y: t.ptr)
-        return t
-    }
 }

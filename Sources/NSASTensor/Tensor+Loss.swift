@@ -4,11 +4,7 @@ extension Tensor {
     /// Sum of all elements: shape [1].
     public func sum() -> Tensor {
         let b = Engine.backend
-        let out = Tensor.result([1], [self]) { out in
-            let ones = Tensor(zeros: self.shape)
-            ones.fill(1)
-            b.axpy(count: self.count, alpha: out.gradPtr[0], x: ones.ptr, y: self.gradPtr)
-        }
+        let out = Tensor.result([1], [self]) { out in b.addScalar(count: self.count, value: out.gradPtr[0], y: self.gradPtr) }
         out.fill(Float(b.sum(count: count, x: ptr)))
         return out
     }

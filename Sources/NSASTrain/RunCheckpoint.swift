@@ -101,7 +101,4 @@ enum RunRestore {
         }
     }
 
-    static func load(_ stored: [StoredTensor], into named: [(String, Tensor)], path: String, section: String) throws {
-        try RunSchema.load(stored, into: named, path: path, section: section)
-    }
 }

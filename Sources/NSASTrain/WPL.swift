@@ -13,13 +13,13 @@ struct WPLPenalty {
     /// theta* = the current weights (a new path starts).
     mutating func anchor(at params: [Tensor]) {
         if fisher.isEmpty { fisher = params.map { _ in nil } }
-        anchor = params.map { $0.clone() }
+        anchor = params.map { $0.detach() }
     }
 
     /// Adds the penalty's gradient (with the Fisher of earlier paths), then updates the Fisher.
     mutating func apply(_ params: [Tensor], eps: Float, decay: Float) throws {
         if fisher.isEmpty { fisher = params.map { _ in nil } }
-        if anchor.isEmpty { anchor = params.map { $0.clone() } }
+        if anchor.isEmpty { anchor = params.map { $0.detach() } }
         try withNoGrad {
             for (i, p) in params.enumerated() {
                 guard let g = p.gradTensor else { continue }
@@ -63,7 +63,7 @@ struct WPLPenalty {
             } else {
                 fisher.append(nil)
             }
-            let a = p.clone()
+            let a = p.detach()
             if let v = stored["anchor." + n] {
                 do { try a.load(v) } catch { throw CheckpointError(f.path, section: "wpl", "anchor.\(n): \(error)") }
             }

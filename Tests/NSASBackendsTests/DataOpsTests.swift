@@ -18,6 +18,8 @@ import Testing
             #expect(y == x)
             be.scale(count: n, alpha: -2, y: &y)
             #expect(y == x.map { -2 * $0 })
+            be.addScalar(count: n, value: 0.25, y: &y)
+            #expect(y == x.map { -2 * $0 + 0.25 })
             // A 3 x 4 block from a 5-wide source into a 6-wide destination, then accumulated again.
             let src = (0..<20).map(Float.init)
             var dst = [Float](repeating: 0, count: 18)

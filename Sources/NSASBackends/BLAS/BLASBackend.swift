@@ -92,6 +92,9 @@ public final class BLASBackend: Backend, @unchecked Sendable {
     public func scale(count: Int, alpha: Float, y: UnsafeMutablePointer<Float>) {
         Parallel.forRanges(count) { r in for i in r { y[i] *= alpha } }
     }
+    public func addScalar(count: Int, value: Float, y: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(count) { r in for i in r { y[i] += value } }
+    }
     /// Chunk sums combined in chunk order: the result depends only on the thread count.
     public func sumOfSquares(count: Int, x: UnsafePointer<Float>) -> Double {
         let n = Parallel.chunks(count)

@@ -43,6 +43,7 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     public func fill(count: Int, value: Float, y: UnsafeMutablePointer<Float>) { y.update(repeating: value, count: count) }
     public func copy(count: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) { y.update(from: x, count: count) }
     public func scale(count: Int, alpha: Float, y: UnsafeMutablePointer<Float>) { for i in 0..<count { y[i] *= alpha } }
+    public func addScalar(count: Int, value: Float, y: UnsafeMutablePointer<Float>) { for i in 0..<count { y[i] += value } }
     public func sumOfSquares(count: Int, x: UnsafePointer<Float>) -> Double { Self.sumOfSquaresLoop(0..<count, x) }
     public func sum(count: Int, x: UnsafePointer<Float>) -> Double { Self.sumLoop(0..<count, x) }
     public func copyBlock(rows: Int, cols: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,

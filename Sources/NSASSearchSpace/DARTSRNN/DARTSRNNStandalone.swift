@@ -75,7 +75,7 @@ public final class RNNStandalone: StandaloneModel {
         if Double(s.value) < best { best = Double(s.value); sinceBest = 0 } else { sinceBest += 1 }
         if options.asgd, average == nil, sinceBest >= options.nonmono {
             note("validation stopped improving for \(options.nonmono) epochs: switching to averaged SGD")
-            average = network.parameters.map { $0.clone() }; averaged = 0
+            average = network.parameters.map { $0.detach() }; averaged = 0
         }
         return s
     }
@@ -86,7 +86,7 @@ public final class RNNStandalone: StandaloneModel {
     func perplexity(_ stream: [Int32]) throws -> ArchScore {
         var saved: [Tensor] = []
         if let average {
-            saved = network.parameters.map { $0.clone() }
+            saved = network.parameters.map { $0.detach() }
             for (p, a) in zip(network.parameters, average) { try p.copy(from: a) }
         }
         defer { for (p, s) in zip(network.parameters, saved) { try? p.copy(from: s) } }

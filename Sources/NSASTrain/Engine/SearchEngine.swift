@@ -60,20 +60,13 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     public var trackedKeys: [String] { tracked.map(\.canonical) }
     public func track(_ texts: [String]) throws { tracked = try texts.map { try Space.Arch(parsing: $0) } }
 
-    /// The learning rate of an epoch (cosine annealing or constant).
-    func lr(epoch: Int) -> Float {
-        let o = config.optimizer
-        return o.cosine ? CosineAnnealing(base: o.lr, minimum: o.lrMin, total: config.epochs).lr(epoch: epoch) : o.lr
-    }
-
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
         ctx.epoch = epoch
-        ctx.sgd.lr = lr(epoch: epoch)
+        ctx.sgd.lr = config.lr(epoch: epoch)
         let total = try space.beginEpoch(epoch, streams: ctx.streams)
         try method.beginEpoch(ctx)
         epochPaths = []
-        let start = Timing.now()
-        var lossSum = 0.0, correct = 0, seen = 0
+        var tally = EpochTally(label: method.name, epoch: epoch, epochs: config.epochs, total: total, unit: space.unit)
         for s in 0..<total {
             ctx.step = s
             let batch = try space.trainBatch(s, streams: ctx.streams)
@@ -84,18 +77,9 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             space.commit(st.result, of: batch)
             epochPaths.append(st.path)
             ctx.globalStep += 1
-            lossSum += Double(st.result.value) * Double(st.result.count); correct += st.result.correct; seen += st.result.count
-            let elapsed = Timing.now() - start, mean = lossSum / Double(seen)
-            let quality = space.unit == "images" ? String(format: "acc %.3f", Float(correct) / Float(seen)) : String(format: "ppl %.1f", exp(mean))
-            log.progress(String(format: "%@ epoch %d/%d step %d/%d loss %.4f %@ %.0f %@/s ETA %@", method.name, epoch + 1, config.epochs,
-                                s + 1, total, mean, quality, Double(seen) / max(elapsed, 1e-9), space.unit == "images" ? "img" : "tok",
-                                formatDuration(elapsed / Double(s + 1) * Double(total - s - 1))), step: s + 1, of: total)
+            tally.add(st.result, step: s, log: log)
         }
-        let seconds = Timing.now() - start, mean = Float(lossSum / Double(max(seen, 1)))
-        var m = EpochMetrics(epoch: epoch + 1, trainLoss: mean, lr: ctx.sgd.lr, seconds: seconds,
-                             throughput: Double(seen) / max(seconds, 1e-9), unit: space.unit)
-        if space.unit == "images" { m.trainAccuracy = Float(correct) / Float(max(seen, 1)) } else { m.trainPerplexity = exp(mean) }
-        return m
+        return tally.metrics(lr: ctx.sgd.lr)
     }
 
     var log: RunLog { ctx.log }
@@ -158,7 +142,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             throw CheckpointError(path, section: "config", "was written by a \(saved.run.space) run, not \(Space.id)")
         }
         let named = space.named()
-        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
+        try RunSchema.load(f.tensors("weights"), into: named, path: path, section: "weights")
         try RunRestore.momentum(f, into: ctx.sgd, named: named)
         do { try ctx.streams.restore(try f.json("rng", as: RunSchema.Streams.self).streams) } catch {
             throw CheckpointError(path, section: "rng", "\(error)")

@@ -58,11 +58,6 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
 
     public func namedWeights() -> [(String, Tensor)] { model.named() }
 
-    func lr(epoch: Int) -> Float {
-        let o = config.optimizer
-        return o.cosine ? CosineAnnealing(base: o.lr, minimum: o.lrMin, total: config.epochs).lr(epoch: epoch) : o.lr
-    }
-
     public func run(startEpoch: Int = 0) throws -> StandaloneResult {
         log.line("nsas-train standalone (\(S.id)): \(model.summary)")
         log.line(genotype.description)
@@ -113,10 +108,9 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
     public func replayEpoch(_ e: Int) throws { _ = try epoch(e) }
 
     func trainEpoch(_ e: Int) throws -> EpochMetrics {
-        sgd.lr = lr(epoch: e)
+        sgd.lr = config.lr(epoch: e)
         let total = try model.beginEpoch(e, of: config.epochs, streams: streams)
-        let start = Timing.now()
-        var lossSum = 0.0, correct = 0, seen = 0
+        var tally = EpochTally(label: "standalone", epoch: e, epochs: config.epochs, total: total, unit: model.unit)
         for s in 0..<total {
             let batch = try model.trainBatch(s, streams: streams)
             sgd.zeroGrad()
@@ -128,22 +122,15 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
             try model.afterStep()
             model.commit(r, of: batch)
             globalStep += 1
-            lossSum += Double(r.value) * Double(r.count); correct += r.correct; seen += r.count
-            let elapsed = Timing.now() - start
-            log.progress(String(format: "standalone epoch %d/%d step %d/%d loss %.4f %.0f %@/s ETA %@", e + 1, config.epochs, s + 1, total,
-                                lossSum / Double(seen), Double(seen) / max(elapsed, 1e-9), model.unit,
-                                formatDuration(elapsed / Double(s + 1) * Double(total - s - 1))), step: s + 1, of: total)
+            tally.add(r, step: s, log: log)
         }
-        let seconds = Timing.now() - start, mean = Float(lossSum / Double(max(seen, 1)))
-        var m = EpochMetrics(epoch: e + 1, trainLoss: mean, lr: sgd.lr, seconds: seconds, throughput: Double(seen) / max(seconds, 1e-9), unit: model.unit)
-        if model.unit == "images" { m.trainAccuracy = Float(correct) / Float(max(seen, 1)) } else { m.trainPerplexity = exp(mean) }
-        return m
+        return tally.metrics(lr: sgd.lr)
     }
 
     public func restore(from path: String) throws -> Int {
         let f = try CheckpointFile(path)
         let named = model.named()
-        try RunRestore.load(f.tensors("weights"), into: named, path: path, section: "weights")
+        try RunSchema.load(f.tensors("weights"), into: named, path: path, section: "weights")
         try RunRestore.momentum(f, into: sgd, named: named)
         do { try streams.restore(try f.json("rng", as: RunSchema.Streams.self).streams) } catch {
             throw CheckpointError(path, section: "rng", "\(error)")

@@ -44,7 +44,7 @@ public enum Train {
             if c.method == .standalone {
                 if let archs = r.archs {
                     guard let out = r.out else { throw RunError.config("--archs needs --out DIR for truth.csv") }
-                    let list = try architectureTexts(archs, space: c.space)
+                    let list = try Architectures.list(fromFile: archs, space: c.space)
                     let t = try GroundTruth.run(list, config: c, directory: out, log: log)
                     let path = (out as NSString).appendingPathComponent("truth.csv")
                     log.line("ground truth: \(t.rows.count) architectures in \(path)")
@@ -55,7 +55,7 @@ public enum Train {
                 return try s.run(startEpoch: 0).genotype
             }
             let s = try Search.make(c, log: log)
-            if let track = r.track { try s.track(try architectureTexts(track, space: c.space)) }
+            if let track = r.track { try s.track(try Architectures.list(fromFile: track, space: c.space)) }
             if let out = r.out { s.checkpointer = RunCheckpointer(directory: out, keepAllOptimizerState: r.keepOptimizer) }
             return try s.run(startEpoch: 0).genotype
         }
@@ -75,10 +75,5 @@ public enum Train {
             let (s, done) = try Search.resume(dir, log: log, keepOptimizer: keepOptimizer)
             return try s.run(startEpoch: done).genotype
         }
-    }
-
-    /// The architectures of a file, checked against the space, each in its full text form.
-    public static func architectureTexts(_ path: String, space: SpaceID) throws -> [String] {
-        try Architectures.list(fromFile: path, space: space)
     }
 }

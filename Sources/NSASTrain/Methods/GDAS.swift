@@ -119,7 +119,7 @@ public final class GDAS<Space: SearchSpace>: SearchMethod {
 
     public func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws {
         let stored = try f.tensors("arch")
-        try RunRestore.load(stored, into: alphas.map { ($0.name!, $0) }, path: f.path, section: "arch")
+        try RunSchema.load(stored, into: alphas.map { ($0.name!, $0) }, path: f.path, section: "arch")
         let byName = Dictionary(stored.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         for (i, a) in alphas.enumerated() {
             guard let m = byName["adam_m." + a.name!], let v = byName["adam_v." + a.name!], m.count == a.count, v.count == a.count else {

@@ -14,10 +14,12 @@ let package = Package(
         .executable(name: "nsas-tau", targets: ["nsas-tau"]),
         .executable(name: "nsas-rank", targets: ["nsas-rank"]),
         .executable(name: "nsas-draw", targets: ["nsas-draw"]),
+        .executable(name: "nsas-study", targets: ["nsas-study"]),
         .library(name: "NSASTensor", targets: ["NSASTensor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -65,6 +67,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(name: "nsas-draw", dependencies: ["NSASCLI", "NSASDraw", "NSASRun", "NSASSearchSpace", "NSASAnalysis",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "NSASStudy", dependencies: ["NSASRun", "NSASAnalysis", "NSASDraw", "NSASCheckpoint", "NSASSearchSpace",
+                                                 .product(name: "TOMLKit", package: "TOMLKit")]),
+        .executableTarget(name: "nsas-study", dependencies: ["NSASCLI", "NSASStudy",
+                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
             "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",
@@ -83,6 +89,7 @@ let package = Package(
         .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
         .testTarget(name: "NSASDrawTests", dependencies: ["NSASDraw", "NSASIO", "NSASSearchSpace", "NSASAnalysis", "NSASTensor"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
+        .testTarget(name: "NSASStudyTests", dependencies: ["NSASStudy", "NSASAnalysis", "NSASCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -37,6 +37,10 @@ public struct EpochMetrics: Codable, Sendable {
     /// GDAS: the temperature of the epoch and the argmax genotype after it.
     public var tau: Float?
     public var genotype: String?
+    /// Searches: the epoch's compute in path passes (a path's forward and backward counts 1, a
+    /// forward alone 1/3): RandomNAS 1 a step, `--paths-per-step K` K, NSAS 1 + M once the
+    /// archive is full, GDAS 2.
+    public var pathPasses: Double?
 
     public init(epoch: Int, trainLoss: Float, lr: Float, seconds: Double, throughput: Double, unit: String) {
         self.epoch = epoch; self.trainLoss = trainLoss; self.lr = lr; self.seconds = seconds; self.throughput = throughput; self.unit = unit
@@ -52,6 +56,7 @@ public struct EpochMetrics: Codable, Sendable {
         if let validPerplexity { r["valid_perplexity"] = validPerplexity }
         if let tau { r["tau"] = tau }
         if let genotype { r["genotype"] = genotype }
+        if let pathPasses { r["path_passes"] = pathPasses }
         if let tracked {
             r["tracked"] = tracked.map { t -> [String: Any] in
                 var o: [String: Any] = ["arch": t.arch, "loss": t.loss]

@@ -8,6 +8,8 @@ struct EpochTally {
     let label: String, epoch: Int, epochs: Int, total: Int, unit: String
     let start = Timing.now()
     var lossSum = 0.0, correct = 0, seen = 0
+    /// Path passes of the epoch's steps (searches; see `MethodStep.passes`).
+    var passes = 0.0
 
     init(label: String, epoch: Int, epochs: Int, total: Int, unit: String) {
         self.label = label; self.epoch = epoch; self.epochs = epochs; self.total = total; self.unit = unit
@@ -28,6 +30,7 @@ struct EpochTally {
     func metrics(lr: Float) -> EpochMetrics {
         let seconds = Timing.now() - start, mean = Float(lossSum / Double(max(seen, 1)))
         var m = EpochMetrics(epoch: epoch + 1, trainLoss: mean, lr: lr, seconds: seconds, throughput: Double(seen) / max(seconds, 1e-9), unit: unit)
+        if passes > 0 { m.pathPasses = passes }
         if unit == "images" { m.trainAccuracy = Float(correct) / Float(max(seen, 1)) } else { m.trainPerplexity = exp(mean) }
         return m
     }

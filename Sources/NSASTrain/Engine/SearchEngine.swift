@@ -77,6 +77,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             space.commit(st.result, of: batch)
             epochPaths.append(st.path)
             ctx.globalStep += 1
+            tally.passes += st.passes
             tally.add(st.result, step: s, log: log)
         }
         return tally.metrics(lr: ctx.sgd.lr)

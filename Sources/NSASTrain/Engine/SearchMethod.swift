@@ -33,6 +33,9 @@ public struct MethodStep<Member> {
     public var result: PathLoss
     public var member: Member
     public var path: String
+    /// The step's compute in path passes: a path's forward and backward on the batch counts 1, a
+    /// forward without backward 1/3 (the study's "tau against compute" axis).
+    public var passes: Double = 1
 }
 
 /// A search method over any space: one training step, the losses NSAS needs of archived members,

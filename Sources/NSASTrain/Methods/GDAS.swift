@@ -86,7 +86,8 @@ public final class GDAS<Space: SearchSpace>: SearchMethod {
         let r = try ctx.space.loss(.edges(p, weights: w), batch, regularized: true)
         try (weight == 1 ? r.loss : r.loss.scaled(by: weight)).backward()
         adam.zeroGrad()   // the weight step's gradient on the logits is not used
-        return MethodStep(result: r, member: p, path: Space.pathText(p, options: ctx.space.options))
+        // Two passes: the architecture step's and the weight step's.
+        return MethodStep(result: r, member: p, path: Space.pathText(p, options: ctx.space.options), passes: 2)
     }
 
     /// An archived path as sampled, every edge at weight 1 (no gradient reaches the logits).

@@ -33,7 +33,7 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
     }
 
     public func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Member> {
-        let r: MethodStep<Member>
+        var r: MethodStep<Member>
         if !archive.isFull {
             // Algorithm 2: the archive fills during the first M steps with the plain loss.
             r = try base.step(batch, weight: weight, ctx)
@@ -61,6 +61,8 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
                 for m in archive.members { _ = try withNoGrad { try base.loss(of: m, batch, ctx) } }
                 r = try base.step(batch, weight: 0.5 * weight, ctx)
             }
+            let m = Double(archive.members.count)
+            r.passes += options.mode == .referenceCompat ? m / 3 : m
         }
         archive.update(current: r.member, step: ctx.globalStep, rng: &ctx.streams[RandomStreams.archive])
         return r

@@ -27,7 +27,7 @@ public final class RandomNAS<Space: SearchSpace>: SearchMethod {
             extra.append(g.canonical)
         }
         try ctx.space.finishShared(shared)
-        return MethodStep(result: r, member: arch, path: ([arch.canonical] + extra).joined(separator: " + "))
+        return MethodStep(result: r, member: arch, path: ([arch.canonical] + extra).joined(separator: " + "), passes: Double(pathsPerStep))
     }
 
     public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {

@@ -14,7 +14,9 @@ public struct StudyReport {
     public init(plan: StudyPlan) { self.plan = plan }
 
     /// One ranking of one search at one epoch against the ground truth.
-    struct TauRow { var arm: Arm; var seed: UInt64; var bn: Int; var epoch: Int; var passes: Double?; var a: RankAgreement }
+    struct TauRow { var arm: Arm; var seed: UInt64; var bn: Int; var epoch: Int; var passes: Double?; var a: RankAgreement
+        /// The mean inherited-weight score of the ranked architectures (how trained the supernet is).
+        var meanScore: Double }
     struct ForgettingRow { var arm: Arm; var seed: UInt64; var epoch: Int; var change: Double }
 
     // MARK: reading the tasks
@@ -109,7 +111,8 @@ public struct StudyReport {
                     guard scored.count >= 2 else { continue }
                     let ag = RankCorrelation.agreement(scored.map { byEpoch[e]![$0]! }, scored.map { sign * truthMean[$0]! },
                                                        topK: study.rank.topK, bootstrap: 0)
-                    rows.append(TauRow(arm: arm, seed: seed, bn: bn, epoch: e, passes: cumulative[e], a: ag))
+                    rows.append(TauRow(arm: arm, seed: seed, bn: bn, epoch: e, passes: cumulative[e], a: ag,
+                                       meanScore: Stats.mean(scored.map { sSign * byEpoch[e]![$0]! })))
                 }
             }
         }
@@ -125,7 +128,10 @@ public struct StudyReport {
         md.append("")
         md.append("Ground truth: \(complete.count) of \(plan.archs.count) architectures trained stand-alone with every truth seed "
                   + "(\(study.truth.seeds.map(String.init).joined(separator: ", "))); each architecture's ground truth is its mean held-out "
-                  + "\(scoreName) over those seeds. Supernet rankings score every architecture with inherited weights after every epoch.")
+                  + "\(scoreName) over those seeds"
+                  + (truthMean.isEmpty ? "" : String(format: " (mean %.3f, from %.3f to %.3f)", Stats.mean(Array(truthMean.values)),
+                                                     truthMean.values.min()!, truthMean.values.max()!))
+                  + ". Supernet rankings score every architecture with inherited weights after every epoch.")
         md.append("")
         let verdictAt = md.count
 
@@ -141,10 +147,11 @@ public struct StudyReport {
 
         // Per-epoch rows.
         var tauCSV = CSVTable(header: ["arm", "seed", "bn_recalibrate", "epoch", "n", "path_passes", "kendall_tau_b", "spearman_rho",
-                                       "top_k_precision", "top_k", "regret"], rows: [])
+                                       "top_k_precision", "top_k", "regret", "mean_inherited_score"], rows: [])
         for r in rows {
             tauCSV.rows.append([r.arm.name, String(r.seed), String(r.bn), String(r.epoch), String(r.a.n), r.passes.map(num) ?? "",
-                                num(r.a.kendallTauB), num(r.a.spearmanRho), num(r.a.topKPrecision), String(r.a.topK), num(r.a.regret)])
+                                num(r.a.kendallTauB), num(r.a.spearmanRho), num(r.a.topKPrecision), String(r.a.topK), num(r.a.regret),
+                                num(r.meanScore)])
         }
 
         // Summary at the final epoch, and paired differences.
@@ -152,7 +159,7 @@ public struct StudyReport {
             Dictionary(rows.filter { $0.arm.name == arm && $0.bn == bn && $0.epoch == study.epochs }.map { ($0.seed, $0) }) { a, _ in a }
         }
         var summary = CSVTable(header: ["arm", "label", "bn_recalibrate", "seeds", "kendall_tau_b", "ci95_low", "ci95_high", "spearman_rho",
-                                        "top_k_precision", "regret", "path_passes"], rows: [])
+                                        "top_k_precision", "regret", "path_passes", "mean_inherited_score"], rows: [])
         var paired = CSVTable(header: ["comparison", "arm", "against", "bn_recalibrate", "seeds", "mean_delta_tau", "ci95_low", "ci95_high",
                                        "sign_flip_p"], rows: [])
         var verdicts: [String] = []
@@ -160,17 +167,20 @@ public struct StudyReport {
             let bnText = bn == 0 ? "BN statistics as trained" : "BN recalibrated on \(bn) batches"
             md.append("## Final Kendall tau-b (epoch \(study.epochs)), \(bnText)")
             md.append("")
-            md.append("| arm | seeds | tau-b mean [95% t interval] | Spearman | top-k precision | regret | path passes |")
-            md.append("|---|---|---|---|---|---|---|")
+            let paper = study.arms.contains { $0.paperTau != nil }
+            md.append("| arm | seeds | tau-b mean [95% t interval] | Spearman | top-k precision | regret | path passes | mean inherited \(scoreName) |"
+                      + (paper ? " published tau |" : ""))
+            md.append("|---|---|---|---|---|---|---|---|" + (paper ? "---|" : ""))
             for arm in study.arms {
                 let f = finals(arm.name, bn).sorted { $0.key < $1.key }.map(\.value)
                 let tau = Stats.tInterval(f.map(\.a.kendallTauB))
                 let sp = Stats.mean(f.map(\.a.spearmanRho)), tk = Stats.mean(f.map(\.a.topKPrecision)), rg = Stats.mean(f.map(\.a.regret))
-                let passes = f.compactMap(\.passes)
+                let passes = f.compactMap(\.passes), inherited = Stats.mean(f.map(\.meanScore))
                 let pm = passes.count == f.count && !f.isEmpty ? Stats.mean(passes) : .nan
                 summary.rows.append([arm.name, arm.label, String(bn), String(f.count), num(tau.mean), tau.low.map(num) ?? "", tau.high.map(num) ?? "",
-                                     num(sp), num(tk), num(rg), num(pm)])
-                md.append("| \(arm.label) | \(f.count) | \(intervalText(tau)) | \(fmt(sp)) | \(fmt(tk)) | \(fmt(rg)) | \(pm.isFinite ? String(format: "%.0f", pm) : "") |")
+                                     num(sp), num(tk), num(rg), num(pm), num(inherited)])
+                md.append("| \(arm.label) | \(f.count) | \(intervalText(tau)) | \(fmt(sp)) | \(fmt(tk)) | \(fmt(rg)) | \(pm.isFinite ? String(format: "%.0f", pm) : "") | \(fmt(inherited)) |"
+                          + (paper ? " \(arm.paperTau.map { fmt($0, digits: 4) } ?? "") |" : ""))
             }
             md.append("")
             // Paired: every arm against the baseline; the focus arm against every other arm.
@@ -354,9 +364,14 @@ public struct StudyReport {
         var s = "**\(bnText):** \(label(focus)) changes the final tau-b by \(intervalText(d, signed: true)) over \(label(study.baseline)) "
             + "(\(d.n) seed\(d.n == 1 ? "" : "s"), sign-flip p = \(fmt(p)))."
         if let lo = d.low, let hi = d.high {
-            if lo > 0 { s += " The interval lies above zero: on this budget \(label(focus)) ranks more truthfully." }
-            else if hi < 0 { s += " The interval lies below zero: on this budget \(label(focus)) ranks less truthfully." }
-            else { s += " The interval includes zero: this study cannot tell them apart." }
+            let floor = pow(2, 1 - Double(d.n))
+            if lo > 0 || hi < 0 {
+                let side = lo > 0 ? "above" : "below", word = lo > 0 ? "more" : "less"
+                if p < 0.05 { s += " The interval lies \(side) zero and p < 0.05: on this budget \(label(focus)) ranks \(word) truthfully." }
+                else { s += " The t interval lies \(side) zero, but with \(d.n) seeds the exact sign-flip test cannot go below p = \(fmt(floor)): more seeds are needed before calling it." }
+            } else {
+                s += " The interval includes zero: this study cannot tell them apart."
+            }
         }
         if let cm = study.computeMatched, cm != focus, let (c, _) = deltas["\(cm)|\(study.baseline)"], c.n > 0 {
             s += " Compute-matched \(label(cm)) changes it by \(intervalText(c, signed: true))"

@@ -118,8 +118,11 @@ public final class StudyRunner: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: bin + "/" + tool)
         p.arguments = args
         p.standardOutput = log; p.standardError = log
-        do { try p.run() } catch { throw StudyError("\(bin)/\(tool) cannot be started: \(error)") }
+        StudyRunner.lock.lock()
+        while StudyRunner.stopping { StudyRunner.lock.unlock(); sleep(1); StudyRunner.lock.lock() }
+        do { try p.run() } catch { StudyRunner.lock.unlock(); throw StudyError("\(bin)/\(tool) cannot be started: \(error)") }
         StudyRunner.current = p
+        StudyRunner.lock.unlock()
         p.waitUntilExit()
         StudyRunner.current = nil
         guard p.terminationReason == .exit, p.terminationStatus == 0 else {
@@ -134,6 +137,7 @@ public final class StudyRunner: @unchecked Sendable {
     /// Running `nsas-study run --task I` children (terminated on SIGINT/SIGTERM).
     nonisolated(unsafe) static var children: [Int32: Process] = [:]
     static let lock = NSLock()
+    nonisolated(unsafe) static var stopping = false
 
     /// Runs every unfinished task, `jobs` at a time, longest first; returns the ids that failed.
     public func runAll(jobs: Int, studyPath: String) throws -> [String] {
@@ -154,6 +158,8 @@ public final class StudyRunner: @unchecked Sendable {
         var failed: [String] = []
         var next = 0, running = 0
         let started = Date()
+        let pendingCost = pending.reduce(0.0) { $0 + ($1.cost ?? 1) }
+        var doneCost = 0.0
         while next < pending.count || running > 0 {
             if running < jobs, next < pending.count {
                 let t = pending[next]; next += 1
@@ -171,6 +177,8 @@ public final class StudyRunner: @unchecked Sendable {
                     sem.signal()
                 }
                 StudyRunner.lock.lock()
+                // Stopping (a signal arrived): start nothing more; the handler ends the process.
+                while StudyRunner.stopping { StudyRunner.lock.unlock(); sleep(1); StudyRunner.lock.lock() }
                 do { try p.run() } catch { StudyRunner.lock.unlock(); throw StudyError("\(bin)/nsas-study cannot be started: \(error)") }
                 StudyRunner.children[p.processIdentifier] = p
                 StudyRunner.lock.unlock()
@@ -184,11 +192,12 @@ public final class StudyRunner: @unchecked Sendable {
                 let dt = Date().timeIntervalSince(t0)
                 if p.terminationReason == .exit, p.terminationStatus == 0 {
                     let elapsed = Date().timeIntervalSince(started)
-                    let doneHere = finished - (total - pending.count)
-                    let eta = elapsed / Double(doneHere) * Double(pending.count - doneHere)
+                    // Time left in proportion to the estimated cost left (task counts where costs are unknown).
+                    doneCost += t.cost ?? 1
+                    let eta = elapsed / doneCost * max(0, pendingCost - doneCost)
                     say(String(format: "[%d/%d] %@ done in %@ (elapsed %@, about %@ left)", finished, total, t.id, formatSeconds(dt),
                                formatSeconds(elapsed), formatSeconds(eta)))
-                } else {
+                } else if !StudyRunner.stopping {
                     failed.append(t.id)
                     let logPath = plan.path(String(format: "logs/task-%04d.txt", t.index))
                     let last = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
@@ -202,9 +211,12 @@ public final class StudyRunner: @unchecked Sendable {
 
     /// Terminates the running child processes (the signal handlers call this).
     public static func terminateChildren() {
-        lock.lock(); let all = Array(children.values); lock.unlock()
-        for p in all where p.isRunning { p.terminate() }
-        if let c = current, c.isRunning { c.terminate() }
+        lock.lock(); stopping = true; let all = Array(children.values) + [current].compactMap { $0 }; lock.unlock()
+        let mine = all
+        for p in mine where p.isRunning { p.terminate() }
+        // Wait for them (their run-folder locks go with them), so a rerun right after finds the folders free.
+        let deadline = Date().addingTimeInterval(10)
+        while mine.contains(where: \.isRunning), Date() < deadline { usleep(20_000) }
     }
 }
 

@@ -14,6 +14,8 @@ public struct Arm: Sendable, Equatable, Codable {
     public var args: [String]
     /// The name in tables and plots (default: the arm's name).
     public var label: String
+    /// A published final tau to print beside this arm's (e.g. the paper's Figure 4a).
+    public var paperTau: Double?
 }
 
 /// A study file (TOML; docs/study.md describes every key).
@@ -126,7 +128,12 @@ public struct StudyFile: Sendable, Codable, Equatable {
             }
             let method = try a.string("method")
             guard methods.contains(method) else { throw StudyError("\(path): arms[\(i)] (\(armName)) method must be one of \(methods.joined(separator: ", ")), not \"\(method)\"") }
-            s.arms.append(Arm(name: armName, method: method, args: try a.strings("args", []), label: try a.string("label", armName)))
+            var arm = Arm(name: armName, method: method, args: try a.strings("args", []), label: try a.string("label", armName))
+            if let v = a.value("paper_tau") {
+                guard let d = v.double ?? v.int.map(Double.init), (-1...1).contains(d) else { throw a.fail("paper_tau", "must be a number from -1 to 1") }
+                arm.paperTau = d
+            }
+            s.arms.append(arm)
             try a.finish()
         }
         try top.finish()

@@ -110,18 +110,33 @@ struct Report: ParsableCommand {
 }
 
 /// SIGINT and SIGTERM end the running tasks' processes before the study exits (their checkpoints
-/// are written atomically, so a rerun resumes them).
+/// are written atomically, so a rerun resumes them). The handler only writes the signal number to
+/// a pipe; a thread reading it does the work. A handler (unlike SIG_IGN, which a dispatch signal
+/// source would need) is reset to the default in the processes the study starts, so they can be
+/// terminated.
 enum StudySignals {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    nonisolated(unsafe) static var pipeFds: [Int32] = [-1, -1]
+    nonisolated(unsafe) static var started = false
+
     static func install(_ sig: Int32) {
-        signal(sig, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        s.setEventHandler {
-            StudyRunner.terminateChildren()
-            FileHandle.standardError.write(Data("nsas-study: stopped by signal \(sig); rerun the same command to continue\n".utf8))
-            exit(128 + sig)
+        // A parent may have started us with the signal blocked (blocked masks are inherited).
+        var set = sigset_t()
+        sigemptyset(&set); sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        if !started {
+            started = true
+            guard pipe(&pipeFds) == 0 else { return }
+            Thread.detachNewThread {
+                var n: Int32 = 0
+                while read(StudySignals.pipeFds[0], &n, MemoryLayout<Int32>.size) != MemoryLayout<Int32>.size {}
+                StudyRunner.terminateChildren()
+                FileHandle.standardError.write(Data("nsas-study: stopped by signal \(n); rerun the same command to continue\n".utf8))
+                exit(128 + n)
+            }
         }
-        s.resume()
-        sources.append(s)
+        signal(sig) { s in
+            var n = s
+            _ = write(StudySignals.pipeFds[1], &n, MemoryLayout<Int32>.size)
+        }
     }
 }

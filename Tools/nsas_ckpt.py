@@ -52,7 +52,31 @@ def _unshuffle4(b):
     return bytes(out)
 
 
+MAX_RAW_BYTES = 16 << 30
+MAX_COMPRESSION_RATIO = 1024   # as the Swift reader: decoded <= max(1 MiB, 1024 x stored)
+
+
+def _own_errors(method):
+    """Damaged or crafted files raise CheckpointError, never struct, Unicode, index or value errors."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args):
+        try:
+            return method(self, *args)
+        except CheckpointError:
+            raise
+        except KeyError as e:
+            raise CheckpointError(f"{getattr(self, 'path', '?')}: no section {e}") from None
+        except (struct.error, UnicodeDecodeError, IndexError, ValueError, OverflowError, MemoryError) as e:
+            raise CheckpointError(f"{getattr(self, 'path', '?')}: damaged ({type(e).__name__}: {e})") from None
+        except OSError as e:
+            raise CheckpointError(f"{getattr(self, 'path', '?')}: cannot be read ({e.strerror or e})") from None
+    return wrapper
+
+
 class Checkpoint:
+    @_own_errors
     def __init__(self, path):
         self.path = path
         with open(path, "rb") as f:
@@ -72,9 +96,13 @@ class Checkpoint:
             o = 24 + 64 * i
             name = b[o:o + 16].rstrip(b"\0").decode()
             codec, raw_crc, off, stored, raw, stored_crc = struct.unpack_from("<IIQQQI", b, o + 16)
+            bound = stored if codec == 0 else max(1 << 20, stored * MAX_COMPRESSION_RATIO)
+            if off + stored > len(b) or raw > min(MAX_RAW_BYTES, bound):
+                raise CheckpointError(f"{path}, section '{name}': declares {raw} bytes from {stored} stored at {off} (file: {len(b)} bytes)")
             self._entries[name] = (codec, raw_crc, off, stored, raw, stored_crc)
             self.sections.append(name)
 
+    @_own_errors
     def raw(self, name):
         codec, raw_crc, off, stored, size, stored_crc = self._entries[name]
         data = self._bytes[off:off + stored]
@@ -88,12 +116,15 @@ class Checkpoint:
             raise CheckpointError(f"{self.path}, section '{name}': decodes to bytes that fail their checksum")
         return data
 
+    @_own_errors
     def json(self, name):
         return json.loads(self.raw(name))
 
+    @_own_errors
     def text(self, name):
         return self.raw(name).decode()
 
+    @_own_errors
     def tensors(self, name):
         b = self.raw(name)
         (count,), pos, out = struct.unpack_from("<I", b, 0), 4, {}

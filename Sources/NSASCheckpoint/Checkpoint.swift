@@ -145,6 +145,13 @@ public final class CheckpointFile {
     public init(_ path: String) throws {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(path, "not found", advice: "give a checkpoint file or a run folder") }
+        // Only regular files: a FIFO or device would block or never end.
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw CheckpointError(path, "cannot be read (\(String(cString: strerror(errno))))") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw CheckpointError(path, st.st_mode & S_IFMT == S_IFDIR ? "is a folder, not a checkpoint file" : "is not a regular file",
+                                  advice: "give a checkpoint file or a run folder")
+        }
         guard let h = FileHandle(forReadingAtPath: path) else { throw CheckpointError(path, "cannot be opened for reading") }
         handle = h
         fileSize = (try? h.seekToEnd()) ?? 0
@@ -182,6 +189,12 @@ public final class CheckpointFile {
                 throw CheckpointError(path, section: e.name, "ends past the end of the file (\(fileSize) bytes)", advice: "the file is truncated; use an earlier epoch")
             }
             guard e.rawLength <= CheckpointFormat.maxRawBytes else { throw CheckpointError(path, section: e.name, "claims \(e.rawLength) bytes", advice: "the table is damaged") }
+            // Declared sizes are bounded by what is stored before anything is allocated.
+            let bound = e.codec == .raw ? e.storedLength : CheckpointFormat.maxRaw(stored: e.storedLength)
+            guard e.rawLength <= bound else {
+                throw CheckpointError(path, section: e.name, "claims \(e.rawLength) decoded bytes from \(e.storedLength) stored (at most \(bound))",
+                                      advice: "the table is damaged")
+            }
         }
         self.entries = entries
     }

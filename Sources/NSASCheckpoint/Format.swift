@@ -28,6 +28,10 @@ public enum CheckpointFormat {
     /// Larger section counts or lengths are treated as corruption, not allocated.
     public static let maxSections = 256
     public static let maxRawBytes: UInt64 = 16 << 30
+    /// The largest decoded size a compressed section may declare for its stored size: 1024 times
+    /// it, or 1 MiB for small sections (real sections compress 1.1-4x; zeros more).
+    public static let maxCompressionRatio: UInt64 = 1024
+    public static func maxRaw(stored: UInt64) -> UInt64 { max(1 << 20, stored.multipliedReportingOverflow(by: maxCompressionRatio).overflow ? .max : stored * maxCompressionRatio) }
 
     public enum Codec: UInt32, Sendable { case raw = 0, zstd = 1, zstdShuffle4 = 2 }
 

@@ -19,6 +19,10 @@ public enum RunDirectory {
     public static func latest(_ dir: String) throws -> String {
         let pointer = (dir as NSString).appendingPathComponent("latest")
         if let name = try? String(contentsOfFile: pointer, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) {
+            // `latest` names a file of this folder, never a path elsewhere.
+            guard !name.contains("/"), name != "..", name != "." else {
+                throw CheckpointError(pointer, "names \(name.prefix(200)), not a checkpoint of this folder", advice: "remove the file; the newest readable checkpoint is used then")
+            }
             let p = (dir as NSString).appendingPathComponent(name)
             if (try? CheckpointFile(p)) != nil { return p }
         }

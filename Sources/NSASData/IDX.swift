@@ -1,5 +1,8 @@
 /// MNIST / Fashion-MNIST IDX files (`*-idx3-ubyte` images, `*-idx1-ubyte` labels, optionally gzip).
 public enum IDX {
+    /// The largest image side read.
+    public static let maxSide = 512
+
     static func header(_ bytes: [UInt8], path: String, dims: Int, type: UInt8 = 0x08) throws -> [Int] {
         guard bytes.count >= 4 + 4 * dims else { throw DataError.format(path: path, reason: "too short for an IDX header (\(bytes.count) bytes)") }
         guard bytes[0] == 0, bytes[1] == 0, bytes[2] == type, Int(bytes[3]) == dims else {
@@ -14,6 +17,11 @@ public enum IDX {
         let ib = try readFile(images), lb = try readFile(labels)
         let d = try header(ib, path: images, dims: 3)
         let n = try header(lb, path: labels, dims: 1)[0]
+        // Sizes are bounded before they multiply: images up to 512x512 (the networks here are
+        // built for small images; larger ones would exhaust memory in the first batch).
+        guard (1...IDX.maxSide).contains(d[1]), (1...IDX.maxSide).contains(d[2]) else {
+            throw DataError.format(path: images, reason: "images of \(d[1])x\(d[2]); nsas reads images of 1x1 to \(IDX.maxSide)x\(IDX.maxSide)")
+        }
         let expected = 16 + d[0] * d[1] * d[2]
         guard ib.count == expected else {
             throw DataError.format(path: images, reason: "\(ib.count) bytes, but the header's \(d[0]) images of \(d[1])x\(d[2]) need \(expected)")

@@ -40,6 +40,7 @@ public final class InheritedRanker<S: SearchSpace>: AnyRanker {
 
     public func score(_ archs: [String], valBatches: Int?, bnRecalibrate: Int, progress: (Int) -> Void) throws -> [(arch: String, score: ArchScore)] {
         let parsed = try archs.map { try S.Arch(parsing: $0) }
+        for a in parsed { try supernet.check(a) }
         return try parsed.enumerated().map { i, a in
             defer { progress(i + 1) }
             if bnRecalibrate > 0 { try supernet.recalibrate(a, batches: bnRecalibrate) }

@@ -120,6 +120,9 @@ public struct StandaloneOptions: Codable, Hashable, Sendable {
 /// method uses them; the space's own options (network size) are stored as its `Options` type
 /// encodes them. `defaults(space:method:)` is the one place defaults live.
 public struct RunConfig: Codable, Hashable, Sendable {
+    /// The most epochs a run may have.
+    public static let maxEpochs = 100_000
+
     public var space: SpaceID
     public var method: Method
     public var data = "default"
@@ -181,7 +184,7 @@ public struct RunConfig: Codable, Hashable, Sendable {
     public func validate() throws {
         func bad(_ m: String) -> RunError { .config(m) }
         // Bounds before anything is allocated: a number a user or a file gives never reaches an allocation unchecked.
-        if !(1...100_000).contains(epochs) { throw bad("--epochs must be between 1 and 100000") }
+        if !(1...RunConfig.maxEpochs).contains(epochs) { throw bad("--epochs must be between 1 and \(RunConfig.maxEpochs)") }
         if !(2...65_536).contains(batch) { throw bad("--batch must be between 2 and 65536") }
         if !(1...65_536).contains(evalBatch) || !(0...10_000_000).contains(maxSteps) {
             throw bad("--eval-batch must be between 1 and 65536 and --max-steps between 0 and 10000000")

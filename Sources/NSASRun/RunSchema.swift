@@ -104,8 +104,23 @@ public enum RunSchema {
         public init(streams: [String: [UInt64]]) { self.streams = streams }
     }
 
-    public static func config(_ f: CheckpointFile) throws -> Config { try f.json("config", as: Config.self) }
-    public static func state(_ f: CheckpointFile) throws -> State { try f.json("state", as: State.self) }
+    /// The run's options, validated like the command line's (bounds on every size, before anything is built).
+    public static func config(_ f: CheckpointFile) throws -> Config {
+        let c = try f.json("config", as: Config.self)
+        do { try c.run.validate() } catch {
+            throw CheckpointError(f.path, section: "config", "\(error)", advice: "the file is damaged or crafted; use an earlier epoch")
+        }
+        return c
+    }
+    /// The run state, checked: a crafted or damaged state never reaches a file name or a loop bound.
+    public static func state(_ f: CheckpointFile) throws -> State {
+        let s = try f.json("state", as: State.self)
+        guard (0...RunConfig.maxEpochs).contains(s.epoch), s.globalStep >= 0, s.steps >= 0, s.steps <= s.globalStep, s.lr.isFinite else {
+            throw CheckpointError(f.path, section: "state", "holds epoch \(s.epoch), step \(s.globalStep), \(s.steps) steps, lr \(s.lr): not a run's state",
+                                  advice: "the file is damaged; use an earlier epoch")
+        }
+        return s
+    }
 
     public static func fileName(epoch: Int) -> String { String(format: "epoch-%04d.nsasckpt", epoch) }
 
@@ -118,6 +133,10 @@ public enum RunSchema {
             }
             guard s.shape == t.shape else {
                 throw CheckpointError(path, section: section, "tensor '\(name)' has shape \(s.shape), the network \(t.shape)")
+            }
+            if let bad = s.values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError(path, section: section, "tensor '\(name)' holds \(s.values[bad]) at index \(bad)",
+                                      advice: "the file is damaged; use an earlier epoch")
             }
             try t.load(s.values)
         }
@@ -154,6 +173,7 @@ public enum CheckpointGenotype {
                 guard let t = stored.first(where: { $0.name == "alpha.\(i)" }) else {
                     throw CheckpointError(f.path, section: "arch", "lacks the logits alpha.\(i)")
                 }
+                guard t.values.allSatisfy(\.isFinite) else { throw CheckpointError(f.path, section: "arch", "logits alpha.\(i) are not all finite") }
                 return try Tensor(t.values, shape: t.shape)
             }
             do { return (try S.genotype(logits: logits, options: options), "argmax of the architecture logits") } catch {

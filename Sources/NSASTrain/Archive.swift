@@ -38,6 +38,8 @@ public struct ConstraintArchive<A: Archivable>: Codable, Equatable, Sendable {
     }
 
     public var isFull: Bool { members.count >= capacity }
+    /// The FIFO slot points into the archive (a decoded archive is checked with this).
+    public var isConsistent: Bool { capacity > 0 && recentCapacity > 0 && k > 0 && draws >= 0 && (0...max(0, capacity - 1)).contains(next) }
 
     mutating func replace(_ j: Int, _ a: A, step: Int) {
         guard a != members[j] else { return }

@@ -25,14 +25,23 @@ struct Info: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-ckpt info") {
+            var damaged: [String] = []
+            defer {
+                if !damaged.isEmpty {
+                    FileHandle.standardError.write(Data("nsas-ckpt info: \(damaged.count) section(s) could not be read: \(damaged.joined(separator: "; ")) (nsas-ckpt verify tells more)\n".utf8))
+                }
+            }
             for (i, file) in try RunDirectory.files(path).enumerated() {
                 let f = try CheckpointFile(file)
                 let sections: [[String: Any]] = f.entries.map {
                     ["name": $0.name, "codec": "\($0.codec)", "stored_bytes": $0.storedLength, "raw_bytes": $0.rawLength]
                 }
                 func section(_ name: String) -> Any? {
-                    guard f.has(name), let b = try? f.read(name) else { return nil }
-                    return try? JSONSerialization.jsonObject(with: Data(b))
+                    guard f.has(name) else { return nil }
+                    do { return try JSONSerialization.jsonObject(with: Data(try f.read(name))) } catch {
+                        damaged.append("\((file as NSString).lastPathComponent) \(name): \(error)")
+                        return nil
+                    }
                 }
                 if json {
                     var obj: [String: Any] = ["file": file, "bytes": f.fileSize, "format_version": f.version, "sections": sections]
@@ -49,6 +58,7 @@ struct Info: ParsableCommand {
                 if let state = section("state") { print("  state: \(jsonString(state))") }
                 if let metrics = section("metrics") { print("  metrics: \(jsonString(metrics))") }
             }
+            if !damaged.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -37,6 +37,13 @@ struct PictureOptions: ParsableArguments {
 
     func validate() throws {
         guard scale > 0, scale <= 8 else { throw ValidationError("--scale must be in (0, 8]") }
+        var isDir: ObjCBool = false
+        guard !out.hasSuffix("/"), !(FileManager.default.fileExists(atPath: out, isDirectory: &isDir) && isDir.boolValue) else {
+            throw ValidationError("--out \(out) is a folder; give a file name (e.g. \(out.hasSuffix("/") ? out : out + "/")cell.png)")
+        }
+        guard !(out as NSString).lastPathComponent.hasPrefix(".") || (out as NSString).lastPathComponent.count > 4 else {
+            throw ValidationError("--out \(out) has no file name before its extension")
+        }
     }
 
     /// The output path, with `suffix` before the extension (e.g. `-normal`).

@@ -25,6 +25,10 @@ struct NSASReplay: ParsableCommand {
     @Flag var quiet = false
     @OptionGroup var threading: ThreadOptions
 
+    func validate() throws {
+        guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a finite number of 0 or more, not \(tolerance)") }
+    }
+
     func run() throws {
         var diverged = false
         try runReportingErrors("nsas-replay") {

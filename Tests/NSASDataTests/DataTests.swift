@@ -124,3 +124,19 @@ import Testing
         #expect(augmented.filter { $0 == 0 }.count >= 16)   // a cutout square
     }
 }
+
+@Suite struct IDXBoundsTests {
+    /// An IDX header declaring 3000x3000 images is refused from its header, before the sizes multiply.
+    @Test func hugeImagesAreRefusedFromTheHeader() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsas-idx-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        try Data([0, 0, 8, 3] + be(2) + be(3000) + be(3000)).write(to: URL(fileURLWithPath: dir + "/images"))
+        try Data([0, 0, 8, 1] + be(2) + [0, 1]).write(to: URL(fileURLWithPath: dir + "/labels"))
+        #expect(throws: DataError.self) { try IDX.read(images: dir + "/images", labels: dir + "/labels") }
+        do { _ = try IDX.read(images: dir + "/images", labels: dir + "/labels") } catch {
+            #expect("\(error)".contains("images of 3000x3000; nsas reads images of 1x1 to 512x512"), "\(error)")
+        }
+    }
+}

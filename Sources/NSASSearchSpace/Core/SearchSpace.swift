@@ -135,6 +135,8 @@ public protocol SearchSpace: AnyObject {
     static func loadData(_ options: Options, setup: SpaceSetup) throws -> Data
     /// A uniformly sampled architecture.
     static func sample(_ options: Options, allowNone: Bool, _ rng: inout RNG) -> Arch
+    /// Checks that the supernet of `options` holds `arch` (its node count): one line if not.
+    static func check(_ arch: Arch, options: Options) throws
     /// The final genotype of GDAS logits (one tensor per cell type, edges x primitives).
     static func genotype(logits: [Tensor], options: Options) throws -> Arch
     /// Logits rows per cell type (GDAS).
@@ -186,6 +188,15 @@ extension SearchSpace {
     public func finishShared(_ batch: Batch) throws {}
 
     public func sample(_ rng: inout RNG, allowNone: Bool) -> Arch { Self.sample(options, allowNone: allowNone, &rng) }
+
+    /// Checks a GDAS path against the space: one row per cell type, one op per edge, op indices in range.
+    public static func check(_ path: EdgeOps, options: Options) throws {
+        let counts = edgeCounts(options)
+        guard path.cells.map(\.count) == counts, path.cells.allSatisfy({ $0.allSatisfy { primitives.indices.contains($0) } }) else {
+            throw SearchSpaceError.genotype("a path of \(path.cells.map(\.count)) edges with ops \(path.cells.joined().min() ?? 0)..\(path.cells.joined().max() ?? 0) does not fit this space (\(counts) edges, \(primitives.count) ops)")
+        }
+    }
+    public func check(_ arch: Arch) throws { try Self.check(arch, options: options) }
 }
 
 /// Named random streams of a run (`initialization`, `sampling`, `data`, ...): each derived from the

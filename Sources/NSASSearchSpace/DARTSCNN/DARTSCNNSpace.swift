@@ -65,6 +65,10 @@ public final class DARTSCNNSpace: StandaloneSpace {
 
     public static func edgeCounts(_ options: DARTSCNNOptions) -> [Int] { [14, 14] }
 
+    public static func check(_ arch: Genotype, options: DARTSCNNOptions) throws {
+        guard arch.nodes == 4 else { throw SearchSpaceError.genotype("\(arch.canonical.prefix(120)) has \(arch.nodes) nodes a cell; the supernet's cells have 4") }
+    }
+
     /// Per node the two incoming edges whose strongest non-`none` op is most probable, each with that op.
     public static func genotype(logits: [Tensor], options: DARTSCNNOptions) throws -> Genotype {
         guard logits.count == 2, logits.allSatisfy({ $0.shape == [14, ops.count] }) else {

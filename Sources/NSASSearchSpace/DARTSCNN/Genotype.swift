@@ -48,10 +48,26 @@ public struct Genotype: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Number of intermediate nodes per cell.
     public var nodes: Int { normal.count / 2 }
 
+    enum CodingKeys: String, CodingKey { case normal, normalConcat, reduce, reduceConcat }
+
+    /// Decoded genotypes (checkpoints, archives) are validated like parsed ones.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        normal = try c.decode([Edge].self, forKey: .normal); normalConcat = try c.decode([Int].self, forKey: .normalConcat)
+        reduce = try c.decode([Edge].self, forKey: .reduce); reduceConcat = try c.decode([Int].self, forKey: .reduceConcat)
+        do { try validate() } catch { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)")) }
+    }
+
+    /// The most intermediate nodes a cell may have (DARTS cells have 4).
+    public static let maxNodes = 64
+
     public func validate() throws {
         for (name, edges, concat) in [("normal", normal, normalConcat), ("reduce", reduce, reduceConcat)] {
             guard !edges.isEmpty, edges.count % 2 == 0 else {
                 throw GenotypeError("\(name) needs two edges per node, got \(edges.count) edges")
+            }
+            guard edges.count / 2 <= Genotype.maxNodes else {
+                throw GenotypeError("\(name) has \(edges.count / 2) nodes; a cell has at most \(Genotype.maxNodes)")
             }
             for (k, e) in edges.enumerated() where e.input < 0 || e.input >= 2 + k / 2 {
                 throw GenotypeError("\(name) edge \(k) (node \(k / 2)) reads state \(e.input); node \(k / 2) can read states 0..\(1 + k / 2)")

@@ -1,3 +1,6 @@
+/// The longest list a genotype text may hold (pairs or integers): bounds memory and error lines.
+let genotypeMaxList = 128
+
 /// Tokenizer and parser for the DARTS genotype text: `Genotype(key=value, ...)` where a value is
 /// a list of `('op', input)` pairs, a list of integers, or `range(a, b)`. Errors name the column
 /// and the token at fault.
@@ -64,10 +67,14 @@ struct GenotypeParser {
         if current.kind == .ident && current.text == "range" {
             pos += 1
             try expect("(")
+            let col = current.column
             let a = try int()
             try expect(",")
             let b = try int()
             try expect(")")
+            guard a >= b || b - a <= genotypeMaxList, a >= -genotypeMaxList, b <= genotypeMaxList else {
+                throw GenotypeError("range(\(a), \(b)) is too long: a genotype lists at most \(genotypeMaxList) values", column: col, token: "range")
+            }
             return .ints(a < b ? Array(a..<b) : [])
         }
         try expect("[")
@@ -86,6 +93,9 @@ struct GenotypeParser {
                 let input = try int()
                 try expect(")")
                 pairs.append((op, input, col))
+                guard pairs.count <= genotypeMaxList else {
+                    throw GenotypeError("too many pairs: a genotype lists at most \(genotypeMaxList) values", column: col)
+                }
                 if current.text == "," && current.kind == .punct { pos += 1; continue }
                 try expect("]")
                 return .pairs(pairs)
@@ -94,6 +104,9 @@ struct GenotypeParser {
         var ints: [Int] = []
         while true {
             ints.append(try int())
+            guard ints.count <= genotypeMaxList else {
+                throw GenotypeError("too many values: a genotype lists at most \(genotypeMaxList) values", column: current.column)
+            }
             if current.text == "," && current.kind == .punct { pos += 1; continue }
             try expect("]")
             return .ints(ints)

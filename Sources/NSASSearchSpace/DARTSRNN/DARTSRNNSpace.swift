@@ -79,6 +79,12 @@ public final class DARTSRNNSpace: StandaloneSpace {
 
     public static func edgeCounts(_ options: DARTSRNNOptions) -> [Int] { [RecurrentCell.edgeCount(nodes: options.nodes)] }
 
+    public static func check(_ arch: RecurrentGenotype, options: DARTSRNNOptions) throws {
+        guard arch.nodes == options.nodes else {
+            throw SearchSpaceError.genotype("\(arch.canonical.prefix(120)) has \(arch.nodes) nodes; the supernet's cell has \(options.nodes) (--nodes)")
+        }
+    }
+
     /// Per node the input whose strongest non-`none` op is most probable, with that op (DARTS's RNN parse).
     public static func genotype(logits: [Tensor], options: DARTSRNNOptions) throws -> RecurrentGenotype {
         let edges = RecurrentCell.edgeCount(nodes: options.nodes), n = ops.count

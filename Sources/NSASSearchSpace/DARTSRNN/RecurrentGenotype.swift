@@ -24,6 +24,15 @@ public struct RecurrentGenotype: Hashable, Codable, Sendable, CustomStringConver
     public var concat: [Int]
     public var nodes: Int { recurrent.count }
 
+    enum CodingKeys: String, CodingKey { case recurrent, concat }
+
+    /// Decoded genotypes (checkpoints, archives) are validated like parsed ones.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        recurrent = try c.decode([RecurrentEdge].self, forKey: .recurrent); concat = try c.decode([Int].self, forKey: .concat)
+        do { try validate() } catch { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)")) }
+    }
+
     public init(recurrent: [RecurrentEdge], concat: [Int]? = nil) throws {
         self.recurrent = recurrent
         self.concat = concat ?? Array(1...max(1, recurrent.count))
@@ -32,6 +41,9 @@ public struct RecurrentGenotype: Hashable, Codable, Sendable, CustomStringConver
 
     public func validate() throws {
         guard !recurrent.isEmpty else { throw GenotypeError("recurrent needs at least one node") }
+        guard recurrent.count <= Genotype.maxNodes else {
+            throw GenotypeError("recurrent has \(recurrent.count) nodes; a cell has at most \(Genotype.maxNodes)")
+        }
         for (k, e) in recurrent.enumerated() where e.input < 0 || e.input > k {
             throw GenotypeError("recurrent node \(k + 1) reads state \(e.input); node \(k + 1) can read states 0..\(k)")
         }

@@ -59,6 +59,16 @@ public protocol SearchMethod: AnyObject {
     func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any])
     func sections(_ ctx: SearchContext<Space>) throws -> [CheckpointWriter.Section]
     func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws
+    /// Checks that an archived member read from a checkpoint fits the space (one line if not).
+    func check(_ member: Member, _ ctx: SearchContext<Space>) throws
+}
+
+extension SearchMethod where Member == Space.Arch {
+    public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try ctx.space.check(member) }
+}
+
+extension SearchMethod where Member == EdgeOps {
+    public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try Space.check(member, options: ctx.space.options) }
 }
 
 extension SearchContext {

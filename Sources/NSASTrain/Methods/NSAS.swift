@@ -72,6 +72,8 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
         try base.loss(of: member, batch, ctx)
     }
 
+    public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try base.check(member, ctx) }
+
     public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws { try base.annotate(&metrics, ctx) }
     public func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any]) { try base.select(ctx) }
 
@@ -82,8 +84,18 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
     public func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws {
         try base.restore(f, ctx)
         let a = try f.json("archive", as: ConstraintArchive<Member>.self)
-        guard a.capacity == options.archiveSize, a.policy == options.policy else {
-            throw CheckpointError(f.path, section: "archive", "holds an archive of \(a.capacity) (\(a.policy.rawValue)), the run \(options.archiveSize) (\(options.policy.rawValue))")
+        guard a.capacity == options.archiveSize, a.policy == options.policy, a.k == options.knnK, a.draws == options.noveltyDraws,
+              a.recentCapacity == options.recentSize else {
+            throw CheckpointError(f.path, section: "archive", "holds an archive of \(a.capacity) (\(a.policy.rawValue), k \(a.k), \(a.draws) draws, "
+                                  + "\(a.recentCapacity) recent), the run \(options.archiveSize) (\(options.policy.rawValue), k \(options.knnK), "
+                                  + "\(options.noveltyDraws) draws, \(options.recentSize) recent)", advice: "the file is damaged; use an earlier epoch")
+        }
+        guard a.members.count <= a.capacity, a.recent.count <= a.recentCapacity, a.isConsistent else {
+            throw CheckpointError(f.path, section: "archive", "holds \(a.members.count) members and \(a.recent.count) recent architectures for \(a.capacity) and \(a.recentCapacity) places",
+                                  advice: "the file is damaged; use an earlier epoch")
+        }
+        do { for m in a.members + a.recent { try base.check(m, ctx) } } catch {
+            throw CheckpointError(f.path, section: "archive", "\(error)", advice: "the file is damaged; use an earlier epoch")
         }
         archive = a
     }

@@ -50,7 +50,7 @@ let package = Package(
                                                              "NSASCheckpoint", "NSASBackends",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
-        .executableTarget(name: "nsas-ckpt", dependencies: ["NSASCLI", "NSASCheckpoint", "NSASSearchSpace", "NSASRun",
+        .executableTarget(name: "nsas-ckpt", dependencies: ["NSASCLI", "NSASCheckpoint", "NSASSearchSpace", "NSASRun", "NSASTrain", "NSASAnalysis",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "nsas-replay", dependencies: ["NSASCLI", "NSASTrain", "NSASTensor", "NSASBackends",
                                                               .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -4,6 +4,8 @@ import NSASCheckpoint
 import NSASCLI
 import NSASRun
 import NSASSearchSpace
+import NSASTrain
+import NSASAnalysis
 
 
 @main
@@ -11,11 +13,11 @@ struct NSASCkpt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-ckpt",
         abstract: "Inspect nsas checkpoints.",
-        subcommands: [Info.self, Paths.self, Verify.self])
+        subcommands: [Info.self, Paths.self, Verify.self, Export.self, Coverage.self, Drift.self])
 }
 
 func jsonString(_ obj: Any) -> String {
-    (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
 }
 
 struct Info: ParsableCommand {
@@ -118,5 +120,182 @@ struct Verify: ParsableCommand {
             }
         }
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint's tensors (weights with BN statistics; GDAS logits) as safetensors or numpy .npz, and print its genotype.",
+        discussion: """
+        Tensor names are the checkpoint's (docs/checkpoint-format.md). A run folder exports its newest checkpoint.
+          nsas-ckpt export runs/nsas --format safetensors --out nsas.safetensors
+          nsas-ckpt export runs/v2/epoch-0020.nsasckpt --format npz --out v2.npz --genotype
+        """)
+    enum Format: String, ExpressibleByArgument, CaseIterable { case safetensors, npz }
+    @Argument(help: "A checkpoint file or a run folder.") var path: String
+    @Option(help: "safetensors or npz.") var format: Format?
+    @Option(help: "Output file.") var out: String?
+    @Option(help: "Sections to export, comma-separated (default: weights, and arch where present; also optimizer, wpl, asgd).")
+    var sections: String?
+    @Flag(help: "Print the run's genotype (GDAS: argmax of the logits; searches: the selected one; stand-alone: its own) as DARTS text.")
+    var genotype = false
+    @Flag(help: "One JSON object: file, format, tensors, bytes, genotype.") var json = false
+
+    func validate() throws {
+        guard genotype || out != nil else { throw ValidationError("give --out FILE (with --format), or --genotype") }
+        if out != nil, format == nil { throw ValidationError("--out needs --format safetensors or npz") }
+        if out == nil, format != nil { throw ValidationError("--format needs --out FILE") }
+    }
+
+    func run() throws {
+        try runReportingErrors("nsas-ckpt export") {
+            var isDir: ObjCBool = false
+            let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue ? try RunDirectory.latest(path) : path
+            let f = try CheckpointFile(file)
+            var result: [String: Any] = ["file": file]
+            if let out, let format {
+                let wanted = sections.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+                    ?? ["weights", "arch"].filter { f.has($0) }
+                let tensorSections = ["weights", "arch", "optimizer", "wpl", "asgd"]
+                var items: [TensorExport.Item] = []
+                for name in wanted {
+                    guard tensorSections.contains(name) else { throw ValidationError("--sections: \(name) is not a tensor section (\(tensorSections.joined(separator: ", ")))") }
+                    guard f.has(name) else { throw CheckpointError(file, section: name, "is not in this checkpoint (it has \(f.sectionNames.joined(separator: ", ")))") }
+                    // Names stay unique across sections: weights keep theirs, the others get their section as prefix.
+                    items += try f.tensors(name).map { TensorExport.Item(name: name == "weights" ? $0.name : name + "." + $0.name, shape: $0.shape, values: $0.values) }
+                }
+                let config = try RunSchema.config(f)
+                let meta = ["format": "nsas", "space": config.run.space.rawValue, "method": config.run.method.rawValue,
+                            "epoch": String(try RunSchema.state(f).epoch), "tool": config.tool]
+                let bytes = format == .safetensors ? try TensorExport.safetensors(items, metadata: meta) : try TensorExport.npz(items)
+                try CheckpointWriter.writeAtomically(bytes, to: out)
+                result["out"] = out; result["format"] = format.rawValue; result["tensors"] = items.count; result["bytes"] = bytes.count
+                if !json { print("wrote \(out): \(items.count) tensors, \(bytes.count) bytes (\(format.rawValue))") }
+            }
+            if genotype {
+                let (arch, _, how) = try CheckpointGenotype.load(file)
+                result["genotype"] = arch.description; result["genotype_source"] = how
+                if !json { print(arch.description) }
+            }
+            if json { print(jsonString(result)) }
+        }
+    }
+}
+
+/// Output forms of the analysis commands.
+enum TableForm { case text, csv, json }
+
+func emit(_ table: CSVTable, form: TableForm, title: String) {
+    switch form {
+    case .csv: print(table.text, terminator: "")
+    case .json:
+        let rows = table.rows.map { r in Dictionary(uniqueKeysWithValues: zip(table.header, r).map { k, v -> (String, Any) in (k, Double(v).map { $0 as Any } ?? v) }) }
+        print(jsonString(rows))
+    case .text:
+        print(title)
+        let widths = table.header.indices.map { i in max(table.header[i].count, table.rows.map { $0[i].count }.max() ?? 0) }
+        for r in [table.header] + table.rows {
+            print(r.enumerated().map { i, v in v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}
+
+struct Coverage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How many steps trained each (cell type, edge, op) of the supernet, per epoch and in all, from the recorded paths; for NSAS runs also as archived constraints, and the archive's membership over time.")
+    @Argument(help: "A run folder of a search.") var folder: String
+    @Option(help: "Only this epoch (default: every epoch, and the total).") var epoch: Int?
+    @Flag(help: "The archive's members: slot, arrival and departure step, novelty at arrival.") var archive = false
+    @Flag(help: "CSV.") var csv = false
+    @Flag(help: "JSON.") var json = false
+
+    func run() throws {
+        try runReportingErrors("nsas-ckpt coverage") {
+            guard !(csv && json) else { throw ValidationError("give --csv or --json, not both") }
+            let c = try RunAnalysis.coverage(folder)
+            let form: TableForm = csv ? .csv : json ? .json : .text
+            if archive {
+                guard c.hasArchive else { throw CheckpointError(folder, "has no NSAS archive (an NSAS or GDAS-NSAS run has)") }
+                var t = CSVTable(header: ["slot", "arrived_step", "arrived_epoch", "departed_step", "novelty", "arch"], rows: [])
+                for m in c.members {
+                    t.rows.append([String(m.slot), String(m.arrivedStep), String(m.arrivedEpoch), m.departedStep.map(String.init) ?? "",
+                                   String(format: "%.4f", m.novelty), m.arch])
+                }
+                emit(t, form: form, title: "\(folder): \(c.members.count) archive arrivals")
+                return
+            }
+            if let epoch, !c.epochs.contains(epoch) {
+                throw ValidationError("--epoch \(epoch): the run has checkpoints of epochs \(c.epochs.map(String.init).joined(separator: ", "))")
+            }
+            let epochs = epoch.map { [$0] } ?? c.epochs
+            var t = CSVTable(header: ["epoch", "cell_type", "edge", "op", "current_steps", "constraint_steps"], rows: [])
+            for e in epochs {
+                for s in c.allSites {
+                    t.rows.append([String(e), c.cellTypes[s.cellType], String(s.edge), s.op, String(c.current[e]?[s] ?? 0), String(c.constraint[e]?[s] ?? 0)])
+                }
+            }
+            if epoch == nil {
+                for s in c.allSites {
+                    let cur = c.epochs.reduce(0) { $0 + (c.current[$1]?[s] ?? 0) }, con = c.epochs.reduce(0) { $0 + (c.constraint[$1]?[s] ?? 0) }
+                    t.rows.append(["all", c.cellTypes[s.cellType], String(s.edge), s.op, String(cur), String(con)])
+                }
+            }
+            if form == .text {
+                // A compact view: per cell type, edges x ops of the steps in all (current + constraint).
+                let which = epoch.map(String.init) ?? "all"
+                for (ct, name) in c.cellTypes.enumerated() {
+                    let ops = Array(Set(c.allSites.filter { $0.cellType == ct }.map(\.op))).sorted()
+                    let edges = Array(Set(c.allSites.filter { $0.cellType == ct }.map(\.edge))).sorted()
+                    var m = CSVTable(header: ["edge"] + ops, rows: [])
+                    for e in edges {
+                        m.rows.append([String(e)] + ops.map { op in
+                            let r = t.rows.first { $0[0] == which && $0[1] == name && $0[2] == String(e) && $0[3] == op }!
+                            return String((Int(r[4]) ?? 0) + (Int(r[5]) ?? 0))
+                        })
+                    }
+                    emit(m, form: .text, title: "\(name) cells, epoch \(which): steps that trained each edge's op (current paths\(c.hasArchive ? " + archived constraints" : ""))")
+                    print("")
+                }
+                return
+            }
+            emit(t, form: form, title: "")
+        }
+    }
+}
+
+struct Drift: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How far the shared weights moved between two epochs (relative L2 change, cosine), by op, cell, edge or tensor; with --paths, split between sites the epochs trained and sites they did not.")
+    @Argument(help: "A run folder.") var folder: String
+    @Option(help: "Earlier epoch (default: the first checkpoint).") var from: Int?
+    @Option(help: "Later epoch (default: the newest).") var to: Int?
+    @Option(help: "op, cell, edge or tensor.") var by: String = "op"
+    @Flag(help: "Split each group by whether the recorded paths (and NSAS constraints) of the epochs between trained its site.") var paths = false
+    @Flag(help: "Every pair of consecutive epochs instead of --from/--to.") var perEpoch = false
+    @Flag(help: "Include BN running statistics.") var buffers = false
+    @Flag(help: "CSV.") var csv = false
+    @Flag(help: "JSON.") var json = false
+
+    func run() throws {
+        try runReportingErrors("nsas-ckpt drift") {
+            guard !(csv && json) else { throw ValidationError("give --csv or --json, not both") }
+            guard let grouping = RunAnalysis.Grouping(rawValue: by) else { throw ValidationError("--by must be op, cell, edge or tensor, not \(by)") }
+            guard !(perEpoch && (from != nil || to != nil)) else { throw ValidationError("--per-epoch covers every pair; leave out --from and --to") }
+            var rows: [RunAnalysis.DriftRow] = []
+            if perEpoch {
+                let epochs = try RunDirectory.files(folder).map { try RunSchema.state(CheckpointFile($0)).epoch }.sorted()
+                for (a, b) in zip(epochs, epochs.dropFirst()) {
+                    rows += try RunAnalysis.drift(folder, from: a, to: b, by: grouping, paths: paths, buffers: buffers)
+                }
+            } else {
+                rows = try RunAnalysis.drift(folder, from: from, to: to, by: grouping, paths: paths, buffers: buffers)
+            }
+            var t = CSVTable(header: ["from", "to", by, "split", "tensors", "values", "relative_change", "cosine"], rows: [])
+            for r in rows {
+                t.rows.append([String(r.from), String(r.to), r.group, r.split, String(r.tensors), String(r.values),
+                               String(format: "%.6f", r.relativeChange), String(format: "%.6f", r.cosine)])
+            }
+            emit(t, form: csv ? .csv : json ? .json : .text, title: "\(folder): weight drift by \(by)" + (paths ? " (trained: a recorded path or constraint of the epochs between trained the site)" : ""))
+        }
     }
 }

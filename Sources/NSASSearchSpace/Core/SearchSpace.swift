@@ -39,6 +39,14 @@ public struct EdgeOps: Archivable, Hashable {
     public static let prefix = "all-edges "
 }
 
+/// Where in the supernet a path trains an op: cell type (index into the space's `cellTypes`),
+/// edge (the supernet's edge index within that cell type) and op name.
+public struct PathSite: Hashable, Sendable, Comparable {
+    public var cellType: Int, edge: Int, op: String
+    public init(cellType: Int, edge: Int, op: String) { self.cellType = cellType; self.edge = edge; self.op = op }
+    public static func < (a: PathSite, b: PathSite) -> Bool { (a.cellType, a.edge, a.op) < (b.cellType, b.edge, b.op) }
+}
+
 /// What a forward pass trains: one architecture's path, or every edge with one op each (GDAS),
 /// optionally scaled by straight-through weights (`weights[cell][edge]`).
 public enum Path<A> {
@@ -137,6 +145,13 @@ public protocol SearchSpace: AnyObject {
     static func sample(_ options: Options, allowNone: Bool, _ rng: inout RNG) -> Arch
     /// Checks that the supernet of `options` holds `arch` (its node count): one line if not.
     static func check(_ arch: Arch, options: Options) throws
+    /// Names of the cell types (`normal`, `reduce`; `recurrent`), as `PathSite.cellType` indexes them.
+    static var cellTypes: [String] { get }
+    /// The (cell type, edge, op) sites an architecture's path trains.
+    static func sites(_ arch: Arch) -> [PathSite]
+    /// The site a supernet tensor belongs to (by its checkpoint name), with the cell index; nil for
+    /// tensors of no single op (stem, preprocessing, classifier, shared recurrent weights).
+    static func site(ofTensor name: String, options: Options) -> (site: PathSite, cell: Int)?
     /// The final genotype of GDAS logits (one tensor per cell type, edges x primitives).
     static func genotype(logits: [Tensor], options: Options) throws -> Arch
     /// Logits rows per cell type (GDAS).
@@ -197,6 +212,22 @@ extension SearchSpace {
         }
     }
     public func check(_ arch: Arch) throws { try Self.check(arch, options: options) }
+
+    /// Sites of one line of a checkpoint's `paths` section: a single path (the space's one-line
+    /// form), several joined by " + " (RandomNAS --paths-per-step), or a GDAS all-edges path
+    /// (every edge of every cell type, in edge order).
+    public static func sites(pathLine line: String) throws -> [PathSite] {
+        if line.hasPrefix(EdgeOps.prefix) {
+            var body = String(line.dropFirst(EdgeOps.prefix.count))
+            if let colon = body.firstIndex(of: ":"), !body[..<colon].contains("~") { body = String(body[body.index(after: colon)...]) }
+            return body.components(separatedBy: "||").enumerated().flatMap { t, block in
+                block.split(separator: "|").enumerated().map { e, item in
+                    PathSite(cellType: t, edge: e, op: String(item.split(separator: "~").first ?? ""))
+                }
+            }
+        }
+        return try line.components(separatedBy: " + ").flatMap { sites(try Arch(parsing: $0)) }
+    }
 }
 
 /// Named random streams of a run (`initialization`, `sampling`, `data`, ...): each derived from the

@@ -65,6 +65,22 @@ public final class DARTSCNNSpace: StandaloneSpace {
 
     public static func edgeCounts(_ options: DARTSCNNOptions) -> [Int] { [14, 14] }
 
+    public static let cellTypes = ["normal", "reduce"]
+
+    public static func sites(_ arch: Genotype) -> [PathSite] {
+        [arch.normal, arch.reduce].enumerated().flatMap { t, edges in
+            edges.enumerated().map { k, e in PathSite(cellType: t, edge: CNNConfig.edgeIndex(node: k / 2, input: e.input), op: e.op.name) }
+        }
+    }
+
+    /// `supernet.cells.C.edges.E.OP....`: cell C (normal or reduce by its position), edge E, op OP.
+    public static func site(ofTensor name: String, options: DARTSCNNOptions) -> (site: PathSite, cell: Int)? {
+        let parts = name.split(separator: ".")
+        guard parts.count > 5, parts[1] == "cells", let c = Int(parts[2]), parts[3] == "edges", let e = Int(parts[4]) else { return nil }
+        let reduce = c == options.layers / 3 || c == 2 * options.layers / 3
+        return (PathSite(cellType: reduce ? 1 : 0, edge: e, op: String(parts[5])), c)
+    }
+
     public static func check(_ arch: Genotype, options: DARTSCNNOptions) throws {
         guard arch.nodes == 4 else { throw SearchSpaceError.genotype("\(arch.canonical.prefix(120)) has \(arch.nodes) nodes a cell; the supernet's cells have 4") }
     }

@@ -79,6 +79,15 @@ public final class DARTSRNNSpace: StandaloneSpace {
 
     public static func edgeCounts(_ options: DARTSRNNOptions) -> [Int] { [RecurrentCell.edgeCount(nodes: options.nodes)] }
 
+    public static let cellTypes = ["recurrent"]
+
+    public static func sites(_ arch: RecurrentGenotype) -> [PathSite] {
+        arch.recurrent.enumerated().map { k, e in PathSite(cellType: 0, edge: RecurrentCell.edgeIndex(node: k, input: e.input), op: e.op.rawValue) }
+    }
+
+    /// The recurrent cell's weights are per node and shared by every op of its edges: no op site.
+    public static func site(ofTensor name: String, options: DARTSRNNOptions) -> (site: PathSite, cell: Int)? { nil }
+
     public static func check(_ arch: RecurrentGenotype, options: DARTSRNNOptions) throws {
         guard arch.nodes == options.nodes else {
             throw SearchSpaceError.genotype("\(arch.canonical.prefix(120)) has \(arch.nodes) nodes; the supernet's cell has \(options.nodes) (--nodes)")

@@ -1,0 +1,54 @@
+import Foundation
+import NSASSearchSpace
+import NSASTrain
+import Testing
+
+/// Coverage and drift read back what the run did: every recorded path's sites are counted, the
+/// archive's constraints once it is full, and exactly the op weights of sites no path trained
+/// stay where they were.
+@Suite(.serialized) struct RunAnalysisTests {
+    @Test(.enabled(if: nsasTrainBinary != nil)) func coverageAndDriftAgreeWithTheRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsas-analysis-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = dir + "/nsas"
+        let (p, err) = try train(["--method", "nsas", "--archive-size", "2", "--epochs", "3", "--search-samples", "2", "--search-top", "1",
+                                  "--out", run] + KillResumeTests.cnn, wait: true)
+        #expect(p.terminationStatus == 0, "\(err)")
+
+        let c = try RunAnalysis.coverage(run)
+        #expect(c.epochs == [1, 2, 3] && c.cellTypes == ["normal", "reduce"] && c.hasArchive)
+        #expect(c.allSites.count == 2 * 14 * 8)
+        for e in c.epochs {
+            for ct in 0..<2 {
+                // 3 steps an epoch, 8 edges a cell type a path.
+                #expect(c.current[e]!.filter { $0.key.cellType == ct }.values.reduce(0, +) == 3 * 8)
+                // The archive (2 members) fills during the first 2 steps of the run; afterwards every step trains both.
+                let full = e == 1 ? 1 : 3
+                #expect(c.constraint[e]!.filter { $0.key.cellType == ct }.values.reduce(0, +) == full * 2 * 8)
+            }
+        }
+        #expect(c.members.count >= 2 && c.members.prefix(2).map(\.arrivedStep) == [0, 1])
+
+        var untrained = 0, trained = 0
+        for (a, b) in [(1, 2), (2, 3)] {
+            for r in try RunAnalysis.drift(run, from: a, to: b, by: .tensor, paths: true) {
+                if r.split == "untrained" { untrained += 1; #expect(r.relativeChange == 0, "\(r.group) moved without being trained") }
+                if r.split == "trained" { trained += 1 }
+            }
+        }
+        #expect(untrained > 0 && trained > 0)
+        let ops = try RunAnalysis.drift(run, from: nil, to: nil, by: .op, paths: false)
+        #expect(ops.allSatisfy { $0.from == 1 && $0.to == 3 && $0.split == "all" })
+        #expect(ops.contains { $0.group == "sep_conv_3x3" && $0.relativeChange > 0 && $0.cosine < 1 })
+
+        // Command line: tables, CSV, JSON, and one-line errors.
+        #expect(try command("nsas-ckpt", ["coverage", run, "--csv"]).status == 0)
+        #expect(try command("nsas-ckpt", ["coverage", run, "--archive", "--json"]).status == 0)
+        #expect(try command("nsas-ckpt", ["drift", run, "--paths", "--per-epoch", "--json"]).status == 0)
+        let bad = try command("nsas-ckpt", ["drift", run, "--from", "3", "--to", "1"])
+        #expect(bad.status == 1 && bad.err.contains("--from before --to"), "\(bad.err)")
+        let by = try command("nsas-ckpt", ["drift", run, "--by", "layer"])
+        #expect(by.status == 64 && by.err.contains("--by must be op, cell, edge or tensor"), "\(by.err)")
+    }
+}

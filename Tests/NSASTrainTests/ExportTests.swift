@@ -3,7 +3,7 @@ import Testing
 
 /// `nsas-ckpt export`: every weight (BN statistics included) read back with numpy from the .npz
 /// and from the safetensors bytes (parsed by its specification) equals the checkpoint's, as
-/// Tools/nsas_ckpt.py reads it.
+/// the Python reader (python/nsas_ckpt) reads it; its load and load_run give the run's state and metrics.
 @Suite struct ExportTests {
     @Test(.enabled(if: nsasTrainBinary != nil && python3 != nil)) func npzAndSafetensorsRoundTrip() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsas-export-\(getpid())").path
@@ -16,10 +16,10 @@ import Testing
             #expect(r.status == 0, "\(r.err)")
         }
         let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Tools").path
+            .deletingLastPathComponent().appendingPathComponent("python").path
         let script = """
             import sys, json, struct, numpy as np
-            sys.path.insert(0, sys.argv[1]); import nsas_ckpt
+            sys.path.insert(0, sys.argv[1]); import nsas_ckpt  # the package in python/
             ck = nsas_ckpt.read(sys.argv[2] + "/run/epoch-0001.nsasckpt")
             want = dict(ck.tensors("weights")); want.update({"arch." + k: v for k, v in ck.tensors("arch").items()})
             z = np.load(sys.argv[2] + "/w.npz")
@@ -35,6 +35,14 @@ import Testing
                 a = np.frombuffer(b[8 + n + lo:8 + n + hi], "<f4").reshape(e["shape"])
                 assert np.array_equal(a, want[k]), k
             assert (8 + n) % 8 == 0
+            one = nsas_ckpt.load(sys.argv[2] + "/run/epoch-0001.nsasckpt")
+            assert one["state"]["epoch"] == 1 and len(one["paths"]) == 3 and "alpha.0" in one["tensors"]["arch"]
+            rows = nsas_ckpt.load_run(sys.argv[2] + "/run")
+            assert [r["epoch"] for r in rows] == [1] and "trainLoss" in rows[0] and "pathPasses" in rows[0], rows
+            try:
+                nsas_ckpt.read(sys.argv[2] + "/w.npz"); assert False
+            except nsas_ckpt.CheckpointError:
+                pass
             print(len(want))
             """
         let py = Process()

@@ -65,7 +65,7 @@ let package = Package(
         // Optimised in debug builds too: the layout search is slow unoptimised and the tests draw many cells.
         .target(name: "NSASDraw", dependencies: ["CCairo", "NSASIO", "NSASSearchSpace", "NSASAnalysis"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
-        .executableTarget(name: "nsas-draw", dependencies: ["NSASCLI", "NSASDraw", "NSASRun", "NSASSearchSpace", "NSASAnalysis",
+        .executableTarget(name: "nsas-draw", dependencies: ["NSASCLI", "NSASDraw", "NSASRun", "NSASSearchSpace", "NSASAnalysis", "NSASTrain", "NSASCheckpoint",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "NSASStudy", dependencies: ["NSASRun", "NSASAnalysis", "NSASDraw", "NSASCheckpoint", "NSASSearchSpace",
                                                  .product(name: "TOMLKit", package: "TOMLKit")]),

@@ -4,6 +4,8 @@ import NSASAnalysis
 import NSASCLI
 import NSASDraw
 import NSASSearchSpace
+import NSASTrain
+import NSASCheckpoint
 import NSASRun
 
 @main
@@ -147,7 +149,7 @@ struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Charts from the CSV outputs of nsas-rank, nsas-tau and a run's metrics.",
-        subcommands: [TauPlot.self, ForgettingPlot.self, ScatterPlot.self, MetricsPlot.self])
+        subcommands: [TauPlot.self, ForgettingPlot.self, ScatterPlot.self, MetricsPlot.self, CoveragePlot.self, DriftPlot.self])
 }
 
 struct TauPlot: ParsableCommand {
@@ -231,6 +233,72 @@ struct MetricsPlot: ParsableCommand {
         try runReportingErrors("nsas-draw") {
             let path = picture.path()
             try Plots.metrics(run: runDir).write(to: path, scale: picture.scale)
+            print("wrote \(path)")
+        }
+    }
+}
+
+struct CoveragePlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coverage",
+        abstract: "A heat map per cell type (edges x ops): steps that trained each site, from the recorded paths and NSAS constraints (nsas-ckpt coverage).")
+    @Option(name: .customLong("run"), help: "The run folder of a search.") var runDir: String
+    @Option(help: "Only this epoch (default: every epoch together).") var epoch: Int?
+    @Flag(help: "Current paths only (leave out NSAS's archived constraints).") var currentOnly = false
+    @OptionGroup var picture: PictureOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let c = try RunAnalysis.coverage(runDir)
+            if let epoch, !c.epochs.contains(epoch) {
+                throw ValidationError("--epoch \(epoch): the run has checkpoints of epochs \(c.epochs.map(String.init).joined(separator: ", "))")
+            }
+            let epochs = epoch.map { [$0] } ?? c.epochs
+            let maps = c.cellTypes.enumerated().map { ct, name -> Heatmap in
+                let sites = c.allSites.filter { $0.cellType == ct }
+                let ops = Array(Set(sites.map(\.op))).sorted(), edges = Array(Set(sites.map(\.edge))).sorted()
+                let values = edges.map { e in ops.map { op -> Double in
+                    let s = PathSite(cellType: ct, edge: e, op: op)
+                    return Double(epochs.reduce(0) { $0 + (c.current[$1]?[s] ?? 0) + (currentOnly ? 0 : c.constraint[$1]?[s] ?? 0) })
+                } }
+                return Heatmap(title: "\(name) cells, " + (epoch.map { "epoch \($0)" } ?? "epochs \(c.epochs.first!)-\(c.epochs.last!)"),
+                               rowTitle: "edge", rows: edges.map(String.init), columns: ops, values: values)
+            }
+            let path = picture.path()
+            try Heatmap.write(maps, to: path, scale: picture.scale)
+            print("wrote \(path) (steps that trained each site\(c.hasArchive && !currentOnly ? ", current paths and archived constraints" : ""))")
+        }
+    }
+}
+
+struct DriftPlot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drift",
+        abstract: "Per epoch, how far each op type's weights moved (relative L2 change from the previous epoch); with --paths, trained sites solid, untrained dashed (nsas-ckpt drift).")
+    @Option(name: .customLong("run"), help: "The run folder.") var runDir: String
+    @Flag(help: "Split by whether the epoch's paths (and NSAS constraints) trained the site.") var paths = false
+    @OptionGroup var picture: PictureOptions
+
+    func run() throws {
+        try runReportingErrors("nsas-draw") {
+            let epochs = try RunDirectory.files(runDir).map { try RunSchema.state(CheckpointFile($0)).epoch }.sorted()
+            guard epochs.count >= 2 else { throw ValidationError("\(runDir) has \(epochs.count) checkpoint(s); drift needs two epochs") }
+            var points: [String: [Point]] = [:]
+            for (a, b) in zip(epochs, epochs.dropFirst()) {
+                for r in try RunAnalysis.drift(runDir, from: a, to: b, by: .op, paths: paths) where r.relativeChange.isFinite {
+                    points[r.group + (r.split == "untrained" ? " (untrained)" : ""), default: []].append(Point(Double(b), r.relativeChange))
+                }
+            }
+            let groups = Array(Set(points.keys.map { $0.replacingOccurrences(of: " (untrained)", with: "") })).sorted()
+            let series = points.keys.sorted().map { key -> Series in
+                let base = key.replacingOccurrences(of: " (untrained)", with: "")
+                return Series(name: key, points: points[key]!, styleIndex: groups.firstIndex(of: base) ?? 0, dashed: key.hasSuffix("(untrained)"),
+                              solid: !key.hasSuffix("(untrained)"))
+            }
+            let chart = Chart(title: "Weight drift per epoch" + (paths ? " (dashed: sites no path of the epoch trained)" : ""),
+                              xLabel: "epoch", yLabel: "relative L2 change from the previous epoch", series: series, integerX: true)
+            let path = picture.path()
+            try Figure([chart]).write(to: path, scale: picture.scale)
             print("wrote \(path)")
         }
     }

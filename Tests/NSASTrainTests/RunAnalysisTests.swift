@@ -42,6 +42,17 @@ import Testing
         #expect(ops.allSatisfy { $0.from == 1 && $0.to == 3 && $0.split == "all" })
         #expect(ops.contains { $0.group == "sep_conv_3x3" && $0.relativeChange > 0 && $0.cosine < 1 })
 
+        // Pictures: a heat map per cell type, drift per epoch.
+        for (plot, extra) in [("coverage", [String]()), ("drift", ["--paths"])] {
+            let png = dir + "/\(plot).png"
+            let r = try command("nsas-draw", ["plot", plot, "--run", run, "--out", png] + extra)
+            #expect(r.status == 0, "\(r.err)")
+            let head = FileManager.default.contents(atPath: png).map { [UInt8]($0.prefix(4)) }
+            #expect(head == [0x89, 0x50, 0x4e, 0x47], "\(plot) wrote no PNG")
+        }
+        let epochBad = try command("nsas-draw", ["plot", "coverage", "--run", run, "--epoch", "9", "--out", dir + "/x.png"])
+        #expect(epochBad.status == 64 && epochBad.err.contains("epochs 1, 2, 3"), "\(epochBad.err)")
+
         // Command line: tables, CSV, JSON, and one-line errors.
         #expect(try command("nsas-ckpt", ["coverage", run, "--csv"]).status == 0)
         #expect(try command("nsas-ckpt", ["coverage", run, "--archive", "--json"]).status == 0)

@@ -9,7 +9,12 @@ public enum TensorExport {
         public var name: String
         public var shape: [Int]
         public var values: [Float]
-        public init(name: String, shape: [Int], values: [Float]) { self.name = name; self.shape = shape; self.values = values }
+        /// Stored as int64 (PyTorch's `num_batches_tracked`) instead of float32.
+        public var int64 = false
+        public init(name: String, shape: [Int], values: [Float], int64: Bool = false) {
+            self.name = name; self.shape = shape; self.values = values; self.int64 = int64
+        }
+        var bytes: [UInt8] { int64 ? values.flatMap { TensorExport.le64(UInt64(bitPattern: Int64($0))) } : TensorExport.floatBytes(values) }
     }
 
     /// The safetensors bytes; `metadata` goes to the header's `__metadata__` (strings only).
@@ -18,15 +23,16 @@ public enum TensorExport {
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for t in items {
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]] as [String: Any]
-            offset += 4 * t.values.count
+            let size = (t.int64 ? 8 : 4) * t.values.count
+            header[t.name] = ["dtype": t.int64 ? "I64" : "F32", "shape": t.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            offset += size
         }
         var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
         // The data starts 8-byte aligned (padding with spaces is allowed by the format).
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var out = le64(UInt64(json.count)) + json
         out.reserveCapacity(out.count + offset)
-        for t in items { out += floatBytes(t.values) }
+        for t in items { out += t.bytes }
         return out
     }
 
@@ -35,11 +41,11 @@ public enum TensorExport {
         var out: [UInt8] = [], central: [UInt8] = []
         for t in items {
             let shape = t.shape.isEmpty ? "()" : "(" + t.shape.map(String.init).joined(separator: ", ") + (t.shape.count == 1 ? ",)" : ")")
-            var dict = Array("{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }".utf8)
+            var dict = Array("{'descr': '\(t.int64 ? "<i8" : "<f4")', 'fortran_order': False, 'shape': \(shape), }".utf8)
             // Magic, version 1.0, header length; the whole header padded with spaces to 64 bytes, ending in a newline.
             while (10 + dict.count + 1) % 64 != 0 { dict.append(0x20) }
             dict.append(0x0a)
-            let npy = [0x93] + Array("NUMPY".utf8) + [1, 0] + le16(UInt16(dict.count)) + dict + floatBytes(t.values)
+            let npy = [0x93] + Array("NUMPY".utf8) + [1, 0] + le16(UInt16(dict.count)) + dict + t.bytes
             let name = Array((t.name + ".npy").utf8)
             guard out.count + npy.count < Int(UInt32.max), name.count < Int(UInt16.max) else {
                 throw CheckpointError("npz", "over 4 GiB or a name over 64 KiB: use --format safetensors")

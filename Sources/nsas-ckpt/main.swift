@@ -139,9 +139,13 @@ struct Export: ParsableCommand {
     var sections: String?
     @Flag(help: "Print the run's genotype (GDAS: argmax of the logits; searches: the selected one; stand-alone: its own) as DARTS text.")
     var genotype = false
+    @Option(help: "Tensor names and layout of another code base: darts (the original DARTS PyTorch code's NetworkCIFAR and Network state_dict).")
+    var torchNames: String?
     @Flag(help: "One JSON object: file, format, tensors, bytes, genotype.") var json = false
 
     func validate() throws {
+        if let torchNames, torchNames != "darts" { throw ValidationError("--torch-names knows darts, not \(torchNames)") }
+        if torchNames != nil, sections != nil { throw ValidationError("--torch-names exports the weights only; leave out --sections") }
         guard genotype || out != nil else { throw ValidationError("give --out FILE (with --format), or --genotype") }
         if out != nil, format == nil { throw ValidationError("--out needs --format safetensors or npz") }
         if out == nil, format != nil { throw ValidationError("--format needs --out FILE") }
@@ -165,6 +169,22 @@ struct Export: ParsableCommand {
                     items += try f.tensors(name).map { TensorExport.Item(name: name == "weights" ? $0.name : name + "." + $0.name, shape: $0.shape, values: $0.values) }
                 }
                 let config = try RunSchema.config(f)
+                if torchNames != nil {
+                    let primitives = try SpaceRegistry.type(config.run.space).primitives
+                    guard config.run.space == .dartsCNN else { throw ValidationError("--torch-names darts maps the DARTS CNN space's networks, not \(config.run.space)") }
+                    var renamed: [TensorExport.Item] = []
+                    let weights = try f.tensors("weights"), all = Set(weights.map(\.name))
+                    for t in weights {
+                        guard let n = TorchNames.darts(t.name, primitives: primitives, all: all) else {
+                            throw CheckpointError(file, section: "weights", "tensor '\(t.name)' has no DARTS counterpart")
+                        }
+                        renamed.append(.init(name: n, shape: t.shape, values: t.values))
+                        if n.hasSuffix(".running_var") {
+                            renamed.append(.init(name: String(n.dropLast("running_var".count)) + "num_batches_tracked", shape: [], values: [0], int64: true))
+                        }
+                    }
+                    items = renamed
+                }
                 let meta = ["format": "nsas", "space": config.run.space.rawValue, "method": config.run.method.rawValue,
                             "epoch": String(try RunSchema.state(f).epoch), "tool": config.tool]
                 let bytes = format == .safetensors ? try TensorExport.safetensors(items, metadata: meta) : try TensorExport.npz(items)

@@ -1,5 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
+import Foundation
 
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -93,3 +94,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Fuzzing (Tools/fuzz): a libFuzzer executable over the readers of untrusted input, present only
+// when NSAS_FUZZ=1 (Tools/fuzz builds it in its own .build-fuzz folder, every module with coverage
+// instrumentation and AddressSanitizer, and links libFuzzer's no-main runtime).
+if ProcessInfo.processInfo.environment["NSAS_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "nsas-fuzz", dependencies: ["NSASAnalysis", "NSASCheckpoint", "NSASData", "NSASRun", "NSASSearchSpace"],
+        path: "Fuzz/Sources",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+        linkerSettings: [.linkedLibrary("stdc++")]))
+    package.products.append(.executable(name: "nsas-fuzz", targets: ["nsas-fuzz"]))
+}

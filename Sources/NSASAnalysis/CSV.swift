@@ -26,27 +26,33 @@ public struct CSVTable: Equatable, Sendable {
 
     /// Parses CSV text; `path` names it in errors.
     public static func parse(_ text: String, path: String = "<csv>") throws -> CSVTable {
-        var records: [[String]] = [], field = "", record: [String] = [], inQuotes = false
-        var chars = Array(text).makeIterator()
-        var pending: Character? = nil
-        func next() -> Character? { if let p = pending { pending = nil; return p }; return chars.next() }
+        // By Unicode scalars, not Characters: the delimiters are ASCII, and a combining mark after a
+        // quote or comma would otherwise merge with it into one Character.
+        var records: [[String]] = [], field = String.UnicodeScalarView(), record: [String] = [], inQuotes = false
+        // A line holding only `""` is a record of one empty field, not a blank line.
+        var quotedInRecord = false
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? { if let p = pending { pending = nil; return p }; return scalars.next() }
+        func endField() { record.append(String(field)); field = String.UnicodeScalarView() }
         while let c = next() {
             if inQuotes {
                 if c == "\"" {
                     if let n = next() { if n == "\"" { field.append("\"") } else { inQuotes = false; pending = n } } else { inQuotes = false }
                 } else { field.append(c) }
             } else if c == "\"" && field.isEmpty {
-                inQuotes = true
+                inQuotes = true; quotedInRecord = true
             } else if c == "," {
-                record.append(field); field = ""
-            } else if c == "\n" || c == "\r\n" || c == "\r" {
-                record.append(field); field = ""
-                if !(record.count == 1 && record[0].isEmpty) { records.append(record) }
-                record = []
+                endField()
+            } else if c == "\n" || c == "\r" {
+                if c == "\r", let n = next(), n != "\n" { pending = n }
+                endField()
+                if !(record.count == 1 && record[0].isEmpty) || quotedInRecord { records.append(record) }
+                record = []; quotedInRecord = false
             } else { field.append(c) }
         }
         if inQuotes { throw CSVError.unterminated(path) }
-        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        if !field.isEmpty || !record.isEmpty { endField(); records.append(record) }
         guard let header = records.first else { throw CSVError.empty(path) }
         for (i, r) in records.enumerated().dropFirst() where r.count != header.count {
             throw CSVError.ragged(path: path, line: i + 1, got: r.count, want: header.count)
@@ -66,9 +72,16 @@ public struct CSVTable: Equatable, Sendable {
 
     /// The text, quoting fields that need it.
     public var text: String {
-        func q(_ f: String) -> String {
-            f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
+        // Quoted: fields with a comma, quote or any line break (\r\n is one Character), and a lone empty field.
+        func q(_ f: String, alone: Bool) -> String {
+            guard f.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || (alone && f.isEmpty) else { return f }
+            // Quotes doubled scalar by scalar (a quote and a following combining mark are one Character).
+            var out = String.UnicodeScalarView()
+            out.append("\"")
+            for c in f.unicodeScalars { out.append(c); if c == "\"" { out.append("\"") } }
+            out.append("\"")
+            return String(out)
         }
-        return ([header] + rows).map { $0.map(q).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        return ([header] + rows).map { r in r.map { q($0, alone: r.count == 1) }.joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
 }

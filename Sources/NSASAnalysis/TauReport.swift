@@ -7,8 +7,16 @@ public struct ScoreColumn: Sendable {
     public var score: String
     /// Negate the scores (perplexity, loss, error: lower is better).
     public var lowerIsBetter: Bool
-    public init(table: CSVTable, path: String, score: String = "accuracy", lowerIsBetter: Bool = false) {
-        self.table = table; self.path = path; self.score = score; self.lowerIsBetter = lowerIsBetter
+    /// Leave out rows whose score is not a finite number (`nsas-tau --drop-nan`) instead of refusing them.
+    public var dropNonFinite: Bool
+    public init(table: CSVTable, path: String, score: String = "accuracy", lowerIsBetter: Bool = false, dropNonFinite: Bool = false) {
+        self.table = table; self.path = path; self.score = score; self.lowerIsBetter = lowerIsBetter; self.dropNonFinite = dropNonFinite
+    }
+
+    /// Rows whose score is not a finite number.
+    public func nonFiniteRows() throws -> Int {
+        let si = try table.column(score, path: path)
+        return table.rows.filter { !(Double($0[si].trimmingCharacters(in: .whitespaces))?.isFinite ?? false) }.count
     }
 
     /// Columns whose name says lower is better: perplexity, ppl, loss, error (also as a prefix or
@@ -30,6 +38,7 @@ public struct ScoreColumn: Sendable {
         for (line, row) in table.rows.enumerated() where keep(row) {
             // NaN, infinities and overflowing numbers (1e400) are refused: one would silently move tau.
             guard let v = Double(row[si].trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                if dropNonFinite { continue }
                 throw CSVTable.CSVError.notANumber(path: path, line: line + 2, column: score, value: row[si])
             }
             if out[row[ai]] != nil { throw TauError.duplicate(path: path, arch: row[ai]) }

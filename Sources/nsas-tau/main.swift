@@ -30,6 +30,7 @@ struct NSASTau: ParsableCommand {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
     }
     @Flag(help: "One row per epoch of A's `epoch` column.") var perEpoch = false
+    @Flag(help: "Leave out rows whose score is not a finite number (NaN, inf, 1e400) and say how many, instead of refusing the file.") var dropNan = false
     @Flag(help: "JSON: one object (an array with --per-epoch).") var json = false
     @Flag(help: "With --per-epoch: CSV rows instead of a table.") var csv = false
 
@@ -37,8 +38,14 @@ struct NSASTau: ParsableCommand {
         try runReportingErrors("nsas-tau") {
             let ta = try CSVTable.read(a), tb = try CSVTable.read(b)
             let sa = aScore ?? ScoreColumn.defaultScore(ta), sb = bScore ?? ScoreColumn.defaultScore(tb)
-            let ca = ScoreColumn(table: ta, path: a, score: sa, lowerIsBetter: aLowerBetter || ScoreColumn.lowerIsBetter(name: sa))
-            let cb = ScoreColumn(table: tb, path: b, score: sb, lowerIsBetter: bLowerBetter || ScoreColumn.lowerIsBetter(name: sb))
+            let ca = ScoreColumn(table: ta, path: a, score: sa, lowerIsBetter: aLowerBetter || ScoreColumn.lowerIsBetter(name: sa), dropNonFinite: dropNan)
+            let cb = ScoreColumn(table: tb, path: b, score: sb, lowerIsBetter: bLowerBetter || ScoreColumn.lowerIsBetter(name: sb), dropNonFinite: dropNan)
+            if dropNan {
+                for (c, p) in [(ca, a), (cb, b)] {
+                    let n = try c.nonFiniteRows()
+                    if n > 0 { FileHandle.standardError.write(Data("nsas-tau: left out \(n) row(s) of \(p) whose \(c.score) is not a finite number\n".utf8)) }
+                }
+            }
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             if perEpoch {
                 let rows = try TauReport.perEpoch(ca, cb, topK: topK, bootstrap: bootstrap, seed: seed)

@@ -30,3 +30,16 @@ import Testing
         #expect(throws: TauError.self) { try TauReport.compare(ScoreColumn(table: ranks, path: "r"), ScoreColumn(table: truth, path: "t")) }
     }
 }
+
+@Suite struct DropNaNTests {
+    /// `nsas-tau --drop-nan`: non-finite scores are left out and counted instead of refused.
+    @Test func nonFiniteRowsAreLeftOutAndCounted() throws {
+        let a = try CSVTable.parse("arch,accuracy\na,0.1\nb,nan\nc,0.3\nd,1e400\ne,0.2\n")
+        let b = try CSVTable.parse("arch,accuracy\na,0.1\nb,0.5\nc,0.3\nd,0.9\ne,0.25\n")
+        let strict = ScoreColumn(table: a, path: "a.csv"), loose = ScoreColumn(table: a, path: "a.csv", dropNonFinite: true)
+        #expect(throws: CSVTable.CSVError.self) { try TauReport.compare(strict, ScoreColumn(table: b, path: "b.csv"), bootstrap: 0) }
+        #expect(try loose.nonFiniteRows() == 2)
+        let g = try TauReport.compare(loose, ScoreColumn(table: b, path: "b.csv"), bootstrap: 0)
+        #expect(g.n == 3 && g.kendallTauB == 1)
+    }
+}

@@ -66,6 +66,14 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         let r = try command("nsas-draw", ["cell", "--genotype", "NSAS", "--out", dir + "/"], timeout: 20)
         #expect(r.status == 64 && r.err.contains("is a folder"), "\(r.err)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/-normal.png"))
+        // A --track genotype the supernet cannot hold is refused before anything trains.
+        let three = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], "
+            + "reduce=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1)])\n"
+        try three.write(toFile: dir + "/track.txt", atomically: true, encoding: .utf8)
+        let started = Date()
+        oneLine(try command("nsas-train", ["--method", "randomnas", "--track", dir + "/track.txt", "--out", dir + "/trk"] + KillResumeTests.cnn),
+                "has 3 nodes a cell; the supernet's cells have 4")
+        #expect(Date().timeIntervalSince(started) < 20)
         let t = try command("nsas-replay", [dir, "--tolerance", "nan"], timeout: 20)
         #expect(t.status == 64 && t.err.contains("--tolerance must be a finite number"), "\(t.err)")
     }

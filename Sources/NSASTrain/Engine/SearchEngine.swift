@@ -58,7 +58,11 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     public var pathTexts: [String] { epochPaths }
     public func namedWeights() -> [(String, Tensor)] { space.named() }
     public var trackedKeys: [String] { tracked.map(\.canonical) }
-    public func track(_ texts: [String]) throws { tracked = try texts.map { try Space.Arch(parsing: $0) } }
+    /// Parsed and checked against the supernet before anything trains.
+    public func track(_ texts: [String]) throws {
+        tracked = try texts.map { try Space.Arch(parsing: $0) }
+        for a in tracked { try space.check(a) }
+    }
 
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
         ctx.epoch = epoch

@@ -62,6 +62,7 @@ public enum DataSource {
                 throw DataError.missing(path: dir, hint: "the embedded default ships in fixtures/ of the nsas checkout; set NSAS_FIXTURES to that folder when running from elsewhere")
             }
             let train = try idx(dir, "train"), heldout = try idx(dir, "valid"), test = try idx(dir, "test")
+            try sameShape(train, [("held-out", heldout, dir), ("test", test, dir)])
             return splits("default (Fashion-MNIST subset, \(train.count)/\(heldout.count)/\(test.count))", train, heldout, test,
                           Augmentation(cropPadding: 2, flip: true))
         }
@@ -89,12 +90,22 @@ public enum DataSource {
             throw DataError.unknownLayout(path: spec)
         }
         guard full.count >= 2 else { throw DataError.empty("\(spec) has \(full.count) training images") }
+        try sameShape(full, [("test", test, spec)])
         var rng = RNG(seed: seed &+ 0x5EED)
         var order = Array(0..<full.count)
         rng.shuffle(&order)
         let nHeld = max(1, min(full.count - 1, Int(Double(full.count) * heldoutFraction)))
         let train = full.subset(Array(order[nHeld...]).sorted()), held = full.subset(Array(order[..<nHeld]).sorted())
         return splits("\(name) at \(spec) (\(train.count) train / \(held.count) held-out / \(test.count) test)", train, held, test, aug)
+    }
+
+    /// Every split has the training images' size, channels and classes: checked when the data is
+    /// loaded, not when a network first meets the odd split after hours of training.
+    static func sameShape(_ train: ImageSet, _ others: [(String, ImageSet, String)]) throws {
+        for (what, set, path) in others where (set.channels, set.height, set.width, set.classes) != (train.channels, train.height, train.width, train.classes) {
+            throw DataError.format(path: path, reason: "the \(what) images are \(set.channels)x\(set.height)x\(set.width) in \(set.classes) classes, "
+                                   + "the training images \(train.channels)x\(train.height)x\(train.width) in \(train.classes)")
+        }
     }
 
     static func splits(_ name: String, _ train: ImageSet, _ held: ImageSet, _ test: ImageSet, _ aug: Augmentation) -> DataSplits {

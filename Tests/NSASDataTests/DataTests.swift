@@ -140,3 +140,24 @@ import Testing
         }
     }
 }
+
+extension IDXBoundsTests {
+    /// A test split of another image size is refused when the data loads.
+    @Test func splitsOfDifferentSizesAreRefusedAtLoad() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsas-idx-split-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func write(_ stem: String, side: Int, count: Int) throws {
+            let set = try ImageSet(pixels: [UInt8](repeating: 9, count: count * side * side), labels: (0..<count).map { $0 % 10 },
+                                   channels: 1, height: side, width: side, classes: 10)
+            let (i, l) = IDX.encode(set)
+            try Data(i).write(to: URL(fileURLWithPath: dir + "/\(stem)-images-idx3-ubyte"))
+            try Data(l).write(to: URL(fileURLWithPath: dir + "/\(stem)-labels-idx1-ubyte"))
+        }
+        try write("train", side: 8, count: 4)
+        try write("t10k", side: 6, count: 2)
+        do { _ = try DataSource.load(dir); Issue.record("accepted a 6x6 test split for 8x8 training images") } catch {
+            #expect("\(error)".contains("the test images are 1x6x6 in 10 classes, the training images 1x8x8 in 10"), "\(error)")
+        }
+    }
+}

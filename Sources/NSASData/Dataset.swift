@@ -24,6 +24,8 @@ public struct DataSplits: Sendable {
     public var augmentation: Augmentation
     /// Per-channel normalisation from the training images.
     public var mean: [Float], std: [Float]
+    /// What the run trains on (`DataSplits.fingerprint`), recorded in every checkpoint.
+    public var fingerprint = ""
 
     public var channels: Int { train.channels }
     public var imageSize: Int { train.height }
@@ -110,7 +112,9 @@ public enum DataSource {
 
     static func splits(_ name: String, _ train: ImageSet, _ held: ImageSet, _ test: ImageSet, _ aug: Augmentation) -> DataSplits {
         let (mean, std) = train.channelStatistics()
-        return DataSplits(name: name, train: train, heldout: held, test: test, augmentation: aug, mean: mean, std: std)
+        var s = DataSplits(name: name, train: train, heldout: held, test: test, augmentation: aug, mean: mean, std: std)
+        s.fingerprint = DataSplits.fingerprint([train, held, test])
+        return s
     }
 }
 

@@ -80,8 +80,10 @@ public enum RunSchema {
         /// The network as built (informational: sizes, vocabulary, classes).
         public var network: JSONValue
         public var data: String
-        public init(tool: String = nsasVersion, run: RunConfig, network: JSONValue, data: String) {
-            self.tool = tool; self.run = run; self.network = network; self.data = data
+        /// What the run trained on (checkpoints written before it was recorded have none).
+        public var dataFingerprint: String?
+        public init(tool: String = nsasVersion, run: RunConfig, network: JSONValue, data: String, dataFingerprint: String? = nil) {
+            self.tool = tool; self.run = run; self.network = network; self.data = data; self.dataFingerprint = dataFingerprint
         }
     }
 

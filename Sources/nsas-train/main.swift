@@ -48,6 +48,7 @@ struct NSASTrainCommand: ParsableCommand {
     @Flag(help: "Print only the final genotype.") var quiet = false
     @Flag(help: "Keep optimizer state in every epoch's checkpoint (default: only the newest two).") var keepOptimizer = false
     @Flag(help: "--out may name a folder that holds a run: it is moved aside (to OUT.replaced-TIME) first.") var overwrite = false
+    @Flag(help: "With --resume: continue even though the data differs from what the run trained on (its recorded fingerprint).") var allowChangedData = false
 
     var groups: [any RunOptionGroup] { [optimizer, selection, randomnas, nsas, wpl, gdas, cnn, rnn] }
 
@@ -80,14 +81,15 @@ struct NSASTrainCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors("nsas-train") {
             try backend.threading.configure()
+            if allowChangedData, resume == nil { throw ValidationError("--allow-changed-data applies to --resume") }
             if let resume {
                 let given = [epochs, batch, evalBatch, maxSteps].compactMap { $0 }.count + (seed == nil ? 0 : 1) + groups.flatMap(\.given).count
                     + [out, genotype, archs, track].compactMap { $0 }.count + (allowNone || noNone ? 1 : 0)
-                guard given == 0, !overwrite else { throw ValidationError("--resume continues with the options the run was started with; give only --resume, --keep-optimizer, --threads and --quiet") }
+                guard given == 0, !overwrite else { throw ValidationError("--resume continues with the options the run was started with; give only --resume, --keep-optimizer, --allow-changed-data, --threads and --quiet") }
                 // Claimed and tidied before the metrics log opens (the tidy rewrites metrics.jsonl).
                 let folder = try RunFolder.claim(resume, fresh: false)
                 try folder.prepareResume(after: try folder.completedEpochs())
-                let line = try Train.resume(resume, keepOptimizer: keepOptimizer, log: try RunLog(directory: resume, quiet: quiet))
+                let line = try Train.resume(resume, keepOptimizer: keepOptimizer, allowChangedData: allowChangedData, log: try RunLog(directory: resume, quiet: quiet))
                 if quiet { print(line) }
                 return
             }

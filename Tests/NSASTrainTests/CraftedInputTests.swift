@@ -141,4 +141,29 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         try "../run/epoch-0001.nsasckpt\n".write(toFile: outside + "/latest", atomically: true, encoding: .utf8)
         oneLine(try command("nsas-train", ["--resume", outside]), "not a checkpoint of this folder")
     }
+
+    /// Resume refuses data that differs from what the run trained on (its recorded fingerprint),
+    /// unless --allow-changed-data.
+    @Test(.enabled(if: nsasTrainBinary != nil)) func resumeOnChangedDataIsRefused() throws {
+        let dir = try tmp("data")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func write(_ stem: String, count: Int, pixel: UInt8) throws {
+            let pixels = (0..<count * 64).map { UInt8(($0 * 7) % 251) ^ pixel }
+            try Data([0, 0, 8, 3] + be(count) + be(8) + be(8) + pixels).write(to: URL(fileURLWithPath: dir + "/data/\(stem)-images-idx3-ubyte"))
+            try Data([0, 0, 8, 1] + be(count) + (0..<count).map { UInt8($0 % 10) }).write(to: URL(fileURLWithPath: dir + "/data/\(stem)-labels-idx1-ubyte"))
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        try write("train", count: 40, pixel: 0); try write("t10k", count: 10, pixel: 0)
+        let args = ["--method", "randomnas", "--data", dir + "/data", "--layers", "3", "--channels", "4", "--batch", "8", "--eval-batch", "20",
+                    "--max-steps", "1", "--epochs", "1", "--search-samples", "1", "--search-top", "1", "--quiet", "--out", dir + "/run"]
+        let (p, err) = try train(args, wait: true)
+        #expect(p.terminationStatus == 0, "\(err)")
+        try write("train", count: 40, pixel: 1)
+        oneLine(try command("nsas-train", ["--resume", dir + "/run"]), "trained on other data")
+        let r = try command("nsas-train", ["--resume", dir + "/run", "--allow-changed-data", "--quiet"])
+        #expect(r.status == 0, "\(r.err)")
+        let bad = try command("nsas-train", ["--allow-changed-data", "--epochs", "1"])
+        #expect(bad.status == 64 && bad.err.contains("--allow-changed-data applies to --resume"), "\(bad.err)")
+    }
 }

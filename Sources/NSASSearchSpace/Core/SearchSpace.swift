@@ -165,6 +165,8 @@ public protocol SearchSpace: AnyObject {
     var data: Data { get }
     /// The data set's name, for logs and checkpoints.
     var dataName: String { get }
+    /// A fingerprint of the loaded data, recorded in checkpoints and compared on resume.
+    var dataFingerprint: String { get }
     var parameters: [Tensor] { get }
     /// Every weight and buffer by checkpoint name.
     func named() -> [(String, Tensor)]

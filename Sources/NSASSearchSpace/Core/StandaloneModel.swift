@@ -10,6 +10,8 @@ public protocol StandaloneModel: AnyObject {
     func named() -> [(String, Tensor)]
     var summary: String { get }
     var dataName: String { get }
+    /// A fingerprint of the loaded data, recorded in checkpoints and compared on resume.
+    var dataFingerprint: String { get }
     /// "images" or "tokens".
     var unit: String { get }
     /// Multiply-adds of one item at inference, where the space counts them.

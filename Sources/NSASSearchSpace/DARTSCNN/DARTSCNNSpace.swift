@@ -135,6 +135,7 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
 
     public var dataName: String { data.name }
+    public var dataFingerprint: String { data.fingerprint }
     public var parameters: [Tensor] { supernet.parameters }
     public func named() -> [(String, Tensor)] { supernet.named() }
     public var summary: String { "\(data.name); supernet \(options.layers) cells, C=\(options.channels), \(supernet.parameterCount) parameters" }

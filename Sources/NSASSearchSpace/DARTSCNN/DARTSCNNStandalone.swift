@@ -32,6 +32,7 @@ public final class CNNStandalone: StandaloneModel {
     public func named() -> [(String, Tensor)] { network.named() }
     public var summary: String { "\(data.name); \(options.layers) cells, C=\(options.channels), \(network.parameterCount) parameters" }
     public var dataName: String { data.name }
+    public var dataFingerprint: String { data.fingerprint }
     public var unit: String { "images" }
     public func multiplyAdds() throws -> Int? { try network.multiplyAdds() }
 

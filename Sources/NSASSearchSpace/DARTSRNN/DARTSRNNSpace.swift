@@ -135,6 +135,7 @@ public final class DARTSRNNSpace: StandaloneSpace {
     }
 
     public var dataName: String { data.name }
+    public var dataFingerprint: String { data.fingerprint }
     public var parameters: [Tensor] { network.parameters }
     public func named() -> [(String, Tensor)] { network.named() }
     public var summary: String {

@@ -35,6 +35,7 @@ public final class RNNStandalone: StandaloneModel {
     public func named() -> [(String, Tensor)] { network.named() }
     public var summary: String { "\(data.name), hidden \(options.hidden), \(network.parameterCount) parameters" }
     public var dataName: String { data.name }
+    public var dataFingerprint: String { data.fingerprint }
     public var unit: String { "tokens" }
     public func multiplyAdds() throws -> Int? { nil }
 

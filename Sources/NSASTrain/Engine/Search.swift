@@ -33,11 +33,12 @@ public enum Search {
     }
 
     /// Continues the run in `dir` from its newest checkpoint, with the options it was started with.
-    public static func resume(_ dir: String, log: RunLog, keepOptimizer: Bool) throws -> (search: any AnySearch, done: Int) {
+    public static func resume(_ dir: String, log: RunLog, keepOptimizer: Bool, allowChangedData: Bool = false) throws -> (search: any AnySearch, done: Int) {
         let latest = try RunDirectory.latest(dir)
         let f = try CheckpointFile(latest)
         let saved = try RunSchema.config(f)
         let search = try make(saved.run, log: log)
+        try DataCheck.same(saved, now: search.dataFingerprint, dir: dir, allowChanged: allowChangedData, log: log)
         search.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
         try search.track(try f.json("metrics", as: EpochMetrics.self).tracked?.map(\.arch) ?? [])
         let done = try search.restore(from: latest)
@@ -141,4 +142,17 @@ extension SearchEngine {
 extension StandaloneEngine {
     /// Stand-alone runs train no sampled paths.
     public var pathTexts: [String] { [] }
+}
+
+/// Resume continues on the data the run trained on: the fingerprint its checkpoints recorded must
+/// be that of the data loaded now (`--allow-changed-data` continues anyway, and says so).
+enum DataCheck {
+    static func same(_ saved: RunSchema.Config, now: String, dir: String, allowChanged: Bool, log: RunLog) throws {
+        guard let old = saved.dataFingerprint, old != now else { return }
+        if allowChanged {
+            log.line("nsas-train: the data changed since the checkpoint (\(old) then, \(now) now); continuing as --allow-changed-data asks")
+            return
+        }
+        throw RunError.config("\(dir) trained on other data (\(saved.run.data): \(old) then, \(now) now); restore that data, or give --allow-changed-data to continue on this")
+    }
 }

@@ -33,6 +33,7 @@ public protocol AnySearch: Replayable {
     var methodObject: AnyObject { get }
     /// The space object (`DARTSCNNSpace`, ...).
     var spaceObject: AnyObject { get }
+    var dataFingerprint: String { get }
 }
 
 /// The one search loop: epochs of batches from the space, each step the method's forward and
@@ -55,6 +56,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     public var space: Space { ctx.space }
     public var methodObject: AnyObject { method }
     public var spaceObject: AnyObject { ctx.space }
+    public var dataFingerprint: String { space.dataFingerprint }
     public var pathTexts: [String] { epochPaths }
     public func namedWeights() -> [(String, Tensor)] { space.named() }
     public var trackedKeys: [String] { tracked.map(\.canonical) }
@@ -135,7 +137,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     func sections(metrics: EpochMetrics) throws -> [CheckpointWriter.Section] {
         let network = try JSONDecoder().decode(JSONValue.self, from: JSONSerialization.data(withJSONObject: space.networkJSON))
         let state = RunSchema.State(epoch: metrics.epoch, globalStep: ctx.globalStep, steps: epochPaths.count, lr: ctx.sgd.lr)
-        return try RunCheckpointer.common(config: RunSchema.Config(run: config, network: network, data: space.dataName), state: state,
+        return try RunCheckpointer.common(config: RunSchema.Config(run: config, network: network, data: space.dataName, dataFingerprint: space.dataFingerprint), state: state,
                                           metrics: metrics, paths: epochPaths, streams: ctx.streams, named: space.named(), sgd: ctx.sgd)
             + method.sections(ctx)
     }

@@ -30,6 +30,7 @@ public protocol AnyStandalone: Replayable {
     func replayEpoch(_ epoch: Int) throws
     /// The loaded data, to share with the next run of the same space and options.
     var data: Any { get }
+    var dataFingerprint: String { get }
 }
 
 /// The one stand-alone loop: epochs of the model's batches, SGD with clipping, validation after
@@ -57,6 +58,7 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
     }
 
     public func namedWeights() -> [(String, Tensor)] { model.named() }
+    public var dataFingerprint: String { model.dataFingerprint }
 
     public func run(startEpoch: Int = 0) throws -> StandaloneResult {
         log.line("nsas-train standalone (\(S.id)): \(model.summary)")
@@ -74,7 +76,7 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
             if let checkpointer {
                 let state = RunSchema.State(epoch: m.epoch, globalStep: globalStep, steps: 0, lr: sgd.lr)
                 let network = try JSONValue(encoding: ["genotype": genotype.canonical])
-                let sections = try RunCheckpointer.common(config: RunSchema.Config(run: config, network: network, data: model.dataName), state: state,
+                let sections = try RunCheckpointer.common(config: RunSchema.Config(run: config, network: network, data: model.dataName, dataFingerprint: model.dataFingerprint), state: state,
                                                           metrics: m, paths: [], streams: streams, named: model.named(), sgd: sgd)
                     + model.sections() + [RunCheckpointer.json("standalone", ["seconds": seconds])]
                 try checkpointer.write(epoch: m.epoch, sections: sections)
@@ -161,10 +163,11 @@ public enum Standalone {
     }
 
     /// Continues a stand-alone run from its newest checkpoint.
-    public static func resume(_ dir: String, log: RunLog, keepOptimizer: Bool) throws -> (run: any AnyStandalone, done: Int) {
+    public static func resume(_ dir: String, log: RunLog, keepOptimizer: Bool, allowChangedData: Bool = false) throws -> (run: any AnyStandalone, done: Int) {
         let latest = try RunDirectory.latest(dir)
         let saved = try RunSchema.config(try CheckpointFile(latest))
         let run = try make(saved.run, log: log)
+        try DataCheck.same(saved, now: run.dataFingerprint, dir: dir, allowChanged: allowChangedData, log: log)
         run.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: keepOptimizer)
         let done = try run.restore(from: latest)
         log.line("nsas-train: resuming \(dir) from \((latest as NSString).lastPathComponent) (\(done) of \(saved.run.epochs) epochs done)")

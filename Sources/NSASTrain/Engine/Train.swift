@@ -63,16 +63,16 @@ public enum Train {
 
     /// Continues the run in `dir` (a search or a stand-alone training) from its newest checkpoint.
     @discardableResult
-    public static func resume(_ dir: String, keepOptimizer: Bool, log: RunLog) throws -> String {
+    public static func resume(_ dir: String, keepOptimizer: Bool, allowChangedData: Bool = false, log: RunLog) throws -> String {
         let saved = try RunSchema.config(try CheckpointFile(try RunDirectory.latest(dir)))
         let (be, line) = try backend(saved.run.backend)
         log.line("nsas-train: \(line)")
         return try withBackend(be) {
             if saved.run.method == .standalone {
-                let (s, done) = try Standalone.resume(dir, log: log, keepOptimizer: keepOptimizer)
+                let (s, done) = try Standalone.resume(dir, log: log, keepOptimizer: keepOptimizer, allowChangedData: allowChangedData)
                 return try s.run(startEpoch: done).genotype
             }
-            let (s, done) = try Search.resume(dir, log: log, keepOptimizer: keepOptimizer)
+            let (s, done) = try Search.resume(dir, log: log, keepOptimizer: keepOptimizer, allowChangedData: allowChangedData)
             return try s.run(startEpoch: done).genotype
         }
     }

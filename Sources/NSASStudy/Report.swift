@@ -375,8 +375,8 @@ public struct StudyReport {
         }
         if let cm = study.computeMatched, cm != focus, let (c, _) = deltas["\(cm)|\(study.baseline)"], c.n > 0 {
             s += " Compute-matched \(label(cm)) changes it by \(intervalText(c, signed: true))"
-            if abs(d.mean) > 1e-12, d.mean.sign == c.mean.sign {
-                s += String(format: ", that is %.0f%% of %@'s difference with the extra compute alone.", 100 * c.mean / d.mean, label(focus))
+            if d.mean > 1e-12, c.mean > 0 {
+                s += String(format: ": extra compute alone gives %.0f%% of %@'s gain.", 100 * min(c.mean / d.mean, 9.99), label(focus))
             } else {
                 s += "."
             }
@@ -387,7 +387,12 @@ public struct StudyReport {
             }
         }
         if let r = noise.rows.first, let t = Double(r[3]) {
-            s += " The ground-truth seeds agree with each other at tau-b \(fmt(t))."
+            let lo = Double(r[4]), hi = Double(r[5])
+            s += " The ground-truth seeds agree with each other at tau-b \(fmt(t))" + (lo != nil && hi != nil ? " [\(fmt(lo!)), \(fmt(hi!))]" : "") + "."
+            if t < 0.3 || (lo ?? -1) <= 0 {
+                s += " That is the ceiling: with the stand-alone ranking itself this close to noise, no supernet tau measured against it "
+                    + "can mean much here; train the ground truth longer (more `[truth] epochs`) before reading the differences above."
+            }
         }
         return s
     }

@@ -281,30 +281,20 @@ public struct StudyReport {
         // Figures.
         var figures: [String] = []
         for bn in study.rank.bnRecalibrate {
-            let perEpoch = study.arms.enumerated().compactMap { i, arm -> Series? in
-                let pts = compute.rows.filter { $0[0] == arm.name && $0[1] == String(bn) }.compactMap { r -> Point? in
-                    guard let e = Double(r[2]), let t = Double(r[5]), t.isFinite else { return nil }
-                    return Point(e, t)
+            let mode = bn == 0 ? "BN as trained" : "BN recalibrated"
+            // Mean tau per arm against column `x` of compute.csv: 2 (epoch) or 4 (cumulative path passes).
+            for (x, file, title, xLabel) in [(2, "tau-epoch", "per epoch", "epoch"), (4, "tau-compute", "against compute", "cumulative path passes")] {
+                let series = study.arms.enumerated().compactMap { i, arm -> Series? in
+                    let pts = compute.rows.filter { $0[0] == arm.name && $0[1] == String(bn) }.compactMap { r -> Point? in
+                        guard let v = Double(r[x]), let t = Double(r[5]), t.isFinite else { return nil }
+                        return Point(v, t)
+                    }
+                    return pts.isEmpty ? nil : Series(name: arm.label, points: pts, styleIndex: i)
                 }
-                return pts.isEmpty ? nil : Series(name: arm.label, points: pts, styleIndex: i)
-            }
-            if !perEpoch.isEmpty {
-                let name = "figures/tau-epoch-bn\(bn).png"
-                try Figure([Chart(title: "Mean Kendall tau-b per epoch (\(bn == 0 ? "BN as trained" : "BN recalibrated"))", xLabel: "epoch",
-                                  yLabel: "Kendall tau-b", series: perEpoch, integerX: true)]).write(to: dir + "/" + name)
-                figures.append(name)
-            }
-            let perPass = study.arms.enumerated().compactMap { i, arm -> Series? in
-                let pts = compute.rows.filter { $0[0] == arm.name && $0[1] == String(bn) }.compactMap { r -> Point? in
-                    guard let p = Double(r[4]), let t = Double(r[5]), t.isFinite else { return nil }
-                    return Point(p, t)
-                }
-                return pts.isEmpty ? nil : Series(name: arm.label, points: pts, styleIndex: i)
-            }
-            if !perPass.isEmpty {
-                let name = "figures/tau-compute-bn\(bn).png"
-                try Figure([Chart(title: "Mean Kendall tau-b against compute (\(bn == 0 ? "BN as trained" : "BN recalibrated"))",
-                                  xLabel: "cumulative path passes", yLabel: "Kendall tau-b", series: perPass)]).write(to: dir + "/" + name)
+                guard !series.isEmpty else { continue }
+                let name = "figures/\(file)-bn\(bn).png"
+                try Figure([Chart(title: "Mean Kendall tau-b \(title) (\(mode))", xLabel: xLabel, yLabel: "Kendall tau-b", series: series,
+                                  integerX: x == 2)]).write(to: dir + "/" + name)
                 figures.append(name)
             }
         }

@@ -37,14 +37,16 @@ public enum TorchNames {
                 if parts[3] == "bn", !all.contains(prefix + ".conv_1.weight") { return cell + parts[2] + ".op.2." + rest(4) }
                 return cell + parts[2...].joined(separator: ".")
             }
+            // A FactorizedReduce (skip_connect at stride 2) keeps conv_1, conv_2 and bn as they are.
+            func factorized(_ upTo: Int) -> Bool { all.contains(([search ? "supernet" : "network"] + parts[0..<upTo]).joined(separator: ".") + ".conv_1.weight") }
             if !search, parts[2] == "ops", parts.count >= 5, Int(parts[3]) != nil {
-                return cell + "_ops.\(parts[3])." + (opTail(Array(parts[4...])) ?? "?")
+                return cell + "_ops.\(parts[3])." + (factorized(4) ? rest(4) : opTail(Array(parts[4...])) ?? "?")
             }
             if search, parts[2] == "edges", parts.count >= 6, Int(parts[3]) != nil, let p = primitives.firstIndex(of: parts[4]) {
                 let op = "_ops.\(parts[3])._ops.\(p)."
                 // Pools are followed by a BN without affine: nn.Sequential(pool, BN).
                 if parts[4].hasSuffix("pool_3x3"), parts[5] == "bn" { return cell + op + "1." + rest(6) }
-                return cell + op + (opTail(Array(parts[5...])) ?? "?")
+                return cell + op + (factorized(5) ? rest(5) : opTail(Array(parts[5...])) ?? "?")
             }
             return nil
         default:

@@ -97,7 +97,34 @@ let torchPython: (python: String?, why: String) = {
                 s0 = s1 = s.stem(x)
                 for c in s.cells: s0, s1 = s1, c(s0, s1)
                 return s.classifier(s.global_pooling(s1).view(s1.size(0), -1))
+        PRIMITIVES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
+        class MixedOp(nn.Module):
+            def __init__(s, C, st):
+                super().__init__(); s._ops = nn.ModuleList()
+                for p in PRIMITIVES:
+                    op = OPS[p](C, st, False)
+                    s._ops.append(nn.Sequential(op, nn.BatchNorm2d(C, affine=False)) if "pool" in p else op)
+        class SearchCell(nn.Module):
+            def __init__(s, Cpp, Cp, C, red, redp, steps=4):
+                super().__init__()
+                s.preprocess0 = FactorizedReduce(Cpp, C, affine=False) if redp else ReLUConvBN(Cpp, C, 1, 1, 0, affine=False)
+                s.preprocess1 = ReLUConvBN(Cp, C, 1, 1, 0, affine=False)
+                s._ops = nn.ModuleList([MixedOp(C, 2 if red and j < 2 else 1) for i in range(steps) for j in range(2 + i)])
+        class Network(nn.Module):
+            def __init__(s, C, classes, layers, in_channels=3, steps=4, multiplier=4, stem_multiplier=3):
+                super().__init__(); Cc = stem_multiplier * C
+                s.stem = nn.Sequential(nn.Conv2d(in_channels, Cc, 3, padding=1, bias=False), nn.BatchNorm2d(Cc))
+                Cpp, Cp, Cc = Cc, Cc, C; s.cells = nn.ModuleList(); redp = False
+                for i in range(layers):
+                    red = i in [layers // 3, 2 * layers // 3]
+                    if red: Cc *= 2
+                    s.cells.append(SearchCell(Cpp, Cp, Cc, red, redp)); redp = red; Cpp, Cp = Cp, multiplier * Cc
+                s.global_pooling = nn.AdaptiveAvgPool2d(1); s.classifier = nn.Linear(Cp, classes)
         d = sys.argv[1]; meta = json.load(open(d + "/meta.json"))
+        if len(sys.argv) > 2:   # the search supernet's export: DARTS's Network must load it strictly
+            from safetensors.torch import load_file
+            Network(meta["channels"], meta["classes"], meta["layers"], in_channels=meta["input_channels"]).load_state_dict(load_file(sys.argv[2]))
+            print(json.dumps({"search_network_loaded": True})); sys.exit(0)
         g = eval(meta["genotype"], {"Genotype": Genotype, "range": range})
         model = NetworkCIFAR(meta["channels"], meta["classes"], meta["layers"], g, in_channels=meta["input_channels"])
         try:
@@ -125,7 +152,11 @@ let torchPython: (python: String?, why: String) = {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A few steps of stand-alone training, so BN statistics and weights are not the initial ones.
-        let (p, err) = try train(["--method", "standalone", "--genotype", "NSAS", "--epochs", "1", "--auxiliary-weight", "0",
+        // Every op, FactorizedReduce skips (reduce edges from the cell inputs) and pools included.
+        let g = "Genotype(normal=[('sep_conv_5x5', 1), ('dil_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 1), "
+            + "('avg_pool_3x3', 0), ('skip_connect', 0), ('none', 1)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 0), ('max_pool_3x3', 1), "
+            + "('none', 0), ('sep_conv_3x3', 2), ('avg_pool_3x3', 1), ('dil_conv_5x5', 3), ('skip_connect', 1), ('sep_conv_5x5', 4)], reduce_concat=[2, 3, 4, 5])"
+        let (p, err) = try train(["--method", "standalone", "--genotype", g, "--epochs", "1", "--auxiliary-weight", "0",
                                   "--out", dir + "/run"] + KillResumeTests.cnn, wait: true)
         #expect(p.terminationStatus == 0, "\(err)")
         let r = try command("nsas-ckpt", ["export", dir + "/run", "--format", "safetensors", "--torch-names", "darts", "--out", dir + "/w.safetensors"])
@@ -163,5 +194,25 @@ let torchPython: (python: String?, why: String) = {
         print("TorchRoundTripTests: torch \(result["torch"] ?? "?") from \(torchPython.why), loaded with \(result["loaded_with"] ?? "?"): max logit difference \(diff)")
         #expect(diff < 1e-4, "\(text)")
         #expect(result["same_predictions"] as? Bool == true)
+
+        // A search supernet's export loads strictly into DARTS's search Network (model_search.py).
+        let (q, qerr) = try train(["--method", "randomnas", "--epochs", "1", "--search-samples", "1", "--search-top", "1", "--out", dir + "/search"]
+                                  + KillResumeTests.cnn, wait: true)
+        #expect(q.terminationStatus == 0, "\(qerr)")
+        let e = try command("nsas-ckpt", ["export", dir + "/search", "--format", "safetensors", "--torch-names", "darts", "--out", dir + "/s.safetensors"])
+        #expect(e.status == 0, "\(e.err)")
+        if (try? Process.run(URL(fileURLWithPath: py), arguments: ["-c", "import safetensors"])).map({ $0.waitUntilExit(); return $0.terminationStatus == 0 }) == true {
+            let sp = Process()
+            sp.executableURL = URL(fileURLWithPath: py)
+            sp.arguments = ["-c", script, dir, dir + "/s.safetensors"]
+            let serr = Pipe()
+            sp.standardOutput = FileHandle.nullDevice; sp.standardError = serr
+            try sp.run()
+            let sText = String(decoding: serr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            sp.waitUntilExit()
+            #expect(sp.terminationStatus == 0, "\(sText)")
+        } else {
+            print("TorchRoundTripTests: the search Network check needs the safetensors package; skipped")
+        }
     }
 }

@@ -2,7 +2,10 @@
 import PackageDescription
 import Foundation
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Release builds use -O everywhere: bounds and overflow checks stay on, so bad input traps with a
+// message instead of corrupting memory (the hot loops are C kernels; docs/benchmarks.md has the
+// measurement that -Ounchecked bought nothing measurable on the supernet step).
+let optimize: [SwiftSetting] = []
 
 let package = Package(
     name: "nsas",

@@ -164,7 +164,7 @@ public struct StudyReport {
                                        "sign_flip_p"], rows: [])
         var verdicts: [String] = []
         for bn in study.rank.bnRecalibrate {
-            let bnText = bn == 0 ? "BN statistics as trained" : "BN recalibrated on \(bn) batches"
+            let bnText = bn == 0 ? (hasBN ? "BN statistics as trained" : "Inherited weights") : "BN recalibrated on \(bn) batches"
             md.append("## Final Kendall tau-b (epoch \(study.epochs)), \(bnText)")
             md.append("")
             let paper = study.arms.contains { $0.paperTau != nil }
@@ -225,7 +225,7 @@ public struct StudyReport {
         md.append("## Tau per epoch and against compute")
         md.append("")
         for bn in study.rank.bnRecalibrate {
-            md.append("Mean tau-b over seeds, \(bn == 0 ? "BN statistics as trained" : "BN recalibrated") (path passes in brackets: "
+            md.append("Mean tau-b over seeds, \(bn == 0 ? (hasBN ? "BN statistics as trained" : "inherited weights") : "BN recalibrated") (path passes in brackets: "
                       + "a path's forward and backward on one batch counts 1):")
             md.append("")
             md.append("| epoch | " + study.arms.map(\.label).joined(separator: " | ") + " |")
@@ -281,7 +281,7 @@ public struct StudyReport {
         // Figures.
         var figures: [String] = []
         for bn in study.rank.bnRecalibrate {
-            let mode = bn == 0 ? "BN as trained" : "BN recalibrated"
+            let mode = bn == 0 ? (hasBN ? "BN as trained" : "inherited weights") : "BN recalibrated"
             // Mean tau per arm against column `x` of compute.csv: 2 (epoch) or 4 (cumulative path passes).
             for (x, file, title, xLabel) in [(2, "tau-epoch", "per epoch", "epoch"), (4, "tau-compute", "against compute", "cumulative path passes")] {
                 let series = study.arms.enumerated().compactMap { i, arm -> Series? in
@@ -334,6 +334,9 @@ public struct StudyReport {
         try writeFile(Data((md.joined(separator: "\n") + "\n").utf8), to: dir + "/report.md")
         return Written(directory: dir, done: done, total: plan.tasks.count)
     }
+
+    /// The RNN space has no batch norm: its rankings are plain inherited weights.
+    var hasBN: Bool { !["rnn", "darts-rnn"].contains(study.space) }
 
     func label(_ arm: String) -> String { study.arms.first { $0.name == arm }?.label ?? arm }
 

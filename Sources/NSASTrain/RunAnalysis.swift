@@ -92,12 +92,11 @@ public enum RunAnalysis {
             if let a = try? JSONDecoder().decode(S.Arch.self, from: data) {
                 text = a.canonical; sites = S.sites(a); value = a
             } else if let p = try? JSONDecoder().decode(EdgeOps.self, from: data) {
-                let counts = S.edgeCounts(try config.run.options(S.self))
                 guard p.cells.map(\.count) == counts, p.cells.joined().allSatisfy({ S.primitives.indices.contains($0) }) else {
                     throw CheckpointError("archive", "holds a path that does not fit the space")
                 }
                 sites = p.cells.enumerated().flatMap { t, ops in ops.enumerated().map { PathSite(cellType: t, edge: $0, op: S.primitives[$1]) } }
-                text = S.pathText(p, options: try config.run.options(S.self)); value = p
+                text = S.pathText(p, options: options); value = p
             } else {
                 throw CheckpointError("archive", "holds a member that is neither an architecture of the space nor a GDAS path")
             }
@@ -133,62 +132,71 @@ public enum RunAnalysis {
     /// Drift of the weights (BN running statistics left out unless `buffers`) from epoch `from` to
     /// `to` (0 is not stored: the first checkpoint is the earliest), grouped; with `paths`, each
     /// op tensor is split by whether a recorded path or archived constraint of epochs from+1...to
-    /// trained its site.
-    public static func drift(_ dir: String, from: Int?, to: Int?, by: Grouping, paths: Bool, buffers: Bool = false) throws -> [DriftRow] {
+    /// trained its site. `perEpoch` gives every pair of consecutive epochs instead (the run's
+    /// checkpoints and coverage read once).
+    public static func drift(_ dir: String, from: Int? = nil, to: Int? = nil, perEpoch: Bool = false, by: Grouping, paths: Bool,
+                             buffers: Bool = false) throws -> [DriftRow] {
         let cks = try checkpoints(dir)
         let config = try RunSchema.config(cks[0].file)
-        return try drift(SpaceRegistry.type(config.run.space), dir, cks, config, from: from, to: to, by: by, paths: paths, buffers: buffers)
+        let epochs = cks.map(\.state.epoch)
+        let pairs = perEpoch ? Array(zip(epochs, epochs.dropFirst())) : [(from ?? epochs.first!, to ?? epochs.last!)]
+        return try drift(SpaceRegistry.type(config.run.space), dir, cks, config, pairs: pairs, by: by, paths: paths, buffers: buffers)
     }
 
     static func drift<S: SearchSpace>(_ t: S.Type, _ dir: String, _ cks: [(file: CheckpointFile, state: RunSchema.State)], _ config: RunSchema.Config,
-                                      from: Int?, to: Int?, by: Grouping, paths: Bool, buffers: Bool) throws -> [DriftRow] {
+                                      pairs: [(Int, Int)], by: Grouping, paths: Bool, buffers: Bool) throws -> [DriftRow] {
         let options = try config.run.options(S.self)
         let epochs = cks.map(\.state.epoch)
-        let e1 = from ?? epochs.first!, e2 = to ?? epochs.last!
-        guard let a = cks.first(where: { $0.state.epoch == e1 }), let b = cks.first(where: { $0.state.epoch == e2 }), e1 < e2 else {
-            throw CheckpointError(dir, "has checkpoints of epochs \(epochs.map(String.init).joined(separator: ", ")); --from and --to must name two of them, --from before --to")
-        }
-        var trained: Set<PathSite>? = nil
+        var cov: Coverage? = nil
         if paths {
             guard config.run.standalone == nil else { throw CheckpointError(dir, "is a stand-alone training: --paths needs a search") }
-            let cov = try coverage(S.self, cks, config)
-            var set = Set<PathSite>()
-            for e in epochs where e > e1 && e <= e2 {
-                for (s, n) in cov.current[e] ?? [:] where n > 0 { set.insert(s) }
-                for (s, n) in cov.constraint[e] ?? [:] where n > 0 { set.insert(s) }
-            }
-            trained = set
+            cov = try coverage(S.self, cks, config)
         }
-        let wa = Dictionary(try a.file.tensors("weights").map { ($0.name, $0.values) }, uniquingKeysWith: { x, _ in x })
-        var acc: [String: (t: Int, n: Int, d2: Double, a2: Double, b2: Double, ab: Double)] = [:]
-        var order: [String] = []
-        for tb in try b.file.tensors("weights") {
-            guard let va = wa[tb.name], va.count == tb.values.count else { continue }
-            if !buffers, tb.name.hasSuffix("running_mean") || tb.name.hasSuffix("running_var") || tb.name.hasSuffix("num_batches_tracked") { continue }
-            let site = S.site(ofTensor: tb.name, options: options)
-            let group: String
-            switch by {
-            case .op: group = site?.site.op ?? "(shared)"
-            case .cell: group = site.map { "cell \($0.cell) (\(S.cellTypes[$0.site.cellType]))" } ?? "(shared)"
-            case .edge: group = site.map { "\(S.cellTypes[$0.site.cellType]) edge \($0.site.edge)" } ?? "(shared)"
-            case .tensor: group = tb.name
+        // One pair: the weights of epoch e1 and e2 compared, grouped and split.
+        func pair(_ e1: Int, _ e2: Int) throws -> [DriftRow] {
+            guard let a = cks.first(where: { $0.state.epoch == e1 }), let b = cks.first(where: { $0.state.epoch == e2 }), e1 < e2 else {
+                throw CheckpointError(dir, "has checkpoints of epochs \(epochs.map(String.init).joined(separator: ", ")); --from and --to must name two of them, --from before --to")
             }
-            let split = trained.map { set in site.map { set.contains($0.site) ? "trained" : "untrained" } ?? "shared" } ?? "all"
-            let key = group + "\u{1}" + split
-            if acc[key] == nil { order.append(key); acc[key] = (0, 0, 0, 0, 0, 0) }
-            var s = acc[key]!
-            s.t += 1; s.n += va.count
-            for i in va.indices {
-                let x = Double(va[i]), y = Double(tb.values[i])
-                s.d2 += (y - x) * (y - x); s.a2 += x * x; s.b2 += y * y; s.ab += x * y
+            var trained: Set<PathSite>? = nil
+            if let cov {
+                var set = Set<PathSite>()
+                for e in epochs where e > e1 && e <= e2 {
+                    for (s, n) in cov.current[e] ?? [:] where n > 0 { set.insert(s) }
+                    for (s, n) in cov.constraint[e] ?? [:] where n > 0 { set.insert(s) }
+                }
+                trained = set
             }
-            acc[key] = s
+            let wa = Dictionary(try a.file.tensors("weights").map { ($0.name, $0.values) }, uniquingKeysWith: { x, _ in x })
+            var acc: [String: (t: Int, n: Int, d2: Double, a2: Double, b2: Double, ab: Double)] = [:]
+            for tb in try b.file.tensors("weights") {
+                guard let va = wa[tb.name], va.count == tb.values.count else { continue }
+                if !buffers, tb.name.hasSuffix("running_mean") || tb.name.hasSuffix("running_var") || tb.name.hasSuffix("num_batches_tracked") { continue }
+                let site = S.site(ofTensor: tb.name, options: options)
+                let group: String
+                switch by {
+                case .op: group = site?.site.op ?? "(shared)"
+                case .cell: group = site.map { "cell \($0.cell) (\(S.cellTypes[$0.site.cellType]))" } ?? "(shared)"
+                case .edge: group = site.map { "\(S.cellTypes[$0.site.cellType]) edge \($0.site.edge)" } ?? "(shared)"
+                case .tensor: group = tb.name
+                }
+                let split = trained.map { set in site.map { set.contains($0.site) ? "trained" : "untrained" } ?? "shared" } ?? "all"
+                let key = group + "\u{1}" + split
+                if acc[key] == nil { acc[key] = (0, 0, 0, 0, 0, 0) }
+                var s = acc[key]!
+                s.t += 1; s.n += va.count
+                for i in va.indices {
+                    let x = Double(va[i]), y = Double(tb.values[i])
+                    s.d2 += (y - x) * (y - x); s.a2 += x * x; s.b2 += y * y; s.ab += x * y
+                }
+                acc[key] = s
+            }
+            return acc.keys.sorted().map { key in
+                let s = acc[key]!, parts = key.split(separator: "\u{1}").map(String.init)
+                return DriftRow(from: e1, to: e2, group: parts[0], split: parts[1], tensors: s.t, values: s.n,
+                                relativeChange: s.a2 > 0 ? (s.d2 / s.a2).squareRoot() : .nan,
+                                cosine: s.a2 > 0 && s.b2 > 0 ? s.ab / (s.a2 * s.b2).squareRoot() : .nan)
+            }
         }
-        return order.sorted().map { key in
-            let s = acc[key]!, parts = key.split(separator: "\u{1}").map(String.init)
-            return DriftRow(from: e1, to: e2, group: parts[0], split: parts[1], tensors: s.t, values: s.n,
-                            relativeChange: s.a2 > 0 ? (s.d2 / s.a2).squareRoot() : .nan,
-                            cosine: s.a2 > 0 && s.b2 > 0 ? s.ab / (s.a2 * s.b2).squareRoot() : .nan)
-        }
+        return try pairs.flatMap { try pair($0.0, $0.1) }
     }
 }

@@ -301,15 +301,7 @@ struct Drift: ParsableCommand {
             guard !(csv && json) else { throw ValidationError("give --csv or --json, not both") }
             guard let grouping = RunAnalysis.Grouping(rawValue: by) else { throw ValidationError("--by must be op, cell, edge or tensor, not \(by)") }
             guard !(perEpoch && (from != nil || to != nil)) else { throw ValidationError("--per-epoch covers every pair; leave out --from and --to") }
-            var rows: [RunAnalysis.DriftRow] = []
-            if perEpoch {
-                let epochs = try RunDirectory.files(folder).map { try RunSchema.state(CheckpointFile($0)).epoch }.sorted()
-                for (a, b) in zip(epochs, epochs.dropFirst()) {
-                    rows += try RunAnalysis.drift(folder, from: a, to: b, by: grouping, paths: paths, buffers: buffers)
-                }
-            } else {
-                rows = try RunAnalysis.drift(folder, from: from, to: to, by: grouping, paths: paths, buffers: buffers)
-            }
+            let rows = try RunAnalysis.drift(folder, from: from, to: to, perEpoch: perEpoch, by: grouping, paths: paths, buffers: buffers)
             var t = CSVTable(header: ["from", "to", by, "split", "tensors", "values", "relative_change", "cosine"], rows: [])
             for r in rows {
                 t.rows.append([String(r.from), String(r.to), r.group, r.split, String(r.tensors), String(r.values),

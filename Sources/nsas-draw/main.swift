@@ -281,13 +281,11 @@ struct DriftPlot: ParsableCommand {
 
     func run() throws {
         try runReportingErrors("nsas-draw") {
-            let epochs = try RunDirectory.files(runDir).map { try RunSchema.state(CheckpointFile($0)).epoch }.sorted()
-            guard epochs.count >= 2 else { throw ValidationError("\(runDir) has \(epochs.count) checkpoint(s); drift needs two epochs") }
+            let rows = try RunAnalysis.drift(runDir, perEpoch: true, by: .op, paths: paths)
+            guard !rows.isEmpty else { throw ValidationError("\(runDir) has one checkpoint; drift needs two epochs") }
             var points: [String: [Point]] = [:]
-            for (a, b) in zip(epochs, epochs.dropFirst()) {
-                for r in try RunAnalysis.drift(runDir, from: a, to: b, by: .op, paths: paths) where r.relativeChange.isFinite {
-                    points[r.group + (r.split == "untrained" ? " (untrained)" : ""), default: []].append(Point(Double(b), r.relativeChange))
-                }
+            for r in rows where r.relativeChange.isFinite {
+                points[r.group + (r.split == "untrained" ? " (untrained)" : ""), default: []].append(Point(Double(r.to), r.relativeChange))
             }
             let groups = Array(Set(points.keys.map { $0.replacingOccurrences(of: " (untrained)", with: "") })).sorted()
             let series = points.keys.sorted().map { key -> Series in

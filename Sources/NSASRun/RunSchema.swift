@@ -4,7 +4,7 @@ import NSASSearchSpace
 import NSASTensor
 
 /// The version string written into checkpoints.
-public let nsasVersion = "nsas 0.2.0"
+public let nsasVersion = "nsas 0.3.0"
 
 /// One tracked architecture's held-out score after an epoch (`--track`): accuracy or perplexity.
 public struct TrackedScore: Codable, Equatable, Sendable {

@@ -34,8 +34,10 @@ public struct RunCheckpointer {
                        streams: RandomStreams, named: [(String, Tensor)], sgd: SGD) throws -> [CheckpointWriter.Section] {
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         var momentum: [StoredTensor] = []
-        for (p, v) in zip(sgd.parameters, sgd.velocity) where !v.isEmpty {
-            momentum.append(StoredTensor(name: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), shape: p.shape, values: v))
+        // Every parameter has an entry; one never updated (off every sampled path so far) is empty,
+        // so a missing entry always means a damaged or crafted file.
+        for (p, v) in zip(sgd.parameters, sgd.velocity) {
+            momentum.append(StoredTensor(name: "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?"), shape: v.isEmpty ? [0] : p.shape, values: v))
         }
         return [try json("config", config), try json("state", state), try json("metrics", metrics),
                 CheckpointWriter.Section("paths", Array(paths.joined(separator: "\n").utf8)),
@@ -94,10 +96,24 @@ enum RunRestore {
         guard f.has("optimizer") else {
             throw CheckpointError(f.path, section: "optimizer", "is missing (older checkpoints keep only weights)", advice: "resume from the newest checkpoint, or write all with --keep-optimizer")
         }
-        let momentum = Dictionary(try f.tensors("optimizer").map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
+        let stored = try f.tensors("optimizer")
+        let momentum = Dictionary(stored.map { ($0.name, $0.values) }, uniquingKeysWith: { a, _ in a })
         let nameOf = Dictionary(named.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
+        // nsas 0.2.0 wrote only the parameters that had been updated; later versions write all.
+        let legacy = try RunSchema.config(f).tool == "nsas 0.2.0" && !stored.contains { $0.values.isEmpty }
         for (i, p) in sgd.parameters.enumerated() {
-            if let v = momentum["momentum." + (nameOf[ObjectIdentifier(p)] ?? "")], v.count == p.count { sgd.velocity[i] = v } else { sgd.velocity[i] = [] }
+            let name = "momentum." + (nameOf[ObjectIdentifier(p)] ?? "?")
+            switch momentum[name] {
+            case let v? where v.count == p.count: sgd.velocity[i] = v
+            case let v? where v.isEmpty: sgd.velocity[i] = []
+            case nil where legacy: sgd.velocity[i] = []
+            case let v?:
+                throw CheckpointError(f.path, section: "optimizer", "tensor '\(name)' holds \(v.count) values, the parameter has \(p.count)",
+                                      advice: "the file is damaged; use an earlier epoch that has optimizer state")
+            case nil:
+                throw CheckpointError(f.path, section: "optimizer", "has no tensor '\(name)' (\(stored.count) of \(sgd.parameters.count) parameters)",
+                                      advice: "the file is damaged; use an earlier epoch that has optimizer state")
+            }
         }
     }
 

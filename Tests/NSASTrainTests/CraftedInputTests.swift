@@ -89,14 +89,19 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         let source = run + "/epoch-0001.nsasckpt"
 
         /// Writes the run folder `name` holding epoch 1 with `section` replaced by `edit(section JSON)`.
-        func crafted(_ name: String, _ section: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+        func crafted(_ name: String, _ section: String, tensors: (inout [StoredTensor]) -> Void = { _ in },
+                     _ edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
             let f = try CheckpointFile(source)
             let folder = dir + "/" + name
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             var sections: [CheckpointWriter.Section] = []
             for e in f.entries {
                 var bytes = try f.read(e.name)
-                if e.name == section {
+                if e.name == section && e.name == "optimizer" {
+                    var t = try f.tensors(e.name)
+                    tensors(&t)
+                    bytes = TensorCodec.encode(t)
+                } else if e.name == section {
                     var o = try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
                     edit(&o)
                     bytes = [UInt8](try JSONSerialization.data(withJSONObject: o))
@@ -125,6 +130,15 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         oneLine(try command("nsas-train", ["--resume", capacity]), "holds an archive of 0")
         let draws = try crafted("draws", "archive") { $0["draws"] = -1 }
         oneLine(try command("nsas-train", ["--resume", draws], timeout: 30), "draws")
+
+        // A momentum tensor taken out (or cut short): refused, never resumed with fresh momentum.
+        let noMomentum = try crafted("momentum", "optimizer", tensors: { $0.removeLast() })
+        oneLine(try command("nsas-train", ["--resume", noMomentum]), "has no tensor 'momentum.")
+        let shortMomentum = try crafted("short", "optimizer", tensors: { t in
+            let i = t.firstIndex { $0.values.count > 1 }!
+            t[i].values.removeLast(); t[i].shape = [t[i].values.count]
+        })
+        oneLine(try command("nsas-train", ["--resume", shortMomentum]), "values, the parameter has")
 
         let channels = try crafted("channels", "config") { o in
             var r = o["run"] as! [String: Any]

@@ -29,6 +29,7 @@ public final class InheritedRanker<S: SearchSpace>: AnyRanker {
     init(_ f: CheckpointFile, config: RunConfig, data: Any?) throws {
         let options = try config.options(S.self)
         let loaded = try (data as? S.Data) ?? S.loadData(options, setup: config.setup)
+        try S.checkMemory(options, data: loaded, setup: config.setup, supernet: true, training: false)
         supernet = try S(options: options, setup: config.setup, data: loaded, streams: RandomStreams(seed: config.seed))
         try RunSchema.load(f.tensors("weights"), into: supernet.named(), path: f.path, section: "weights")
         epoch = try RunSchema.state(f).epoch

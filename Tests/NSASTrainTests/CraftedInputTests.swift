@@ -74,6 +74,11 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         oneLine(try command("nsas-train", ["--method", "randomnas", "--track", dir + "/track.txt", "--out", dir + "/trk"] + KillResumeTests.cnn),
                 "has 3 nodes a cell; the supernet's cells have 4")
         #expect(Date().timeIntervalSince(started) < 20)
+        // A network far larger than any machine's memory: refused with the estimate, nothing allocated.
+        let huge = Date()
+        oneLine(try command("nsas-train", ["--method", "randomnas", "--data", "default", "--layers", "200", "--channels", "4096", "--out", dir + "/huge"], timeout: 20),
+                "supernet needs at least")
+        #expect(Date().timeIntervalSince(huge) < 20 && !FileManager.default.fileExists(atPath: dir + "/huge/epoch-0001.nsasckpt"))
         let t = try command("nsas-replay", [dir, "--tolerance", "nan"], timeout: 20)
         #expect(t.status == 64 && t.err.contains("--tolerance must be a finite number"), "\(t.err)")
     }

@@ -141,6 +141,9 @@ public protocol SearchSpace: AnyObject {
     /// Checks options before anything is built (one line naming the option).
     static func validate(_ options: Options) throws
     static func loadData(_ options: Options, setup: SpaceSetup) throws -> Data
+    /// A lower bound of the bytes a network of `options` needs (a supernet or a stand-alone
+    /// network; training with `batch`, or evaluating), checked against `MemoryBudget` before building.
+    static func memoryEstimate(_ options: Options, data: Data, batch: Int, training: Bool, supernet: Bool) -> Double
     /// A uniformly sampled architecture.
     static func sample(_ options: Options, allowNone: Bool, _ rng: inout RNG) -> Arch
     /// Checks that the supernet of `options` holds `arch` (its node count): one line if not.

@@ -18,6 +18,7 @@ public enum Search {
         let options = try config.options(S.self)
         let streams = RandomStreams(seed: config.seed)
         let loaded = try (data as? S.Data) ?? S.loadData(options, setup: config.setup)
+        try S.checkMemory(options, data: loaded, setup: config.setup, supernet: true, training: true)
         let space = try S(options: options, setup: config.setup, data: loaded, streams: streams)
         func engine<M: SearchMethod>(_ m: M) -> any AnySearch where M.Space == S {
             SearchEngine(space: space, method: m, config: config, streams: streams, log: log)

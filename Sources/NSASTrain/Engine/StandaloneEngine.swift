@@ -50,6 +50,7 @@ public final class StandaloneEngine<S: StandaloneSpace>: AnyStandalone {
     init(_ genotype: S.Arch, config: RunConfig, data: S.Data?, log: RunLog) throws {
         let options = try config.options(S.self)
         let loaded = try data ?? S.loadData(options, setup: config.setup)
+        try S.checkMemory(options, data: loaded, setup: config.setup, supernet: false, training: true)
         streams = RandomStreams(seed: config.seed)
         model = try S.standalone(genotype, options: options, setup: config.setup, data: loaded, streams: streams)
         self.genotype = genotype; self.config = config; self.log = log; self.data = loaded

@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -87,10 +88,10 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "NSASIOTests", dependencies: ["NSASIO"]),
         .testTarget(name: "NSASAnalysisTests", dependencies: ["NSASAnalysis"]),
-        .testTarget(name: "NSASCheckpointTests", dependencies: ["NSASCheckpoint"]),
+        .testTarget(name: "NSASCheckpointTests", dependencies: ["NSASCheckpoint", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "NSASTrainTests", dependencies: ["NSASTrain", "NSASCheckpoint", "NSASTestSupport"]),
         .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),
-        .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport"]),
+        .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "NSASDrawTests", dependencies: ["NSASDraw", "NSASIO", "NSASSearchSpace", "NSASAnalysis", "NSASTensor"]),
         .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
         .testTarget(name: "NSASStudyTests", dependencies: ["NSASStudy", "NSASAnalysis", "NSASCheckpoint"]),

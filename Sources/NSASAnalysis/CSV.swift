@@ -26,33 +26,53 @@ public struct CSVTable: Equatable, Sendable {
 
     /// Parses CSV text; `path` names it in errors.
     public static func parse(_ text: String, path: String = "<csv>") throws -> CSVTable {
-        // By Unicode scalars, not Characters: the delimiters are ASCII, and a combining mark after a
-        // quote or comma would otherwise merge with it into one Character.
-        var records: [[String]] = [], field = String.UnicodeScalarView(), record: [String] = [], inQuotes = false
+        var text = text
+        return try text.withUTF8 { try parse(utf8: $0, path: path) }
+    }
+
+    /// Parses UTF-8 bytes. The delimiters are ASCII and no byte of a multi-byte UTF-8 sequence is
+    /// ASCII, so splitting bytes splits the text exactly where splitting Unicode scalars would (a
+    /// combining mark after a quote or comma never merges with it, as it would in Characters).
+    static func parse(utf8 b: UnsafeBufferPointer<UInt8>, path: String) throws -> CSVTable {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        var records: [[String]] = [], record: [String] = []
+        var quoted: [UInt8] = []   // a quoted field's bytes, doubled quotes undone
         // A line holding only `""` is a record of one empty field, not a blank line.
         var quotedInRecord = false
-        var scalars = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func next() -> Unicode.Scalar? { if let p = pending { pending = nil; return p }; return scalars.next() }
-        func endField() { record.append(String(field)); field = String.UnicodeScalarView() }
-        while let c = next() {
+        var i = 0, start = 0, inQuotes = false, fieldIsQuoted = false
+        let n = b.count
+        func endField(_ end: Int) {
+            if fieldIsQuoted {
+                quoted.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<end]))   // text after the closing quote
+                record.append(String(decoding: quoted, as: UTF8.self)); quoted.removeAll(keepingCapacity: true)
+            } else {
+                record.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+            }
+            fieldIsQuoted = false
+        }
+        while i < n {
+            let c = b[i]
             if inQuotes {
-                if c == "\"" {
-                    if let n = next() { if n == "\"" { field.append("\"") } else { inQuotes = false; pending = n } } else { inQuotes = false }
-                } else { field.append(c) }
-            } else if c == "\"" && field.isEmpty {
-                inQuotes = true; quotedInRecord = true
-            } else if c == "," {
-                endField()
-            } else if c == "\n" || c == "\r" {
-                if c == "\r", let n = next(), n != "\n" { pending = n }
-                endField()
+                if c == quote {
+                    if i + 1 < n && b[i + 1] == quote { quoted.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<(i + 1)])); i += 2; start = i; continue }
+                    quoted.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
+                    inQuotes = false; start = i + 1
+                }
+                i += 1
+            } else if c == quote && i == start && !fieldIsQuoted {
+                inQuotes = true; fieldIsQuoted = true; quotedInRecord = true; i += 1; start = i
+            } else if c == comma {
+                endField(i); i += 1; start = i
+            } else if c == lf || c == cr {
+                endField(i)
+                i += (c == cr && i + 1 < n && b[i + 1] == lf) ? 2 : 1
+                start = i
                 if !(record.count == 1 && record[0].isEmpty) || quotedInRecord { records.append(record) }
                 record = []; quotedInRecord = false
-            } else { field.append(c) }
+            } else { i += 1 }
         }
         if inQuotes { throw CSVError.unterminated(path) }
-        if !field.isEmpty || !record.isEmpty { endField(); records.append(record) }
+        if start < n || fieldIsQuoted || !record.isEmpty { endField(n); records.append(record) }
         guard let header = records.first else { throw CSVError.empty(path) }
         for (i, r) in records.enumerated().dropFirst() where r.count != header.count {
             throw CSVError.ragged(path: path, line: i + 1, got: r.count, want: header.count)
@@ -61,7 +81,9 @@ public struct CSVTable: Equatable, Sendable {
     }
 
     public static func read(_ path: String) throws -> CSVTable {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CSVError.unreadable(path) }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(validating: data, as: UTF8.self) else {
+            throw CSVError.unreadable(path)
+        }
         return try parse(text, path: path)
     }
 

@@ -133,36 +133,6 @@ public enum RankCorrelation {
         return (s, denom > 0 ? s / denom : .nan)
     }
 
-    /// Tau-b of `count` bootstrap resamples of the pairs, each drawn from its own seeded generator
-    /// (SplitMix64 of seed and resample index), so the result does not depend on the thread count;
-    /// resamples run in parallel.
-    static func bootstrapTaus(_ a: [Double], _ b: [Double], count: Int, seed: UInt64) -> [Double] {
-        let n = a.count
-        guard n >= 2, count > 0 else { return [] }
-        let (ra, ka) = denseRanks(a), (rb, kb) = denseRanks(b)
-        var out = [Double](repeating: .nan, count: count)
-        let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        out.withUnsafeMutableBufferPointer { buf in
-            let base = buf.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                var w = TauScratch(n: n, ka: ka, kb: kb)
-                var sa = [Int32](repeating: 0, count: n), sb = sa
-                for r in (count * c / chunks)..<(count * (c + 1) / chunks) {
-                    var state = seed ^ (UInt64(r) &* 0xD1B5_4A32_D192_ED03) &+ 0x9E37_79B9_7F4A_7C15
-                    for k in 0..<n {
-                        state &+= 0x9E37_79B9_7F4A_7C15
-                        var z = state
-                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                        let i = Int((z ^ (z >> 31)) % UInt64(n))
-                        sa[k] = ra[i]; sb[k] = rb[i]
-                    }
-                    base[r] = tauStatistics(sa, sb, &w).tau
-                }
-            }
-        }
-        return out
-    }
-
     /// Average ranks (1-based; ties share the mean of their positions).
     public static func ranks(_ x: [Double]) -> [Double] {
         let order = x.indices.sorted { x[$0] < x[$1] }

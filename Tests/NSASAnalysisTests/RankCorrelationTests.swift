@@ -1,5 +1,5 @@
 import Foundation
-import NSASAnalysis
+@testable import NSASAnalysis
 import Testing
 
 @Suite struct RankCorrelationTests {
@@ -60,6 +60,31 @@ import Testing
             let a = (0..<n).map { _ in next(levels) }, b = (0..<n).map { _ in next(levels) + 0.5 * next(2) }
             let fast = RankCorrelation.kendallTauB(a, b).tau, slow = naive(a, b)
             #expect(fast.isNaN == slow.isNaN && (fast.isNaN || abs(fast - slow) < 1e-12), "n \(n): \(fast) vs \(slow)")
+        }
+    }
+
+    /// The bootstrap counts copies of the sorted pairs instead of sorting each resample: every
+    /// resample's tau equals tau-b of the resample drawn and computed directly.
+    @Test func bootstrapEqualsDrawingEachResample() {
+        var state: UInt64 = 11
+        func next(_ k: Int) -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double((state >> 33) % UInt64(k)) }
+        for (n, levels) in [(2, 2), (7, 3), (60, 5), (400, 1000)] {
+            let a = (0..<n).map { _ in next(levels) }, b = (0..<n).map { _ in next(levels) + 0.5 * next(2) }
+            let seed: UInt64 = 5
+            let fast = RankCorrelation.bootstrapTaus(a, b, count: 40, seed: seed)
+            for r in 0..<40 {
+                var s = seed ^ (UInt64(r) &* 0xD1B5_4A32_D192_ED03) &+ 0x9E37_79B9_7F4A_7C15
+                var ra: [Double] = [], rb: [Double] = []
+                for _ in 0..<n {
+                    s &+= 0x9E37_79B9_7F4A_7C15
+                    var z = s
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    let i = Int((z ^ (z >> 31)) % UInt64(n))
+                    ra.append(a[i]); rb.append(b[i])
+                }
+                let slow = naive(ra, rb)
+                #expect(fast[r].isNaN == slow.isNaN && (slow.isNaN || abs(fast[r] - slow) < 1e-12), "n \(n), resample \(r): \(fast[r]) vs \(slow)")
+            }
         }
     }
 

@@ -6,12 +6,14 @@ import NSASTensor
 import NSASTrain
 import Testing
 
-/// Every method in both spaces through the one engine: a checkpoint every epoch, resume from
+/// Every method in every space through the one engine: a checkpoint every epoch, resume from
 /// epoch 1 identical to the uninterrupted run, replay from the seed and from epoch 1.
 @Suite struct EngineMatrixTests {
-    static let cases: [(String, Method)] = [Method.randomnas, .nsas, .gdas, .gdasNSAS, .wpl].flatMap { [("cnn", $0), ("rnn", $0)] }
+    static let cases: [(String, Method)] = [Method.randomnas, .nsas, .gdas, .gdasNSAS, .wpl].flatMap { [("cnn", $0), ("rnn", $0), ("nb201", $0)] }
 
-    func config(_ space: String, _ m: Method) -> RunConfig { space == "cnn" ? tinyCNN(m, epochs: 2, steps: 3) : tinyRNN(m, epochs: 2, steps: 5) }
+    func config(_ space: String, _ m: Method) -> RunConfig {
+        space == "cnn" ? tinyCNN(m, epochs: 2, steps: 3) : space == "nb201" ? tinyNB201(m, epochs: 2, steps: 3) : tinyRNN(m, epochs: 2, steps: 5)
+    }
 
     @Test(arguments: cases)
     func checkpointsResumesAndReplays(_ space: String, _ method: Method) throws {
@@ -48,7 +50,8 @@ import Testing
     }
 
     @Test func spacesAreRegisteredByID() throws {
-        #expect(SpaceRegistry.names == ["darts-cnn", "darts-rnn"])
+        #expect(SpaceRegistry.names == ["darts-cnn", "darts-rnn", "nb201"])
+        #expect(try SpaceRegistry.type(named: "nb201") == NB201Space.self)
         #expect(try SpaceRegistry.type(named: "rnn") == DARTSRNNSpace.self)
         #expect(throws: SearchSpaceError.self) { try SpaceRegistry.type(named: "nb999") }
     }

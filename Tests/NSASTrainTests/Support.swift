@@ -17,6 +17,19 @@ func tinyCNN(_ method: Method = .randomnas, epochs: Int, steps: Int, batch: Int 
     return c
 }
 
+/// A NAS-Bench-201 run at a tiny size (C = 4, one cell a stage) on the embedded images.
+func tinyNB201(_ method: Method = .randomnas, epochs: Int, steps: Int, batch: Int = 16,
+               arch: String = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|") -> RunConfig {
+    var c = try! RunConfig.defaults(space: .nb201, method: method, genotype: arch)
+    var o = NB201Options()
+    o.channels = 4; o.cellsPerStage = 1
+    c.network = try! JSONValue(encoding: o)
+    c.batch = batch; c.epochs = epochs; c.maxSteps = steps; c.evalBatch = 1000
+    c.selection?.samples = 1; c.selection?.top = 1
+    c.nsas?.archiveSize = 2
+    return c
+}
+
 /// A recurrent search of 4 nodes and 12 hidden units on the tiny corpus.
 func tinyRNN(_ method: Method = .randomnas, epochs: Int = 2, steps: Int = 12) -> RunConfig {
     var c = try! RunConfig.defaults(space: .dartsRNN, method: method, genotype: "rnn:tanh~0|relu~1|sigmoid~1|identity~2")

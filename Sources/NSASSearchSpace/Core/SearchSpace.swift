@@ -146,6 +146,8 @@ public protocol SearchSpace: AnyObject {
     static func memoryEstimate(_ options: Options, data: Data, batch: Int, training: Bool, supernet: Bool) -> Double
     /// A uniformly sampled architecture.
     static func sample(_ options: Options, allowNone: Bool, _ rng: inout RNG) -> Arch
+    /// Every architecture of a finite space, in a fixed order (nil: the space is too large to list).
+    static func all(_ options: Options) -> [Arch]?
     /// Checks that the supernet of `options` holds `arch` (its node count): one line if not.
     static func check(_ arch: Arch, options: Options) throws
     /// Names of the cell types (`normal`, `reduce`; `recurrent`), as `PathSite.cellType` indexes them.
@@ -202,6 +204,9 @@ public protocol SearchSpace: AnyObject {
 
 extension SearchSpace {
     public func score(_ arch: Arch, batches: Int?) throws -> ArchScore { try score(arch, batches: batches, batchSize: nil) }
+
+    /// By default a space is too large to list.
+    public static func all(_ options: Options) -> [Arch]? { nil }
 
     /// By default nothing is shared.
     public func shared(_ batch: Batch) throws -> Batch { batch }

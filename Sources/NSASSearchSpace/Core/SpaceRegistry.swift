@@ -3,6 +3,7 @@ public enum SpaceRegistry {
     public static let all: [any SearchSpace.Type] = [
         DARTSCNNSpace.self,
         DARTSRNNSpace.self,
+        NB201Space.self,
     ]
 
     static func id<S: SearchSpace>(of type: S.Type) -> SpaceID { S.id }

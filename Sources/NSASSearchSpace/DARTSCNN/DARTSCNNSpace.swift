@@ -20,15 +20,6 @@ public struct DARTSCNNOptions: Codable, Hashable, Sendable {
     public init() {}
 }
 
-/// One image batch.
-public struct ImageBatch {
-    public var x: Tensor
-    public var labels: [Int]
-    /// A shared batch (NSAS): the architecture-independent prefix on the tape, and the leaves the
-    /// paths run from.
-    var prefix: SharedPrefix? = nil, leaves: SharedPrefix? = nil
-}
-
 /// The DARTS CNN space on an image data set: a single-path supernet (`Supernet`), shuffled and
 /// augmented training batches from the `data` stream, architectures scored by held-out accuracy.
 public final class DARTSCNNSpace: StandaloneSpace {
@@ -120,16 +111,14 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
 
     public let options: DARTSCNNOptions
-    public let data: DataSplits
     public let supernet: Supernet
-    let setup: SpaceSetup
-    let batcher: Batcher
-    var order: [[Int]] = []
+    let feed: ImageFeed
+    public var data: DataSplits { feed.data }
 
     public init(options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
         try Self.validate(options)
-        self.options = options; self.setup = setup; self.data = data
-        batcher = Batcher(data)
+        self.options = options
+        feed = ImageFeed(data, setup: setup)
         supernet = try Supernet(CNNConfig(layers: options.layers, channels: options.channels, inputChannels: data.channels,
                                           imageSize: data.imageSize, classes: data.classes), rng: &streams[RandomStreams.initialization])
     }
@@ -146,24 +135,9 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
     public var unit: String { "images" }
 
-    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int {
-        order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: true, dropLast: true, rng: &streams[RandomStreams.data])
-        if setup.maxSteps > 0 { order = Array(order.prefix(setup.maxSteps)) }
-        guard !order.isEmpty else { throw SearchSpaceError.option("--batch \(setup.batch) is larger than the training split (\(data.train.count) images)") }
-        return order.count
-    }
-
-    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
-        let aug = Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip)
-        let (x, y) = batcher.batch(data.train, order[step], augmentation: aug, rng: &streams[RandomStreams.data])
-        return ImageBatch(x: x, labels: y)
-    }
-
-    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
-        let indices = (0..<setup.batch).map { _ in streams[RandomStreams.heldout].int(below: data.heldout.count) }
-        let (x, y) = batcher.batch(data.heldout, indices, rng: &streams[RandomStreams.heldout])
-        return ImageBatch(x: x, labels: y)
-    }
+    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int { try feed.beginEpoch(streams: streams) }
+    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.trainBatch(step, streams: streams) }
+    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.heldoutBatch(streams: streams) }
 
     public func loss(_ path: Path<Genotype>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
         let ctx = ForwardContext(training: true)
@@ -176,9 +150,7 @@ public final class DARTSCNNSpace: StandaloneSpace {
             logits = try supernet.forward(batch.leaves == nil ? batch.x : nil, prefix: batch.leaves, normalOps: e.cells[0], reduceOps: e.cells[1],
                                           normalWeights: w?[0] ?? none, reduceWeights: w?[1] ?? none, ctx)
         }
-        let loss = try logits.crossEntropy(labels: batch.labels)
-        let correct = zip(logits.argmaxRows(), batch.labels).filter { $0 == $1 }.count
-        return PathLoss(loss: loss, value: loss.item, correct: correct, count: batch.labels.count)
+        return try ImageFeed.loss(logits, batch)
     }
 
     public func commit(_ result: PathLoss, of batch: ImageBatch) {}
@@ -198,23 +170,11 @@ public final class DARTSCNNSpace: StandaloneSpace {
     }
 
     public func score(_ arch: Genotype, batches: Int?, batchSize: Int?) throws -> ArchScore {
-        let r = try evaluate(data.heldout, batcher: batcher, batchSize: batchSize ?? setup.evalBatch, maxBatches: batches) {
-            try supernet.forward($0, arch: arch, ForwardContext(training: false))
-        }
-        return ArchScore(value: r.accuracy, loss: r.loss)
+        try feed.score(data.heldout, batches: batches, batchSize: batchSize) { try supernet.forward($0, arch: arch, ForwardContext(training: false)) }
     }
 
     public func recalibrate(_ arch: Genotype, batches: Int) throws {
-        var rng = RNG(seed: 0)
-        let order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: false, dropLast: true, rng: &rng)
-        guard order.count >= batches else {
-            throw SearchSpaceError.option("--bn-recalibrate \(batches): the training split has only \(order.count) batches of \(setup.batch)")
-        }
-        let ctx = ForwardContext(training: true, recalibration: BNRecalibration())
-        for indices in order.prefix(batches) {
-            let x = batcher.batch(data.train, indices, rng: &rng).0
-            _ = try withNoGrad { try supernet.forward(x, arch: arch, ctx) }
-        }
+        try feed.recalibrate(batches: batches) { try supernet.forward($0, arch: arch, $1) }
     }
 }
 

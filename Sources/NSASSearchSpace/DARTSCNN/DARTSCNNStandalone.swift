@@ -14,15 +14,15 @@ extension DARTSCNNSpace {
 /// held-out (validation) split and the test split.
 public final class CNNStandalone: StandaloneModel {
     public let network: StandaloneNetwork
-    let options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits
-    let batcher: Batcher
-    var order: [[Int]] = []
+    let options: DARTSCNNOptions
+    let feed: ImageFeed
+    var data: DataSplits { feed.data }
     var dropPath: Float = 0
 
     init(_ genotype: Genotype, options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
         try DARTSCNNSpace.validate(options)
-        self.options = options; self.setup = setup; self.data = data
-        batcher = Batcher(data)
+        self.options = options
+        feed = ImageFeed(data, setup: setup)
         network = try StandaloneNetwork(genotype, config: CNNConfig(layers: options.layers, channels: options.channels, inputChannels: data.channels,
                                                                     imageSize: data.imageSize, classes: data.classes),
                                         auxiliary: options.auxiliaryWeight > 0, rng: &streams[RandomStreams.initialization])
@@ -38,35 +38,30 @@ public final class CNNStandalone: StandaloneModel {
 
     public func beginEpoch(_ epoch: Int, of epochs: Int, streams: RandomStreams) throws -> Int {
         dropPath = options.dropPath * Float(epoch) / Float(epochs)
-        order = Batcher.order(count: data.train.count, batchSize: setup.batch, shuffle: true, dropLast: true, rng: &streams[RandomStreams.data])
-        if setup.maxSteps > 0 { order = Array(order.prefix(setup.maxSteps)) }
-        guard !order.isEmpty else { throw SearchSpaceError.option("--batch \(setup.batch) is larger than the training split (\(data.train.count) images)") }
-        return order.count
+        return try feed.beginEpoch(streams: streams)
     }
 
     public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch {
-        var aug = data.augmentation
-        aug.cutout = options.cutout
-        let (x, y) = batcher.batch(data.train, order[step], augmentation: aug, rng: &streams[RandomStreams.data])
-        return ImageBatch(x: x, labels: y)
+        feed.trainBatch(step, streams: streams, cutout: options.cutout)
     }
 
     public func loss(_ batch: ImageBatch, streams: RandomStreams) throws -> PathLoss {
         let ctx = ForwardContext(training: true, dropPath: dropPath, rng: streams["drop-path"])
         let (logits, aux) = try network.forward(batch.x, ctx)
         streams["drop-path"] = ctx.rng
-        var loss = try logits.crossEntropy(labels: batch.labels)
-        if let aux { loss = try loss + aux.crossEntropy(labels: batch.labels).scaled(by: options.auxiliaryWeight) }
-        let correct = zip(logits.argmaxRows(), batch.labels).filter { $0 == $1 }.count
-        return PathLoss(loss: loss, value: loss.item, correct: correct, count: batch.labels.count)
+        var result = try ImageFeed.loss(logits, batch)
+        if let aux {
+            result.loss = try result.loss + aux.crossEntropy(labels: batch.labels).scaled(by: options.auxiliaryWeight)
+            result.value = result.loss.item
+        }
+        return result
     }
 
     public func commit(_ result: PathLoss, of batch: ImageBatch) {}
     public func afterStep() throws {}
 
     func accuracy(_ set: ImageSet) throws -> ArchScore {
-        let r = try evaluate(set, batcher: batcher, batchSize: setup.evalBatch) { try network.forward($0, ForwardContext(training: false)).logits }
-        return ArchScore(value: r.accuracy, loss: r.loss)
+        try feed.score(set) { try network.forward($0, ForwardContext(training: false)).logits }
     }
 
     public func endEpoch(_ epoch: Int, note: (String) -> Void) throws -> ArchScore { try accuracy(data.heldout) }

@@ -42,7 +42,26 @@ enum Gzip {
 /// Reads a whole file, inflating it when it is gzip.
 func readFile(_ path: String) throws -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path) else { throw DataError.missing(path: path, hint: "check the path") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw DataError.unreadable(path: path, reason: "permission denied or not a file") }
-    let bytes = [UInt8](data)
+    guard let bytes = readBytes(path) else { throw DataError.unreadable(path: path, reason: "permission denied or not a file") }
     return Gzip.isGzip(bytes) ? try Gzip.decompress(bytes, path: path) : bytes
+}
+
+/// A regular file's bytes with plain POSIX reads (nil if it cannot be opened or is no regular
+/// file). Not `FileManager.contents(atPath:)`: this toolchain's Foundation leaks a 4 KB buffer on
+/// every read of an empty file (found by fuzzing the IDX reader: 2 GB after 600,000 reads).
+func readBytes(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    var out = [UInt8](repeating: 0, count: Int(st.st_size))
+    var done = 0
+    while done < out.count {
+        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { break }
+        done += n
+    }
+    return Array(out.prefix(done))
 }

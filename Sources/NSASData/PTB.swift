@@ -20,8 +20,8 @@ public struct Corpus: Sendable {
             throw DataError.missing(path: p, hint: "a PTB folder holds ptb.train.txt, ptb.valid.txt and ptb.test.txt (Tools/get-ptb DIR writes them)")
         }
         let texts = try paths.map { p -> String in
-            guard let d = FileManager.default.contents(atPath: p) else { throw DataError.unreadable(path: p, reason: "cannot read") }
-            guard let s = String(data: d, encoding: .utf8) else { throw DataError.format(path: p, reason: "not UTF-8 text") }
+            guard let d = readBytes(p) else { throw DataError.unreadable(path: p, reason: "cannot read") }
+            guard let s = String(validating: d, as: UTF8.self) else { throw DataError.format(path: p, reason: "not UTF-8 text") }
             return s
         }
         return try Corpus(name: "PTB (\(dir))", train: (texts[0], paths[0]), valid: (texts[1], paths[1]), test: (texts[2], paths[2]))

@@ -142,27 +142,41 @@ public struct GDASArguments: RunOptionGroup {
     }
 }
 
-/// Options of the DARTS CNN space.
+/// Options of the image spaces: the DARTS CNN space and NAS-Bench-201.
 public struct CNNArguments: RunOptionGroup {
     @Option(help: "CNN: cells L (reductions at L/3 and 2L/3; default \(DARTSCNNOptions().layers)).") public var layers: Int?
-    @Option(help: "CNN: initial channels C (default \(DARTSCNNOptions().channels)).") public var channels: Int?
-    @Option(help: "CNN: fraction of the training file held out for scoring (not for 'default'; default \(DARTSCNNOptions().heldoutFraction)).") public var heldoutFraction: Double?
+    @Option(help: "CNN and NB201: initial channels C (default \(DARTSCNNOptions().channels)).") public var channels: Int?
+    @Option(help: "NB201: cells N a stage (default \(NB201Options().cellsPerStage)).") public var cellsPerStage: Int?
+    @Option(help: "CNN and NB201: fraction of the training file held out for scoring (not for 'default'; default \(DARTSCNNOptions().heldoutFraction)).") public var heldoutFraction: Double?
     @Option(help: "CNN stand-alone: final drop-path probability (default \(DARTSCNNOptions().dropPath)).") public var dropPath: Float?
     @Option(help: "CNN stand-alone: auxiliary head loss weight (0: no head; default \(DARTSCNNOptions().auxiliaryWeight)).") public var auxiliaryWeight: Float?
     @Option(help: "CNN stand-alone: cutout square side (0: none; default \(DARTSCNNOptions().cutout)).") public var cutout: Int?
     public init() {}
     public var given: [String] {
-        flags([("layers", layers), ("channels", channels), ("heldout-fraction", heldoutFraction), ("drop-path", dropPath),
-               ("auxiliary-weight", auxiliaryWeight), ("cutout", cutout)])
+        flags([("layers", layers), ("channels", channels), ("cells-per-stage", cellsPerStage), ("heldout-fraction", heldoutFraction),
+               ("drop-path", dropPath), ("auxiliary-weight", auxiliaryWeight), ("cutout", cutout)])
     }
     public func applies(to c: RunConfig) -> String? {
-        if c.space != .dartsCNN { return "\(given.joined(separator: ", ")): options of the CNN space, not \(c.space)" }
+        if c.space == .nb201 {
+            let cnnOnly = flags([("layers", layers), ("drop-path", dropPath), ("auxiliary-weight", auxiliaryWeight), ("cutout", cutout)])
+            return cnnOnly.isEmpty ? nil : "\(cnnOnly.joined(separator: ", ")): options of the DARTS CNN space, not nb201 (its size is --channels and --cells-per-stage)"
+        }
+        if c.space != .dartsCNN { return "\(given.joined(separator: ", ")): options of the image spaces, not \(c.space)" }
+        if cellsPerStage != nil { return "--cells-per-stage: an option of the nb201 space, not \(c.space) (its size is --layers)" }
         if c.method != .standalone, dropPath != nil || auxiliaryWeight != nil || cutout != nil {
             return "--drop-path, --auxiliary-weight and --cutout apply to --method standalone only"
         }
         return nil
     }
     public func apply(to c: inout RunConfig) throws {
+        if c.space == .nb201 {
+            var o = try c.network.decode(NB201Options.self)
+            if let channels { o.channels = channels }
+            if let cellsPerStage { o.cellsPerStage = cellsPerStage }
+            if let heldoutFraction { o.heldoutFraction = heldoutFraction }
+            c.network = try JSONValue(encoding: o)
+            return
+        }
         var o = try c.network.decode(DARTSCNNOptions.self)
         if let layers { o.layers = layers }
         if let channels { o.channels = channels }

@@ -71,6 +71,9 @@ public enum Ranking {
 
     static func sample<S: SearchSpace>(_ t: S.Type, _ o: JSONValue?, _ count: Int, _ seed: UInt64, _ allowNone: Bool, _ full: Bool) throws -> [String] {
         let options = try o.map { try $0.decode(S.Options.self) } ?? S.defaults(standalone: false).1
+        if let all = S.all(options), count > all.count {
+            throw RunError.config("the \(S.id) space has \(all.count) architectures; cannot draw \(count) distinct ones (--all ranks every one)")
+        }
         var rng = RNG(seed: seed)
         var seen = Set<String>(), out: [String] = []
         var draws = 0
@@ -81,6 +84,21 @@ public enum Ranking {
             if seen.insert(a.canonical).inserted { out.append(full ? a.description : a.canonical) }
         }
         return out
+    }
+}
+
+extension Ranking {
+    /// Every architecture of a finite space (NAS-Bench-201's 15,625), in the space's order.
+    public static func all(space: SpaceID, options: JSONValue? = nil, full: Bool = false) throws -> [String] {
+        try all(SpaceRegistry.type(space), options, full)
+    }
+
+    static func all<S: SearchSpace>(_ t: S.Type, _ o: JSONValue?, _ full: Bool) throws -> [String] {
+        let options = try o.map { try $0.decode(S.Options.self) } ?? S.defaults(standalone: false).1
+        guard let all = S.all(options) else {
+            throw RunError.config("the \(S.id) space has too many architectures to rank them all; give --sample N or --archs FILE")
+        }
+        return all.map { full ? $0.description : $0.canonical }
     }
 }
 

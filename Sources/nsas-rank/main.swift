@@ -25,6 +25,7 @@ struct Score: ParsableCommand {
         nsas-rank --checkpoint runs/x/epoch-0005.nsasckpt --archs archs.txt --out ranking.csv
         nsas-rank --checkpoint runs/x --sample 100 --seed 1 --out curves.csv     (every epoch: forgetting curves)
         nsas-rank --checkpoint runs/x --archs archs.txt --shard 2/8 --out part-2.csv; nsas-rank merge part-*.csv --out all.csv
+        nsas-rank --checkpoint runs/nb201/epoch-0050.nsasckpt --all --shard 0/4 --out part-0.csv   (NAS-Bench-201: all 15,625)
         An RNN checkpoint (--space rnn) ranks recurrent genotypes by validation perplexity: the CSV has arch,perplexity,loss,rank
         (rank 1 = lowest perplexity); nsas-tau reads a perplexity column as lower-is-better by itself.
         BN uses each op's running statistics (as the reference code does); --bn-recalibrate B first recomputes the
@@ -35,6 +36,7 @@ struct Score: ParsableCommand {
     @Option(help: "A checkpoint file, or a run folder (every epoch).") var checkpoint: String
     @Option(help: "Architectures, one genotype a line (DARTS text or the one-line form).") var archs: String?
     @Option(help: "Rank this many random architectures instead of --archs.") var sample: Int?
+    @Flag(help: "Rank every architecture of a finite space (NAS-Bench-201: 15,625; split the work with --shard).") var all = false
     @Option(help: "Seed of --sample.") var seed: UInt64 = 0
     @Option(help: "Score on this many held-out batches (default: all).") var valBatches: Int?
     @Option(help: "Scoring batch size (default: the run's --eval-batch).") var batch: Int?
@@ -59,12 +61,15 @@ struct Score: ParsableCommand {
             let isDir = files.count > 1 || files.first != checkpoint
             let first = try RunSchema.config(try CheckpointFile(files[0])).run
             var list: [String]
-            if let archs {
+            if [archs != nil, sample != nil, all].filter({ $0 }).count > 1 { throw ValidationError("give one of --archs, --sample and --all") }
+            if all {
+                list = try Ranking.all(space: first.space, options: first.network)
+            } else if let archs {
                 list = try Architectures.list(fromFile: archs, space: first.space)
             } else if let sample {
                 list = try Ranking.sample(space: first.space, options: first.network, count: sample, seed: seed, allowNone: first.allowNone)
             } else {
-                throw ValidationError("give --archs FILE or --sample N")
+                throw ValidationError("give --archs FILE, --sample N or --all")
             }
             list = try sharded(list)
             let (be, _) = try backend.make()

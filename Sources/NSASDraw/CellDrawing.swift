@@ -54,6 +54,20 @@ public struct CellGraph: Equatable, Sendable {
         return CellGraph(title: reduce ? "reduction cell" : "normal cell", nodes: nodes, edges: es)
     }
 
+    /// A NAS-Bench-201 cell: input node 0, nodes 1 and 2, output node 3, six labelled edges (each
+    /// node reads every earlier one).
+    public static func nb201(_ a: NB201Arch, none: NoneEdges = .faint) -> CellGraph {
+        let nodes = [Node(label: "0", kind: .input), Node(label: "1", kind: .intermediate), Node(label: "2", kind: .intermediate),
+                     Node(label: "3", kind: .output)]
+        var es: [Edge] = []
+        for (e, edge) in NB201Arch.edges.enumerated() {
+            let isNone = a.ops[e] == .none
+            if isNone && none == .hide { continue }
+            es.append(Edge(from: edge.from, to: edge.to, label: a.ops[e].rawValue, faint: isNone))
+        }
+        return CellGraph(title: "NAS-Bench-201 cell", nodes: nodes, edges: es)
+    }
+
     public var hasFaintEdges: Bool { edges.contains { $0.faint } }
 }
 

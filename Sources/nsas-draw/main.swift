@@ -67,7 +67,7 @@ struct CellCommand: ParsableCommand {
         DARTS_V2, NSAS), from --from ranking.csv (the best row by its rank column; --top K draws the K best), or from
         --from CHECKPOINT (GDAS: argmax of the logits; RandomNAS/NSAS/WPL: the selected genotype of a finished run).
         A CNN genotype writes OUT-normal.png and OUT-reduce.png, a recurrent one (Genotype(recurrent=...), rnn:...,
-        or a name with --recurrent) OUT-recurrent.png. `none` edges are drawn faint and dashed
+        or a name with --recurrent) OUT-recurrent.png, a NAS-Bench-201 cell (|op~0|+|op~0|op~1|+|...|) OUT-cell.png. `none` edges are drawn faint and dashed
         (--hide-none leaves them out).
         """)
 
@@ -94,7 +94,8 @@ struct CellCommand: ParsableCommand {
                 } else {
                     let (a, _, how) = try CheckpointGenotype.load(from)
                     print("\(from): \(how)")
-                    if let g = a as? Genotype { genotypes = [(.cnn(g), "")] } else if let g = a as? RecurrentGenotype { genotypes = [(.rnn(g), "")] } else {
+                    if let g = a as? Genotype { genotypes = [(.cnn(g), "")] } else if let g = a as? RecurrentGenotype { genotypes = [(.rnn(g), "")] }
+                    else if let g = a as? NB201Arch { genotypes = [(.nb201(g), "")] } else {
                         throw ValidationError("nsas-draw cannot draw cells of this space yet: \(a.canonical)")
                     }
                 }
@@ -107,6 +108,8 @@ struct CellCommand: ParsableCommand {
                               (CellGraph.cnn(c, reduce: true, none: hideNone ? .hide : .faint), "-reduce")]
                 case .rnn(let r):
                     graphs = [(CellGraph.rnn(r, none: hideNone ? .hide : .faint), "-recurrent")]
+                case .nb201(let a):
+                    graphs = [(CellGraph.nb201(a, none: hideNone ? .hide : .faint), "-cell")]
                 }
                 for (graph, suffix) in graphs {
                     let layout = try CellLayout(graph)

@@ -40,6 +40,19 @@ import Testing
         }
     }
 
+    @Test func nb201Cells() throws {
+        let a = try NB201Arch(parsing: "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|")
+        let g = CellGraph.nb201(a)
+        #expect(g.nodes.map(\.label) == ["0", "1", "2", "3"] && g.edges.count == 6)
+        #expect(g.edges.filter(\.faint).map { [$0.from, $0.to] } == [[1, 2]])
+        #expect(CellGraph.nb201(a, none: .hide).edges.count == 5)
+        #expect(try AnyGenotype(parsing: a.canonical) == .nb201(a))
+        let l = try CellLayout(g)
+        checkLegible(l)
+        for k in 0..<3 { #expect(l.nodeBoxes[k].maxX < l.nodeBoxes[k + 1].x) }   // 0, 1, 2, 3 left to right
+        for i in stride(from: 0, to: NB201Arch.count, by: 997) { checkLegible(try CellLayout(CellGraph.nb201(try NB201Arch(index: i)))) }
+    }
+
     @Test func recurrentCells() throws {
         let g = CellGraph.rnn(RecurrentGenotype.dartsV2)
         #expect(g.nodes.map(\.label) == ["x_{t}", "h_{t-1}", "0", "1", "2", "3", "4", "5", "6", "7", "8", "h_{t}"])

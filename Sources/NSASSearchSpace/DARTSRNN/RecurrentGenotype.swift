@@ -1,3 +1,4 @@
+import Foundation
 /// The op registry of the recurrent cell; the DARTS RNN space's list is `DARTSRNNSpace.ops`.
 public enum RecurrentPrimitive: String, CaseIterable, Codable, Sendable {
     case none, tanh, relu, sigmoid, identity
@@ -134,16 +135,19 @@ public struct RecurrentGenotype: Hashable, Codable, Sendable, CustomStringConver
     }
 }
 
-/// A genotype of either space, for tools that take both (drawing, ranking files).
+/// A genotype of any space, for tools that take them all (drawing, ranking files).
 public enum AnyGenotype: Hashable, Sendable, CustomStringConvertible {
     case cnn(Genotype)
     case rnn(RecurrentGenotype)
+    case nb201(NB201Arch)
 
-    /// Recurrent text (`recurrent=`, `rnn:`) parses as RNN; names pick the CNN cell unless
-    /// `preferRecurrent` (DARTS_V2 and NSAS exist in both spaces).
+    /// Recurrent text (`recurrent=`, `rnn:`) parses as RNN, NAS-Bench-201 strings (`|op~0|+...`) as
+    /// NB201; names pick the CNN cell unless `preferRecurrent` (DARTS_V2 and NSAS exist in both spaces).
     public init(parsing text: String, preferRecurrent: Bool = false) throws {
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if t.hasPrefix("rnn:") || t.contains("recurrent") || (preferRecurrent && RecurrentGenotype.byName[t] != nil) {
+        if t.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")).hasPrefix("|") {
+            self = .nb201(try NB201Arch(parsing: t))
+        } else if t.hasPrefix("rnn:") || t.contains("recurrent") || (preferRecurrent && RecurrentGenotype.byName[t] != nil) {
             self = .rnn(try RecurrentGenotype(parsing: t))
         } else {
             self = .cnn(try Genotype(parsing: t))
@@ -151,15 +155,16 @@ public enum AnyGenotype: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        switch self { case .cnn(let g): return g.description; case .rnn(let g): return g.description }
+        switch self { case .cnn(let g): return g.description; case .rnn(let g): return g.description; case .nb201(let a): return a.description }
     }
     public var canonical: String {
-        switch self { case .cnn(let g): return g.canonical; case .rnn(let g): return g.canonical }
+        switch self { case .cnn(let g): return g.canonical; case .rnn(let g): return g.canonical; case .nb201(let a): return a.canonical }
     }
     public var hasNone: Bool {
         switch self {
         case .cnn(let g): return (g.normal + g.reduce).contains { $0.op == .none }
         case .rnn(let g): return g.recurrent.contains { $0.op == .none }
+        case .nb201(let a): return a.ops.contains(.none)
         }
     }
 }

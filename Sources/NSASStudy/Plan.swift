@@ -1,4 +1,5 @@
 import Foundation
+import NSASAnalysis
 import NSASRun
 import NSASSearchSpace
 
@@ -35,7 +36,7 @@ public struct StudyPlan: Sendable {
         archs = try StudyPlan.architectures(study)
         var tasks: [StudyTask] = []
         let truthCost = StudyPlan.stepsPerEpoch(study, args: study.trainArgs + study.truth.args).map { Double(study.truth.epochs * $0) }
-        for a in archs.indices {
+        for a in archs.indices where study.truth.table == nil {
             for s in study.truth.seeds {
                 let id = String(format: "truth-a%03d-s%llu", a + 1, s)
                 tasks.append(StudyTask(index: tasks.count, kind: .truth(arch: a, seed: s), id: id,
@@ -63,6 +64,7 @@ public struct StudyPlan: Sendable {
         }
         guard Set(archs).count == archs.count else { throw StudyError("the ground-truth list holds an architecture twice") }
         guard archs.count >= 2 else { throw StudyError("the ground truth needs at least 2 architectures") }
+        if let table = study.truth.table { _ = try TruthTable(table, columns: study.truth.columns, archs: archs) }
         return archs
     }
 
@@ -123,7 +125,7 @@ public struct StudyPlan: Sendable {
     /// The plan as text: one line a task (index, id, cost, status) and the totals, with a time
     /// estimate from the tasks already finished.
     public func describe(jobs: Int) -> String {
-        var lines = ["study \(study.name): \(tasks.count) tasks in \(out) (\(archs.count) architectures x \(study.truth.seeds.count) truth seeds, "
+        var lines = ["study \(study.name): \(tasks.count) tasks in \(out) (\(archs.count) architectures x \(study.truth.seeds.count) truth \(study.truth.table == nil ? "seeds" : "columns of a table"), "
                      + "\(study.arms.count) arms x \(study.seeds.count) seeds; rankings with BN recalibration "
                      + study.rank.bnRecalibrate.map { $0 == 0 ? "off" : "\($0) batches" }.joined(separator: " and ") + ")"]
         lines.append("task  id                              cost (path passes)  status")
@@ -159,4 +161,27 @@ func formatSeconds(_ s: Double) -> String {
     guard s.isFinite else { return "?" }
     let t = Int(s.rounded())
     return t >= 3600 ? String(format: "%d h %02d min", t / 3600, t % 3600 / 60) : t >= 60 ? String(format: "%d min %02d s", t / 60, t % 60) : "\(t) s"
+}
+
+/// Ground truth read from a table instead of trained: each of `columns` is one truth seed, every
+/// architecture of the study must have a row (joined by the `arch` string, as written).
+struct TruthTable {
+    /// scores[column][architecture]
+    let scores: [[Double]]
+
+    init(_ path: String, columns: [String], archs: [String]) throws {
+        let t: CSVTable
+        do { t = try CSVTable.read(path) } catch { throw StudyError("[truth] table: \(error)") }
+        let ai = try t.column("arch", path: path)
+        let ci = try columns.map { try t.column($0, path: path) }
+        var rows: [String: [String]] = [:]
+        for r in t.rows { rows[r[ai]] = r }
+        scores = try ci.enumerated().map { k, c in
+            try archs.map { a in
+                guard let r = rows[a] else { throw StudyError("\(path): has no row for \(a) (the table must cover the study's space)") }
+                guard let v = Double(r[c]), v.isFinite else { throw StudyError("\(path): \(columns[k]) of \(a) is '\(r[c])', not a number") }
+                return v
+            }
+        }
+    }
 }

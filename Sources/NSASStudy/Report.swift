@@ -24,6 +24,12 @@ public struct StudyReport {
     /// Ground truth: per truth seed, the score of each architecture (nil where not finished).
     func truth() throws -> (scores: [UInt64: [Double?]], name: String, higherIsBetter: Bool) {
         var scores: [UInt64: [Double?]] = [:], name = "accuracy"
+        if let path = study.truth.table {
+            let t = try TruthTable(path, columns: study.truth.columns, archs: plan.archs)
+            for (k, s) in study.truth.seeds.enumerated() { scores[s] = t.scores[k] }
+            let lower = study.truth.columns.allSatisfy { ScoreColumn.lowerIsBetter(name: $0) || $0.contains("perplexity") }
+            return (scores, study.truth.columns.count == 1 ? study.truth.columns[0] : "accuracy", !lower)
+        }
         for s in study.truth.seeds { scores[s] = Array(repeating: nil, count: plan.archs.count) }
         for t in plan.tasks where plan.isDone(t) {
             guard case .truth(let a, let s) = t.kind else { continue }
@@ -126,9 +132,11 @@ public struct StudyReport {
         md.append("")
         md.append(settingsText())
         md.append("")
-        md.append("Ground truth: \(complete.count) of \(plan.archs.count) architectures trained stand-alone with every truth seed "
-                  + "(\(study.truth.seeds.map(String.init).joined(separator: ", "))); each architecture's ground truth is its mean held-out "
-                  + "\(scoreName) over those seeds"
+        md.append((study.truth.table.map { "Ground truth: \(complete.count) of \(plan.archs.count) architectures looked up in `\($0)` (columns "
+                        + "\(study.truth.columns.joined(separator: ", ")), nothing trained); each architecture's ground truth is its mean over those columns" }
+                   ?? ("Ground truth: \(complete.count) of \(plan.archs.count) architectures trained stand-alone with every truth seed "
+                       + "(\(study.truth.seeds.map(String.init).joined(separator: ", "))); each architecture's ground truth is its mean held-out "
+                       + "\(scoreName) over those seeds"))
                   + (truthMean.isEmpty ? "" : String(format: " (mean %.3f, from %.3f to %.3f)", Stats.mean(Array(truthMean.values)),
                                                      truthMean.values.min()!, truthMean.values.max()!))
                   + ". Supernet rankings score every architecture with inherited weights after every epoch.")

@@ -29,6 +29,10 @@ public struct StudyFile: Sendable, Codable, Equatable {
         public var epochs: Int
         public var seeds: [UInt64]
         public var args: [String]
+        /// A table that already holds the ground truth (NAS-Bench-201's, from Tools/get-nb201): a CSV
+        /// with an `arch` column and one column per truth seed (`columns`), nothing trained.
+        public var table: String? = nil
+        public var columns: [String] = []
     }
 
     public struct Rank: Sendable, Codable, Equatable {
@@ -97,8 +101,18 @@ public struct StudyFile: Sendable, Codable, Equatable {
         s.truth.sampleSeed = UInt64(try t.int("sample_seed", 1000, in: 0...Int.max))
         s.truth.list = try t.optionalString("list")
         s.truth.allowNone = try t.optionalBool("allow_none")
-        s.truth.epochs = try t.int("epochs", in: 1...100_000)
-        s.truth.seeds = try t.seeds("seeds")
+        s.truth.table = try t.optionalString("table")
+        if s.truth.table != nil {
+            s.truth.columns = try t.strings("columns", ["accuracy"])
+            guard !s.truth.columns.isEmpty, Set(s.truth.columns).count == s.truth.columns.count else {
+                throw StudyError("\(path): [truth] columns must name distinct score columns of the table")
+            }
+            s.truth.epochs = 1
+            s.truth.seeds = s.truth.columns.indices.map(UInt64.init)
+        } else {
+            s.truth.epochs = try t.int("epochs", in: 1...100_000)
+            s.truth.seeds = try t.seeds("seeds")
+        }
         s.truth.args = try t.strings("args", [])
         try t.finish()
         guard (s.truth.sample == nil) != (s.truth.list == nil) else { throw StudyError("\(path): [truth] needs one of sample = N or list = \"FILE\"") }

@@ -27,6 +27,12 @@ import Testing
         ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
         ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
+        // Dense convolutions through im2col/col2im (NAS-Bench-201's cells and residual blocks):
+        // stride 2, dilation, odd sizes, a padding wider than the kernel reach, planes narrower than the kernel.
+        ConvGeometry(n: 2, cIn: 4, h: 14, w: 14, cOut: 8, kH: 3, kW: 3, stride: 2, padding: 1),
+        ConvGeometry(n: 1, cIn: 3, h: 9, w: 7, cOut: 5, kH: 3, kW: 3, stride: 2, padding: 2, dilation: 2),
+        ConvGeometry(n: 2, cIn: 2, h: 5, w: 6, cOut: 3, kH: 3, kW: 3, stride: 3, padding: 3),
+        ConvGeometry(n: 1, cIn: 2, h: 2, w: 3, cOut: 2, kH: 5, kW: 5, padding: 2),
         // Depthwise stride 1 on planes one and two vectors wide: the direct row kernels, every
         // kernel size and dilation of the DARTS space, short and odd heights.
         ConvGeometry(n: 2, cIn: 3, h: 32, w: 32, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),

@@ -43,53 +43,15 @@ extension BLASBackend {
 
     /// col (Cin/groups*KH*KW, OH*OW) for one image and group; out-of-image taps are zero.
     private func im2col(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW
-        var row = 0
-        for ci in 0..<g.cInPerGroup {
-            let plane = x + ci * g.h * g.w
-            for ky in 0..<g.kH {
-                for kx in 0..<g.kW {
-                    let dst = col + row * oh * ow
-                    for oy in 0..<oh {
-                        let iy = oy * g.strideH - g.padH + ky * g.dilationH
-                        let d = dst + oy * ow
-                        if iy < 0 || iy >= g.h { d.update(repeating: 0, count: ow); continue }
-                        let src = plane + iy * g.w
-                        for ox in 0..<ow {
-                            let ix = ox * g.strideW - g.padW + kx * g.dilationW
-                            let v = (ix >= 0 && ix < g.w) ? src[ix] : 0
-                            d[ox] = g.reluInput ? max(v, 0) : v
-                        }
-                    }
-                    row += 1
-                }
-            }
-        }
+        nsas_im2col(col, x, Int32(g.cInPerGroup), Int32(g.h), Int32(g.w), Int32(g.kH), Int32(g.kW), Int32(g.strideH), Int32(g.strideW),
+                    Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW), Int32(g.outH), Int32(g.outW), g.reluInput ? 1 : 0)
     }
 
     /// dx (one image and group) += col2im(col), where x > 0 with `g.reluInput`.
     private func col2imAdd(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>,
                            x: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW
-        var row = 0
-        for ci in 0..<g.cInPerGroup {
-            let plane = dx + ci * g.h * g.w, xplane = x + ci * g.h * g.w
-            for ky in 0..<g.kH {
-                for kx in 0..<g.kW {
-                    let srcRow = col + row * oh * ow
-                    for oy in 0..<oh {
-                        let iy = oy * g.strideH - g.padH + ky * g.dilationH
-                        if iy < 0 || iy >= g.h { continue }
-                        let d = plane + iy * g.w, s = srcRow + oy * ow, xr = xplane + iy * g.w
-                        for ox in 0..<ow {
-                            let ix = ox * g.strideW - g.padW + kx * g.dilationW
-                            if ix >= 0 && ix < g.w && (!g.reluInput || xr[ix] > 0) { d[ix] += s[ox] }
-                        }
-                    }
-                    row += 1
-                }
-            }
-        }
+        nsas_col2im_add(dx, col, x, Int32(g.cInPerGroup), Int32(g.h), Int32(g.w), Int32(g.kH), Int32(g.kW), Int32(g.strideH), Int32(g.strideW),
+                        Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW), Int32(g.outH), Int32(g.outW), g.reluInput ? 1 : 0)
     }
 
     /// The (kk, ohw) matrix a product reads for one image and group: x itself for a plain 1x1

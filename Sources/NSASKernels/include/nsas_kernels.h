@@ -80,6 +80,13 @@ void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_s
 void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int relu);
 void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx,
                               const float *mask);
+/* A general convolution's im2col: col (planes*kh*kw, oh, ow) from x (planes, h, w) with stride
+   (sy, sx), padding (py, px) and dilation (dy, dx), relu(x) when asked; and its adjoint,
+   dxp += col2im(col), only where x > 0 when relu. */
+void nsas_im2col(float *col, const float *x, int planes, int h, int w, int kh, int kw,
+                 int sy, int sx, int py, int px, int dy, int dx, int oh, int ow, int relu);
+void nsas_col2im_add(float *dxp, const float *col, const float *x, int planes, int h, int w,
+                     int kh, int kw, int sy, int sx, int py, int px, int dy, int dx, int oh, int ow, int relu);
 /* Elementwise: y = relu(x); dx += (x > 0) * dy; z = a + b, a - b, a * b. */
 void nsas_relu(float *y, const float *x, long n);
 /* Log-softmax of each row of (rows, c), and its backward dx += dy - exp(y) * sum(dy) per row

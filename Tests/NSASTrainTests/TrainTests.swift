@@ -52,6 +52,24 @@ import Testing
         #expect(none1 == nil && one.map(\.epoch) == [2])
     }
 
+    /// A NAS-Bench-201 cell trained stand-alone: checkpoints, resume to the same weights, its cell.
+    @Test func nb201StandaloneTrainsAndResumes() throws {
+        let dir = freshDir("nb201-standalone")
+        let arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+        var c = tinyNB201(.standalone, epochs: 2, steps: 4, batch: 32, arch: arch)
+        c.evalBatch = 200
+        let s = try Standalone.make(c, log: RunLog(directory: dir, quiet: true))
+        s.checkpointer = RunCheckpointer(directory: dir, keepAllOptimizerState: true)
+        let r = try s.run(startEpoch: 0)
+        #expect(r.epochs.count == 2 && r.epochs.allSatisfy { $0.trainLoss.isFinite } && r.validation >= 0 && r.parameters > 0)
+        let u = try Standalone.make(c, log: quietLog())
+        #expect(try u.restore(from: dir + "/epoch-0001.nsasckpt") == 1)
+        _ = try u.run(startEpoch: 1)
+        #expect(u.namedWeights().map { $0.1.array } == s.namedWeights().map { $0.1.array })
+        let (g, id, _) = try CheckpointGenotype.load(dir + "/epoch-0002.nsasckpt")
+        #expect(g.canonical == arch && id == .nb201)
+    }
+
     @Test func badSettingsAreOneLineErrors() throws {
         var c = tinyCNN(epochs: 1, steps: 1)
         c.batch = 1

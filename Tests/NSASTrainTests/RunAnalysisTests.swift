@@ -62,4 +62,19 @@ import Testing
         let by = try command("nsas-ckpt", ["drift", run, "--by", "layer"])
         #expect(by.status == 64 && by.err.contains("--by must be op, cell, edge or tensor"), "\(by.err)")
     }
+
+    /// The same in the NAS-Bench-201 space: its archive members and paths are read back too.
+    @Test(.enabled(if: nsasTrainBinary != nil)) func coverageOfANB201Run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsas-analysis-nb201-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (p, err) = try train(["--space", "nb201", "--method", "nsas", "--archive-size", "2", "--epochs", "2", "--search-samples", "2",
+                                  "--search-top", "1", "--data", "default", "--channels", "4", "--cells-per-stage", "1", "--max-steps", "3",
+                                  "--batch", "16", "--eval-batch", "500", "--out", dir + "/run"], wait: true)
+        #expect(p.terminationStatus == 0, "\(err)")
+        let c = try RunAnalysis.coverage(dir + "/run")
+        #expect(c.epochs == [1, 2] && c.cellTypes == ["cell"] && c.hasArchive && c.allSites.count == 6 * 5)
+        for e in c.epochs { #expect(c.current[e]!.values.reduce(0, +) == 3 * 6) }   // 3 steps, 6 edges a path
+        #expect(c.constraint[2]!.values.reduce(0, +) == 3 * 2 * 6)                  // the full archive every step of epoch 2
+    }
 }

@@ -92,11 +92,13 @@ public struct NB201Arch: Architecture {
 
     init(uncheckedOps: [NB201Op]) { ops = uncheckedOps }
 
-    /// Decoded architectures (checkpoints, archives) are checked like parsed ones.
+    enum CodingKeys: String, CodingKey { case ops }
+
+    /// Decoded architectures (checkpoints, archives: `{"ops": [...]}`) are checked like parsed ones.
     public init(from decoder: Decoder) throws {
-        let ops = try decoder.singleValueContainer().decode([NB201Op].self)
+        let ops = try decoder.container(keyedBy: CodingKeys.self).decode([NB201Op].self, forKey: .ops)
         do { try self.init(ops: ops) } catch { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)")) }
     }
 
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(ops) }
+    public func encode(to encoder: Encoder) throws { var c = encoder.container(keyedBy: CodingKeys.self); try c.encode(ops, forKey: .ops) }
 }

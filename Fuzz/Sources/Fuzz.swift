@@ -34,7 +34,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? CheckpointGenotype.load(path)
         }
     case "genotype":
-        // Both spaces' parsers; what parses prints to text that parses to the same architecture.
+        // Every space's parser; what parses prints to text that parses to the same architecture.
         let text = String(decoding: bytes, as: UTF8.self)
         if let g = try? Genotype(parsing: text) {
             guard (try? Genotype(parsing: g.description)) == g, (try? Genotype(parsing: g.canonical)) == g else { fatalError("CNN round trip: \(text)") }
@@ -42,6 +42,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if let g = try? RecurrentGenotype(parsing: text) {
             guard (try? RecurrentGenotype(parsing: g.description)) == g, (try? RecurrentGenotype(parsing: g.canonical)) == g else { fatalError("RNN round trip: \(text)") }
         }
+        if let a = try? NB201Arch(parsing: text) {
+            guard (try? NB201Arch(parsing: a.canonical)) == a, (try? NB201Arch(index: a.index)) == a else { fatalError("NB201 round trip: \(text)") }
+        }
+        _ = try? AnyGenotype(parsing: text)
     case "csv":
         if let t = try? CSVTable.parse(String(decoding: bytes, as: UTF8.self)) {
             // What parses prints to text that parses to the same table.

@@ -74,3 +74,23 @@ public final class ImageFeed {
         return PathLoss(loss: loss, value: loss.item, correct: correct, count: batch.labels.count)
     }
 }
+
+/// A space or stand-alone model fed by an `ImageFeed`: the data-side requirements of the
+/// protocols come from the feed (DARTS CNN and NAS-Bench-201 share them).
+public protocol ImageFed: AnyObject {
+    var feed: ImageFeed { get }
+}
+
+extension ImageFed {
+    public var data: DataSplits { feed.data }
+    public var dataName: String { feed.data.name }
+    public var dataFingerprint: String { feed.data.fingerprint }
+    public var unit: String { "images" }
+    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.trainBatch(step, streams: streams) }
+    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
+}
+
+extension ImageFed where Self: SearchSpace {
+    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int { try feed.beginEpoch(streams: streams) }
+    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.heldoutBatch(streams: streams) }
+}

@@ -22,7 +22,7 @@ public struct DARTSCNNOptions: Codable, Hashable, Sendable {
 
 /// The DARTS CNN space on an image data set: a single-path supernet (`Supernet`), shuffled and
 /// augmented training batches from the `data` stream, architectures scored by held-out accuracy.
-public final class DARTSCNNSpace: StandaloneSpace {
+public final class DARTSCNNSpace: StandaloneSpace, ImageFed {
     public typealias Arch = Genotype
     public static let id = SpaceID.dartsCNN
     /// The space's ops (DARTS's `PRIMITIVES`), apart from the op registry `Primitive`.
@@ -112,8 +112,7 @@ public final class DARTSCNNSpace: StandaloneSpace {
 
     public let options: DARTSCNNOptions
     public let supernet: Supernet
-    let feed: ImageFeed
-    public var data: DataSplits { feed.data }
+    public let feed: ImageFeed
 
     public init(options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
         try Self.validate(options)
@@ -123,8 +122,6 @@ public final class DARTSCNNSpace: StandaloneSpace {
                                           imageSize: data.imageSize, classes: data.classes), rng: &streams[RandomStreams.initialization])
     }
 
-    public var dataName: String { data.name }
-    public var dataFingerprint: String { data.fingerprint }
     public var parameters: [Tensor] { supernet.parameters }
     public func named() -> [(String, Tensor)] { supernet.named() }
     public var summary: String { "\(data.name); supernet \(options.layers) cells, C=\(options.channels), \(supernet.parameterCount) parameters" }
@@ -133,11 +130,7 @@ public final class DARTSCNNSpace: StandaloneSpace {
         return ["layers": c.layers, "channels": c.channels, "nodes": c.nodes, "input_channels": c.inputChannels,
                 "image_size": c.imageSize, "classes": c.classes, "stem_multiplier": c.stemMultiplier]
     }
-    public var unit: String { "images" }
 
-    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int { try feed.beginEpoch(streams: streams) }
-    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.trainBatch(step, streams: streams) }
-    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.heldoutBatch(streams: streams) }
 
     public func loss(_ path: Path<Genotype>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
         let ctx = ForwardContext(training: true)
@@ -153,7 +146,6 @@ public final class DARTSCNNSpace: StandaloneSpace {
         return try ImageFeed.loss(logits, batch)
     }
 
-    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
 
     /// The stem and the preprocessing that reads only the stem's output, once for every path of the
     /// batch (their BN statistics then move once a step, however many paths share it).

@@ -12,11 +12,10 @@ extension DARTSCNNSpace {
 /// A DARTS CNN genotype trained from scratch (DARTS's evaluation recipe: drop-path rising linearly
 /// to `dropPath`, auxiliary head weighted `auxiliaryWeight`, cutout), scored by accuracy on the
 /// held-out (validation) split and the test split.
-public final class CNNStandalone: StandaloneModel {
+public final class CNNStandalone: StandaloneModel, ImageFed {
     public let network: StandaloneNetwork
     let options: DARTSCNNOptions
-    let feed: ImageFeed
-    var data: DataSplits { feed.data }
+    public let feed: ImageFeed
     var dropPath: Float = 0
 
     init(_ genotype: Genotype, options: DARTSCNNOptions, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
@@ -31,9 +30,6 @@ public final class CNNStandalone: StandaloneModel {
     public var parameters: [Tensor] { network.parameters }
     public func named() -> [(String, Tensor)] { network.named() }
     public var summary: String { "\(data.name); \(options.layers) cells, C=\(options.channels), \(network.parameterCount) parameters" }
-    public var dataName: String { data.name }
-    public var dataFingerprint: String { data.fingerprint }
-    public var unit: String { "images" }
     public func multiplyAdds() throws -> Int? { try network.multiplyAdds() }
 
     public func beginEpoch(_ epoch: Int, of epochs: Int, streams: RandomStreams) throws -> Int {
@@ -57,7 +53,6 @@ public final class CNNStandalone: StandaloneModel {
         return result
     }
 
-    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
     public func afterStep() throws {}
 
     func accuracy(_ set: ImageSet) throws -> ArchScore {

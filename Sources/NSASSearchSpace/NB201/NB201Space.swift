@@ -21,7 +21,7 @@ public struct NB201Options: Codable, Hashable, Sendable {
 /// (`NB201Network` with every op on every edge), the image feed the DARTS CNN space uses, cells
 /// scored by held-out accuracy. Its architectures are finite (`all`), so a ranking can cover the
 /// whole space and join the benchmark's own table by the `arch` string.
-public final class NB201Space: StandaloneSpace {
+public final class NB201Space: StandaloneSpace, ImageFed {
     public typealias Arch = NB201Arch
     public static let id = SpaceID.nb201
     public static var primitives: [String] { NB201Op.allCases.map(\.rawValue) }
@@ -84,8 +84,7 @@ public final class NB201Space: StandaloneSpace {
 
     public let options: NB201Options
     public let supernet: NB201Network
-    let feed: ImageFeed
-    public var data: DataSplits { feed.data }
+    public let feed: ImageFeed
 
     public init(options: NB201Options, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
         try Self.validate(options)
@@ -98,8 +97,6 @@ public final class NB201Space: StandaloneSpace {
         NB201Config(channels: o.channels, cellsPerStage: o.cellsPerStage, inputChannels: data.channels, imageSize: data.imageSize, classes: data.classes)
     }
 
-    public var dataName: String { data.name }
-    public var dataFingerprint: String { data.fingerprint }
     public var parameters: [Tensor] { supernet.parameters }
     public func named() -> [(String, Tensor)] { supernet.named("supernet") }
     public var summary: String { "\(data.name); NAS-Bench-201 supernet, C=\(options.channels), N=\(options.cellsPerStage), \(supernet.parameterCount) parameters" }
@@ -108,11 +105,7 @@ public final class NB201Space: StandaloneSpace {
         return ["channels": c.channels, "cells_per_stage": c.cellsPerStage, "input_channels": c.inputChannels,
                 "image_size": c.imageSize, "classes": c.classes]
     }
-    public var unit: String { "images" }
 
-    public func beginEpoch(_ epoch: Int, streams: RandomStreams) throws -> Int { try feed.beginEpoch(streams: streams) }
-    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.trainBatch(step, streams: streams) }
-    public func heldoutBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.heldoutBatch(streams: streams) }
 
     public func loss(_ path: Path<NB201Arch>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
         let ctx = ForwardContext(training: true)
@@ -123,7 +116,6 @@ public final class NB201Space: StandaloneSpace {
         }
     }
 
-    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
 
     public func score(_ arch: NB201Arch, batches: Int?, batchSize: Int?) throws -> ArchScore {
         try feed.score(data.heldout, batches: batches, batchSize: batchSize) { try supernet.forward($0, arch: arch, ForwardContext(training: false)) }

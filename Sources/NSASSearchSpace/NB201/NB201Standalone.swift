@@ -12,10 +12,10 @@ extension NB201Space {
 /// A NAS-Bench-201 cell trained from scratch in the benchmark's network (affine BN everywhere,
 /// no drop-path, auxiliary head or cutout, as the benchmark trained its 15,625 cells), scored by
 /// accuracy on the held-out split and the test split.
-public final class NB201Standalone: StandaloneModel {
+public final class NB201Standalone: StandaloneModel, ImageFed {
     public let network: NB201Network
     let options: NB201Options
-    let feed: ImageFeed
+    public let feed: ImageFeed
 
     init(_ arch: NB201Arch, options: NB201Options, setup: SpaceSetup, data: DataSplits, streams: RandomStreams) throws {
         try NB201Space.validate(options)
@@ -27,17 +27,12 @@ public final class NB201Standalone: StandaloneModel {
     public var parameters: [Tensor] { network.parameters }
     public func named() -> [(String, Tensor)] { network.named("network") }
     public var summary: String { "\(feed.data.name); NAS-Bench-201 network, C=\(options.channels), N=\(options.cellsPerStage), \(network.parameterCount) parameters" }
-    public var dataName: String { feed.data.name }
-    public var dataFingerprint: String { feed.data.fingerprint }
-    public var unit: String { "images" }
     public func multiplyAdds() throws -> Int? { nil }
 
     public func beginEpoch(_ epoch: Int, of epochs: Int, streams: RandomStreams) throws -> Int { try feed.beginEpoch(streams: streams) }
-    public func trainBatch(_ step: Int, streams: RandomStreams) throws -> ImageBatch { feed.trainBatch(step, streams: streams) }
     public func loss(_ batch: ImageBatch, streams: RandomStreams) throws -> PathLoss {
         try ImageFeed.loss(network.forward(batch.x, arch: nil, ForwardContext(training: true)), batch)
     }
-    public func commit(_ result: PathLoss, of batch: ImageBatch) {}
     public func afterStep() throws {}
 
     func accuracy(_ set: ImageSet) throws -> ArchScore {

@@ -3,32 +3,48 @@
 #include <string.h>
 
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
-   matrix costs more than the product. Sixteen rows of the output live in registers. */
+   matrix costs more than the product. R rows of the output live in registers: 16 with AVX-512
+   (16 of its 32 vector registers), 4 otherwise: with AVX2 a 16-float vector takes two of the 16
+   registers, so 16 rows spilled to memory; 4 rows ran 1.7x faster than 16 in the AVX2 build of
+   this kernel (m 16-64, k 16-256; docs/benchmarks.md). */
+/* 0: by the CPU; 4 or 16 force a block (tests run both on any machine: the results are identical). */
+int nsas_gemm_rows_block = 0;
+
+#define GEMM_ROWS_BODY(R)                                                                                  \
+INLINE void gemm_rows_body##R(float *c, const float *a, long sam, long sak, const float *b,                \
+                              int m, int k, long n, int accumulate, int relu_b,                            \
+                              const float *scale, const float *shift, const float *mask) {                 \
+    for (int m0 = 0; m0 < m; m0 += R) {                                                                    \
+        const float *arow = a + (long)m0 * sam;                                                            \
+        for (long p = 0; p < n; p += VL) {                                                                 \
+            v16 acc[R];                                                                                    \
+            /* accumulating: from c's values (with a mask: the masked product is added at the end) */     \
+            for (int j = 0; j < R; j++) acc[j] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p) : vsplat(0); \
+            for (int q = 0; q < k; q++) {                                                                  \
+                v16 bv = vld(b + (long)q * n + p);                                                         \
+                if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));                                 \
+                const float *aq = arow + (long)q * sak;                                                    \
+                for (int j = 0; j < R; j++) acc[j] += aq[(long)j * sam] * bv;                              \
+            }                                                                                              \
+            for (int j = 0; j < R; j++) {                                                                  \
+                float *cj = c + (long)(m0 + j) * n + p;                                                    \
+                v16 r = acc[j];                                                                            \
+                if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);                          \
+                if (mask) r = vld(cj) + VMASK(r, vld(mask + (long)(m0 + j) * n + p) > vsplat(0));          \
+                vst(cj, r);                                                                                \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+}
+GEMM_ROWS_BODY(16)
+GEMM_ROWS_BODY(4)
 
 INLINE void gemm_rows16_body(float *c, const float *a, long sam, long sak, const float *b,
                              int m, int k, long n, int accumulate, int relu_b,
                              const float *scale, const float *shift, const float *mask) {
-    for (int m0 = 0; m0 < m; m0 += 16) {
-        const float *arow = a + (long)m0 * sam;
-        for (long p = 0; p < n; p += VL) {
-            v16 acc[16];
-            /* accumulating: from c's values (with a mask: the masked product is added at the end) */
-            for (int j = 0; j < 16; j++) acc[j] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p) : vsplat(0);
-            for (int q = 0; q < k; q++) {
-                v16 bv = vld(b + (long)q * n + p);
-                if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));
-                const float *aq = arow + (long)q * sak;
-                for (int j = 0; j < 16; j++) acc[j] += aq[(long)j * sam] * bv;
-            }
-            for (int j = 0; j < 16; j++) {
-                float *cj = c + (long)(m0 + j) * n + p;
-                v16 r = acc[j];
-                if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);
-                if (mask) r = vld(cj) + VMASK(r, vld(mask + (long)(m0 + j) * n + p) > vsplat(0));
-                vst(cj, r);
-            }
-        }
-    }
+    /* The clone that runs is the AVX-512 one exactly when the CPU has AVX-512 (target_clones). */
+    if (nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f"))) gemm_rows_body16(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
+    else gemm_rows_body4(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
 }
 
 CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,

@@ -66,39 +66,49 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
 /* c (m,n) += sum over count pairs of a_i (m,k) times b_i (n,k) transposed (b read as relu(b)
    when asked), a_i = a + i*a_step, b_i = b + i*b_step: the weight gradient of a 1x1 convolution
    over a batch (dy times x transposed). Image by image (its rows stay in cache while every block
-   reads them), blocks of 2 x 2 outputs keep 4 running vector sums over k in registers; the sums
-   carry over images in `scratch` (m*n vectors) and are reduced once at the end. Blocks of 4 x 4
-   (16 sums and 8 operands) spilled AVX2's 16 registers: 2 x 2 ran 2.2-2.8x faster in the AVX2
-   build and 3-20% faster in the AVX-512 one (docs/benchmarks.md).
+   reads them), blocks of B x B outputs keep B*B running vector sums over k in registers; the sums
+   carry over images in `scratch` (m*n vectors) and are reduced once at the end. B = 4 with
+   AVX-512; B = 2 otherwise: 4 x 4 blocks (16 sums, 8 operands) spilled AVX2's 16 registers, and
+   2 x 2 ran 2.2-2.8x faster in the AVX2 build (docs/benchmarks.md). Either B sums each output in
+   the same order.
    m % 4 == 0, n % 4 == 0, k % 16 == 0. */
-#define NT_B 2
+#define GEMM_NT_BODY(B)                                                                                    \
+INLINE void gemm_nt_body##B(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step, \
+                            int m, int n, long k, int count, int relu_b) {                                 \
+    v16 zero = vsplat(0);                                                                                  \
+    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, zero);                                    \
+    for (int img = 0; img < count; img++)                                                                  \
+        for (int i0 = 0; i0 < m; i0 += B)                                                                  \
+            for (int j0 = 0; j0 < n; j0 += B) {                                                            \
+                const float *ai = a + img * a_step + (long)i0 * k, *bj = b + img * b_step + (long)j0 * k;  \
+                float *sums = scratch + ((long)i0 * n + (long)j0 * B) * VL;   /* the block's vectors */    \
+                v16 acc[B][B];                                                                             \
+                for (int i = 0; i < B; i++)                                                                \
+                    for (int j = 0; j < B; j++) acc[i][j] = vld(sums + (i * B + j) * VL);                  \
+                for (long p = 0; p < k; p += VL) {                                                         \
+                    v16 av[B], bv[B];                                                                      \
+                    for (int i = 0; i < B; i++) av[i] = vld(ai + i * k + p);                               \
+                    for (int j = 0; j < B; j++) bv[j] = VRELU_IF(vld(bj + j * k + p), relu_b);             \
+                    for (int i = 0; i < B; i++)                                                            \
+                        for (int j = 0; j < B; j++) acc[i][j] += av[i] * bv[j];                            \
+                }                                                                                          \
+                for (int i = 0; i < B; i++)                                                                \
+                    for (int j = 0; j < B; j++) vst(sums + (i * B + j) * VL, acc[i][j]);                   \
+            }                                                                                              \
+    for (int i0 = 0; i0 < m; i0 += B)                                                                      \
+        for (int j0 = 0; j0 < n; j0 += B)                                                                  \
+            for (int i = 0; i < B; i++)                                                                    \
+                for (int j = 0; j < B; j++)                                                                \
+                    c[(long)(i0 + i) * n + j0 + j] += VSUM(vld(scratch + ((long)i0 * n + (long)j0 * B + i * B + j) * VL)); \
+}
+GEMM_NT_BODY(4)
+GEMM_NT_BODY(2)
+
 CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                                      int m, int n, long k, int count, int relu_b) {
-    v16 zero = vsplat(0);
-    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, zero);
-    for (int img = 0; img < count; img++)
-        for (int i0 = 0; i0 < m; i0 += NT_B)
-            for (int j0 = 0; j0 < n; j0 += NT_B) {
-                const float *ai = a + img * a_step + (long)i0 * k, *bj = b + img * b_step + (long)j0 * k;
-                float *sums = scratch + ((long)i0 * n + (long)j0 * NT_B) * VL;   /* the block's vectors */
-                v16 acc[NT_B][NT_B];
-                for (int i = 0; i < NT_B; i++)
-                    for (int j = 0; j < NT_B; j++) acc[i][j] = vld(sums + (i * NT_B + j) * VL);
-                for (long p = 0; p < k; p += VL) {
-                    v16 av[NT_B], bv[NT_B];
-                    for (int i = 0; i < NT_B; i++) av[i] = vld(ai + i * k + p);
-                    for (int j = 0; j < NT_B; j++) bv[j] = VRELU_IF(vld(bj + j * k + p), relu_b);
-                    for (int i = 0; i < NT_B; i++)
-                        for (int j = 0; j < NT_B; j++) acc[i][j] += av[i] * bv[j];
-                }
-                for (int i = 0; i < NT_B; i++)
-                    for (int j = 0; j < NT_B; j++) vst(sums + (i * NT_B + j) * VL, acc[i][j]);
-            }
-    for (int i0 = 0; i0 < m; i0 += NT_B)
-        for (int j0 = 0; j0 < n; j0 += NT_B)
-            for (int i = 0; i < NT_B; i++)
-                for (int j = 0; j < NT_B; j++)
-                    c[(long)(i0 + i) * n + j0 + j] += VSUM(vld(scratch + ((long)i0 * n + (long)j0 * NT_B + i * NT_B + j) * VL));
+    if (nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f")))
+        gemm_nt_body4(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+    else gemm_nt_body2(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):

@@ -10,6 +10,12 @@
 /* 0: by the CPU; 4 or 16 force a block (tests run both on any machine: the results are identical). */
 int nsas_gemm_rows_block = 0;
 
+/* Whether the AVX-512 register blocks run: the clone that runs is the AVX-512 one exactly when
+   the CPU has AVX-512 (target_clones), unless a test forces a block. */
+static inline int wide_blocks(void) {
+    return nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f"));
+}
+
 #define GEMM_ROWS_BODY(R)                                                                                  \
 INLINE void gemm_rows_body##R(float *c, const float *a, long sam, long sak, const float *b,                \
                               int m, int k, long n, int accumulate, int relu_b,                            \
@@ -42,8 +48,7 @@ GEMM_ROWS_BODY(4)
 INLINE void gemm_rows16_body(float *c, const float *a, long sam, long sak, const float *b,
                              int m, int k, long n, int accumulate, int relu_b,
                              const float *scale, const float *shift, const float *mask) {
-    /* The clone that runs is the AVX-512 one exactly when the CPU has AVX-512 (target_clones). */
-    if (nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f"))) gemm_rows_body16(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
+    if (wide_blocks()) gemm_rows_body16(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
     else gemm_rows_body4(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
 }
 
@@ -106,7 +111,7 @@ GEMM_NT_BODY(2)
 
 CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                                      int m, int n, long k, int count, int relu_b) {
-    if (nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f")))
+    if (wide_blocks())
         gemm_nt_body4(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
     else gemm_nt_body2(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
 }

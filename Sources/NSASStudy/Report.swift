@@ -27,7 +27,7 @@ public struct StudyReport {
         if let path = study.truth.table {
             let t = try TruthTable(path, columns: study.truth.columns, archs: plan.archs)
             for (k, s) in study.truth.seeds.enumerated() { scores[s] = t.scores[k] }
-            let lower = study.truth.columns.allSatisfy { ScoreColumn.lowerIsBetter(name: $0) || $0.contains("perplexity") }
+            let lower = study.truth.columns.allSatisfy(ScoreColumn.lowerIsBetter(name:))
             return (scores, study.truth.columns.count == 1 ? study.truth.columns[0] : "accuracy", !lower)
         }
         for s in study.truth.seeds { scores[s] = Array(repeating: nil, count: plan.archs.count) }

@@ -7,23 +7,23 @@ import NSASTrain
 
 /// A search small enough for a debug build: 3 cells of C=4, a few steps an epoch.
 func tinyCNN(_ method: Method = .randomnas, epochs: Int, steps: Int, batch: Int = 16, genotype: Genotype = NamedGenotypes.dartsV2) -> RunConfig {
-    var c = try! RunConfig.defaults(space: .dartsCNN, method: method, genotype: genotype.description)
     var o = DARTSCNNOptions()
     o.layers = 3; o.channels = 4
-    c.network = try! JSONValue(encoding: o)
-    c.batch = batch; c.epochs = epochs; c.maxSteps = steps; c.evalBatch = 1000
-    c.selection?.samples = 1; c.selection?.top = 1
-    c.nsas?.archiveSize = 2
-    return c
+    return tinyImages(.dartsCNN, method, o, genotype: genotype.description, epochs: epochs, steps: steps, batch: batch)
 }
 
 /// A NAS-Bench-201 run at a tiny size (C = 4, one cell a stage) on the embedded images.
 func tinyNB201(_ method: Method = .randomnas, epochs: Int, steps: Int, batch: Int = 16,
                arch: String = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|") -> RunConfig {
-    var c = try! RunConfig.defaults(space: .nb201, method: method, genotype: arch)
     var o = NB201Options()
     o.channels = 4; o.cellsPerStage = 1
-    c.network = try! JSONValue(encoding: o)
+    return tinyImages(.nb201, method, o, genotype: arch, epochs: epochs, steps: steps, batch: batch)
+}
+
+/// An image space's run with `options`: a few steps an epoch, a 1-candidate random search, an archive of 2.
+func tinyImages<O: Encodable>(_ space: SpaceID, _ method: Method, _ options: O, genotype: String, epochs: Int, steps: Int, batch: Int) -> RunConfig {
+    var c = try! RunConfig.defaults(space: space, method: method, genotype: genotype)
+    c.network = try! JSONValue(encoding: options)
     c.batch = batch; c.epochs = epochs; c.maxSteps = steps; c.evalBatch = 1000
     c.selection?.samples = 1; c.selection?.top = 1
     c.nsas?.archiveSize = 2

@@ -33,9 +33,9 @@ public final class ImageFeed {
     }
 
     /// Training batch `step` with the data set's augmentation (and cutout, stand-alone).
-    public func trainBatch(_ step: Int, streams: RandomStreams, cutout: Int? = nil) -> ImageBatch {
-        var aug = Augmentation(cropPadding: data.augmentation.cropPadding, flip: data.augmentation.flip)
-        if let cutout { aug = data.augmentation; aug.cutout = cutout }
+    public func trainBatch(_ step: Int, streams: RandomStreams, cutout: Int = 0) -> ImageBatch {
+        var aug = data.augmentation
+        aug.cutout = cutout
         let (x, y) = batcher.batch(data.train, order[step], augmentation: aug, rng: &streams[RandomStreams.data])
         return ImageBatch(x: x, labels: y)
     }

@@ -131,7 +131,6 @@ public final class DARTSCNNSpace: StandaloneSpace, ImageFed {
                 "image_size": c.imageSize, "classes": c.classes, "stem_multiplier": c.stemMultiplier]
     }
 
-
     public func loss(_ path: Path<Genotype>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
         let ctx = ForwardContext(training: true)
         let logits: Tensor
@@ -145,7 +144,6 @@ public final class DARTSCNNSpace: StandaloneSpace, ImageFed {
         }
         return try ImageFeed.loss(logits, batch)
     }
-
 
     /// The stem and the preprocessing that reads only the stem's output, once for every path of the
     /// batch (their BN statistics then move once a step, however many paths share it).

@@ -69,7 +69,8 @@ public struct SupernetBench {
         for k in 0..<(3 + inferReps) {
             let arch = archs[k % archs.count]
             let t0 = Timing.now()
-            _ = try withNoGrad { try net.forward(xi, arch: arch, ForwardContext(training: false)) }
+            // as nsas-rank evaluates: slices of the batch spread over the workers
+            _ = try Tensor.forwardInSlices(xi) { try net.forward($0, arch: arch, ForwardContext(training: false)) }
             let dt = Timing.now() - t0
             if k >= 3 { itimes.append(dt); log(String(format: "inference %d/%d: %.3f s", k - 2, inferReps, dt)) }
         }

@@ -3,11 +3,16 @@
 #include <string.h>
 
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
-   matrix costs more than the product. R rows of the output live in registers: 16 with AVX-512
-   (16 of its 32 vector registers), 4 otherwise: with AVX2 a 16-float vector takes two of the 16
-   registers, so 16 rows spilled to memory; 4 rows ran 1.7x faster than 16 in the AVX2 build of
-   this kernel (m 16-64, k 16-256; docs/benchmarks.md). */
-/* 0: by the CPU; 4 or 16 force a block (tests run both on any machine: the results are identical). */
+   matrix costs more than the product. A block of R output rows by V 16-float vectors lives in
+   registers. With AVX-512: R = 4, V = 2 (8 sums; 2 loads and 4 broadcasts per 8 products, where
+   16 x 1 took 17 loads per 16), columns first so that every row block runs on a column block
+   while b's lines are in L1, and the first row block prefetching b PF floats ahead (b is one
+   stream per row, k of them 4 KB apart at 32x32: more than the hardware prefetcher follows).
+   Against the former 16 x 1 rows-first kernel on products streamed from memory as in a step:
+   1.1-1.9x (Tools/bench/gemm_rows_block.c; docs/benchmarks.md). With AVX2, where a 16-float
+   vector takes two of 16 registers: R = 4, V = 1, rows first (16 rows spilled). Every block sums
+   each output in the same order, so the two give identical results. */
+/* 0: by the CPU; 16 forces the AVX-512 blocks, 4 the AVX2 ones (tests run both on any machine). */
 int nsas_gemm_rows_block = 0;
 
 /* Whether the AVX-512 register blocks run: the clone that runs is the AVX-512 one exactly when
@@ -16,40 +21,69 @@ static inline int wide_blocks(void) {
     return nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f"));
 }
 
-#define GEMM_ROWS_BODY(R)                                                                                  \
-INLINE void gemm_rows_body##R(float *c, const float *a, long sam, long sak, const float *b,                \
-                              int m, int k, long n, int accumulate, int relu_b,                            \
-                              const float *scale, const float *shift, const float *mask) {                 \
-    for (int m0 = 0; m0 < m; m0 += R) {                                                                    \
-        const float *arow = a + (long)m0 * sam;                                                            \
-        for (long p = 0; p < n; p += VL) {                                                                 \
-            v16 acc[R];                                                                                    \
-            /* accumulating: from c's values (with a mask: the masked product is added at the end) */     \
-            for (int j = 0; j < R; j++) acc[j] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p) : vsplat(0); \
-            for (int q = 0; q < k; q++) {                                                                  \
-                v16 bv = vld(b + (long)q * n + p);                                                         \
-                if (relu_b) bv = __builtin_elementwise_max(bv, vsplat(0));                                 \
-                const float *aq = arow + (long)q * sak;                                                    \
-                for (int j = 0; j < R; j++) acc[j] += aq[(long)j * sam] * bv;                              \
-            }                                                                                              \
-            for (int j = 0; j < R; j++) {                                                                  \
-                float *cj = c + (long)(m0 + j) * n + p;                                                    \
-                v16 r = acc[j];                                                                            \
-                if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);                          \
-                if (mask) r = vld(cj) + VMASK(r, vld(mask + (long)(m0 + j) * n + p) > vsplat(0));          \
-                vst(cj, r);                                                                                \
-            }                                                                                              \
+#define GEMM_ROWS_PF 128
+#define GEMM_ROWS_BLOCK(R, V)                                                                              \
+INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long sak, const float *b,      \
+                                     int m0, int k, long n, long p, int accumulate, int relu_b,           \
+                                     const float *scale, const float *shift, const float *mask, int pf) {  \
+    v16 acc[R][V];                                                                                         \
+    /* accumulating: from c's values (with a mask: the masked product is added at the end) */             \
+    for (int j = 0; j < R; j++)                                                                            \
+        for (int v = 0; v < V; v++)                                                                        \
+            acc[j][v] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p + v * VL) : vsplat(0);       \
+    for (int q = 0; q < k; q++) {                                                                          \
+        const float *bq = b + (long)q * n + p;                                                             \
+        v16 bv[V];                                                                                         \
+        for (int v = 0; v < V; v++) bv[v] = VRELU_IF(vld(bq + v * VL), relu_b);                            \
+        if (pf) for (int v = 0; v < V; v++) __builtin_prefetch(bq + GEMM_ROWS_PF + v * VL);                \
+        const float *aq = arow + (long)q * sak;                                                            \
+        for (int j = 0; j < R; j++) {                                                                      \
+            float s = aq[(long)j * sam];                                                                   \
+            for (int v = 0; v < V; v++) acc[j][v] += s * bv[v];                                            \
         }                                                                                                  \
     }                                                                                                      \
+    for (int j = 0; j < R; j++)                                                                            \
+        for (int v = 0; v < V; v++) {                                                                      \
+            float *cj = c + (long)(m0 + j) * n + p + v * VL;                                               \
+            v16 r = acc[j][v];                                                                             \
+            if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);                              \
+            if (mask) r = vld(cj) + VMASK(r, vld(mask + (cj - c)) > vsplat(0));                            \
+            vst(cj, r);                                                                                    \
+        }                                                                                                  \
 }
-GEMM_ROWS_BODY(16)
-GEMM_ROWS_BODY(4)
+GEMM_ROWS_BLOCK(4, 2)
+GEMM_ROWS_BLOCK(4, 1)
+
+/* AVX-512: columns first, blocks of 4 rows x 2 vectors (one vector where n % 32 == 16), the
+   first row block of a column block prefetching b. m % 4 == 0, n % 16 == 0. */
+INLINE void gemm_rows_wide(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n,
+                           int accumulate, int relu_b, const float *scale, const float *shift, const float *mask) {
+    long p = 0;
+    for (; p + 2 * VL <= n; p += 2 * VL)
+        for (int m0 = 0; m0 < m; m0 += 4)
+            gemm_rows_block4x2(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
+                               scale, shift, mask, m0 == 0 && p + GEMM_ROWS_PF < n);
+    for (; p < n; p += VL)
+        for (int m0 = 0; m0 < m; m0 += 4)
+            gemm_rows_block4x1(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
+                               scale, shift, mask, 0);
+}
+
+/* AVX2: rows first, blocks of 4 rows x 1 vector, no prefetch (columns first, 2 x 2 blocks or
+   prefetching were no faster in the AVX2 build here). */
+INLINE void gemm_rows_narrow(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n,
+                             int accumulate, int relu_b, const float *scale, const float *shift, const float *mask) {
+    for (int m0 = 0; m0 < m; m0 += 4)
+        for (long p = 0; p < n; p += VL)
+            gemm_rows_block4x1(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
+                               scale, shift, mask, 0);
+}
 
 INLINE void gemm_rows16_body(float *c, const float *a, long sam, long sak, const float *b,
                              int m, int k, long n, int accumulate, int relu_b,
                              const float *scale, const float *shift, const float *mask) {
-    if (wide_blocks()) gemm_rows_body16(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
-    else gemm_rows_body4(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
+    if (wide_blocks()) gemm_rows_wide(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
+    else gemm_rows_narrow(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, mask);
 }
 
 CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,

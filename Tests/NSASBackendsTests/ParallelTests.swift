@@ -13,6 +13,18 @@ import Testing
         #expect((0..<count).allSatisfy { seen[$0] == 1 })
     }
 
+    /// One item at a time: every item once, with parallel loops inside an item run whole on its thread.
+    @Test(arguments: [0, 1, 2, 7, 64])
+    func forEachRunsEachItemOnce(_ count: Int) {
+        let seen = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1) * 1000)
+        seen.update(repeating: 0, count: max(count, 1) * 1000)
+        defer { seen.deallocate() }
+        Parallel.forEach(count) { item in
+            Parallel.forRanges(1000, costPerItem: 1 << 10) { r in for i in r { seen[item * 1000 + i] += 1 } }
+        }
+        #expect((0..<count * 1000).allSatisfy { seen[$0] == 1 })
+    }
+
     /// Thousands of jobs back to back: each chunk of each job runs exactly once (no chunk of one
     /// job is taken for the next), whichever thread runs it.
     @Test func jobsBackToBackRunEachChunkOnce() {

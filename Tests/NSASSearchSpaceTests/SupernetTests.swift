@@ -1,3 +1,4 @@
+import NSASBackends
 import NSASSearchSpace
 import NSASTensor
 import NSASTestSupport
@@ -66,5 +67,37 @@ import Testing
         let a = try withNoGrad { try net.forward(x, arch: NamedGenotypes.nsas, ForwardContext(training: false)) }
         let b = try withNoGrad { try net.forward(x, arch: NamedGenotypes.nsas, ForwardContext(training: false)) }
         #expect(a.array == b.array && !a.requiresGrad)
+    }
+
+    /// Evaluation in slices of the batch spread over the workers (as rankings evaluate) gives the
+    /// whole batch's logits; each slice runs on the caller's backend with no tape, and an error
+    /// in one slice reaches the caller.
+    @Test func slicedEvaluationMatchesTheWholeBatch() throws {
+        var rng = RNG(seed: 4)
+        let net = try Supernet(Self.small, rng: &rng)
+        let x = images(11, Self.small, seed: 5)
+        _ = try net.forward(x, arch: NamedGenotypes.dartsV2, ForwardContext(training: true))   // running statistics move
+        let eval = ForwardContext(training: false)
+        for backend in BackendKind.allCases {
+            try withBackend(backend.make()) {
+                let whole = try withNoGrad { try net.forward(x, arch: NamedGenotypes.dartsV2, eval) }
+                for slice in [1, 3, 4, 11, 20] {
+                    let sliced = try Tensor.forwardInSlices(x, slice: slice) { part in
+                        #expect(!Engine.gradEnabled)
+                        #expect(type(of: Engine.backend) == type(of: backend.make()), "slice on the caller's backend")
+                        return try net.forward(part, arch: NamedGenotypes.dartsV2, eval)
+                    }
+                    #expect(sliced.shape == [11, 10])
+                    assertClose(sliced.array, whole.array, rtol: 1e-5, atol: 1e-5, "\(backend) slices of \(slice)")
+                }
+            }
+        }
+        #expect(throws: TensorError.self) {
+            try Tensor.forwardInSlices(x, slice: 2) { part in
+                if part.ptr[0] == x.ptr[8 * x.count / 11] { throw TensorError.argument(op: "test", message: "slice 4 fails") }
+                return try net.forward(part, arch: NamedGenotypes.dartsV2, eval)
+            }
+        }
+        #expect(throws: TensorError.self) { try Tensor.forwardInSlices(x, slice: 0) { $0 } }
     }
 }

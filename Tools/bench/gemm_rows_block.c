@@ -1,8 +1,13 @@
-/* The register block of the 1x1-convolution kernel (Sources/NSASKernels/gemm.c), measured for
- * the AVX2 and AVX-512 builds on one machine: the same loop as the kernel with 16, 8 and 4 output
- * rows in registers.
+/* The register block and loop order of the 1x1-convolution kernel (Sources/NSASKernels/gemm.c),
+ * measured for the AVX2 and AVX-512 builds on one machine, on products streamed from memory as
+ * in a training step (64 images, each product reading its own b and writing its own c):
+ *   rows16  16 rows x 1 vector, rows first (the AVX-512 kernel before this one);
+ *   rows4   4 x 1, rows first (the AVX2 kernel, before and now);
+ *   c4x2    4 rows x 2 vectors, columns first with every row block on a column block, b
+ *           prefetched 128 floats ahead (the AVX-512 kernel now);
+ *   c2x2, c4x1  the same with 2 x 2 and 4 x 1 (tried for AVX2: no faster than rows4 there).
  *
- *   for a in x86-64-v3 x86-64-v4; do clang -O3 -fno-math-errno -march=$a Tools/bench/gemm_rows_block.c -o /tmp/rows-$a && /tmp/rows-$a; done
+ *   for a in x86-64-v3 x86-64-v4; do clang -O3 -march=$a Tools/bench/gemm_rows_block.c -o /tmp/rows-$a && /tmp/rows-$a; done
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,32 +17,49 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define vld(p) (*(const v16 *)(p))
 #define vst(p, v) (*(v16 *)(p) = (v))
 #define vsplat(a) ({ float s_ = (float)(a); (v16){s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_}; })
-#define BODY(R) \
-static __attribute__((noinline)) void rows##R(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n) { \
-    for (int m0 = 0; m0 < m; m0 += R) { const float *arow = a + (long)m0 * sam; \
-        for (long p = 0; p < n; p += VL) { v16 acc[R]; \
-            for (int j = 0; j < R; j++) acc[j] = vsplat(0); \
-            for (int q = 0; q < k; q++) { v16 bv = vld(b + (long)q * n + p); const float *aq = arow + (long)q * sak; \
-                for (int j = 0; j < R; j++) acc[j] += aq[(long)j * sam] * bv; } \
-            for (int j = 0; j < R; j++) vst(c + (long)(m0 + j) * n + p, acc[j]); } } }
-BODY(16)
-BODY(8)
-BODY(4)
+#define BLOCK(R, V, pf) { v16 acc[R][V]; const float *arow = a + (long)m0 * sam; \
+    for (int j = 0; j < R; j++) for (int v = 0; v < V; v++) acc[j][v] = vsplat(0); \
+    for (int q = 0; q < k; q++) { v16 bv[V]; for (int v = 0; v < V; v++) bv[v] = vld(b + (long)q * n + p + v * VL); \
+        if (pf) for (int v = 0; v < V; v++) __builtin_prefetch(b + (long)q * n + p + 128 + v * VL); \
+        const float *aq = arow + (long)q * sak; \
+        for (int j = 0; j < R; j++) { float s = aq[(long)j * sam]; for (int v = 0; v < V; v++) acc[j][v] += s * bv[v]; } } \
+    for (int j = 0; j < R; j++) for (int v = 0; v < V; v++) vst(c + (long)(m0 + j) * n + p + v * VL, acc[j][v]); }
+#define ROWS_FIRST(R) static __attribute__((noinline)) void rows##R(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n) { \
+    for (int m0 = 0; m0 < m; m0 += R) for (long p = 0; p < n; p += VL) BLOCK(R, 1, 0) }
+#define COLS_FIRST(R, V) static __attribute__((noinline)) void c##R##x##V(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n) { \
+    for (long p = 0; p < n; p += V * VL) for (int m0 = 0; m0 < m; m0 += R) BLOCK(R, V, m0 == 0 && p + 128 < n) }
+ROWS_FIRST(16)
+ROWS_FIRST(4)
+COLS_FIRST(4, 2)
+COLS_FIRST(2, 2)
+COLS_FIRST(4, 1)
+typedef void (*kernel)(float *, const float *, long, long, const float *, int, int, long);
 double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 int main() {
-    int shapes[][3] = {{16, 16, 1024}, {32, 32, 256}, {64, 64, 64}, {16, 48, 1024}, {64, 256, 64}};
-    for (int s = 0; s < 5; s++) {
+    /* (m, k, n) of the C=16 search network's 1x1 products per image: edges and preprocessing per stage */
+    int shapes[][3] = {{16, 16, 1024}, {16, 64, 1024}, {32, 32, 256}, {32, 128, 256}, {64, 64, 64}, {64, 256, 64}};
+    kernel f[] = {rows16, rows4, c4x2, c2x2, c4x1};
+    const char *names[] = {"rows16", "rows4", "c4x2", "c2x2", "c4x1"};
+    int kernels = 5, images = 64;
+    for (int s = 0; s < 6; s++) {
         int m = shapes[s][0], k = shapes[s][1]; long n = shapes[s][2];
-        float *a = aligned_alloc(64, sizeof(float) * m * k), *b = aligned_alloc(64, sizeof(float) * k * n), *c = aligned_alloc(64, sizeof(float) * m * n);
-        for (long i = 0; i < m * k; i++) a[i] = i % 7; for (long i = 0; i < k * n; i++) b[i] = i % 5;
-        double best[3] = {1e9, 1e9, 1e9}; int reps = 200000000 / (m * k * n) + 1;
-        for (int t = 0; t < 5; t++) {
-            double t0 = now(); for (int r = 0; r < reps; r++) rows16(c, a, k, 1, b, m, k, n); double t1 = now();
-            for (int r = 0; r < reps; r++) rows8(c, a, k, 1, b, m, k, n); double t2 = now();
-            for (int r = 0; r < reps; r++) rows4(c, a, k, 1, b, m, k, n); double t3 = now();
-            if (t1 - t0 < best[0]) best[0] = t1 - t0; if (t2 - t1 < best[1]) best[1] = t2 - t1; if (t3 - t2 < best[2]) best[2] = t3 - t2;
-        }
-        double fl = 2.0 * m * k * n * reps / 1e9;
-        printf("m %d k %d n %ld: rows16 %.1f GFLOP/s, rows8 %.1f, rows4 %.1f\n", m, k, n, fl / best[0], fl / best[1], fl / best[2]);
+        float *a = aligned_alloc(64, sizeof(float) * m * k), *b = aligned_alloc(64, sizeof(float) * k * n * images);
+        float *c = aligned_alloc(64, sizeof(float) * m * n * images);
+        for (long i = 0; i < m * k; i++) a[i] = i % 7;
+        for (long i = 0; i < k * n * images; i++) b[i] = i % 5;
+        for (long i = 0; i < m * n * images; i++) c[i] = 0;
+        double best[5] = {1e9, 1e9, 1e9, 1e9, 1e9};
+        for (int t = 0; t < 7; t++)
+            for (int i = 0; i < kernels; i++) {
+                double t0 = now();
+                for (int r = 0; r < images; r++) f[i](c + (long)r * m * n, a, k, 1, b + (long)r * k * n, m, k, n);
+                double d = now() - t0;
+                if (d < best[i]) best[i] = d;
+            }
+        double gflop = 2.0 * m * k * n * images / 1e9;
+        printf("m %2d k %3d n %4ld:", m, k, n);
+        for (int i = 0; i < kernels; i++) printf(" %s %5.1f", names[i], gflop / best[i]);
+        printf(" GFLOP/s\n");
+        free(a); free(b); free(c);
     }
 }

@@ -42,6 +42,25 @@ public enum Parallel {
         }
     }
 
+    /// Calls body(i) for every i in 0..<count, spread over the workers one item at a time (a
+    /// worker takes the next item when it finishes one, so a core slowed by another process
+    /// takes fewer). Items run one at a time on the calling thread when there is one thread.
+    /// Parallel loops inside body run on the thread that runs the item.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 1, threads > 1 else {
+            for i in 0..<max(count, 0) { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var item = body
+            withUnsafeMutablePointer(to: &item) { ptr in
+                nsas_pool_run(Int32(threads), Int32(count), { ctx, i in
+                    ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+                }, ptr)
+            }
+        }
+    }
+
     private struct Job {
         let count: Int
         let workers: Int

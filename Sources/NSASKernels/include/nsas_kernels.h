@@ -80,9 +80,9 @@ void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_s
 void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int relu);
 void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx,
                               const float *mask);
-/* The register blocks of the 1x1-convolution kernels: 0 (default) by the CPU (with AVX-512 16
-   rows of products and 4x4 weight-gradient blocks, else 4 rows and 2x2); tests set 16 or 4 to run
-   both code paths on one machine. */
+/* The register blocks of the 1x1-convolution kernels: 0 (default) by the CPU (with AVX-512 4
+   rows by 2 vectors of products and 4x4 weight-gradient blocks, else 4 by 1 and 2x2); tests set
+   16 (the AVX-512 blocks) or 4 (the AVX2 ones) to run both code paths on one machine. */
 extern int nsas_gemm_rows_block;
 /* A general convolution's im2col: col (planes*kh*kw, oh, ow) from x (planes, h, w) with stride
    (sy, sx), padding (py, px) and dilation (dy, dx), relu(x) when asked; and its adjoint,

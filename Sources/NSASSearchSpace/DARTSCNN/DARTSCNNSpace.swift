@@ -177,7 +177,7 @@ public func evaluate(_ set: ImageSet, batcher: Batcher, batchSize: Int, maxBatch
     var correct = 0, seen = 0, lossSum = 0.0
     for indices in order.prefix(maxBatches ?? order.count) {
         let (x, labels) = batcher.batch(set, indices, rng: &rng)
-        let logits = try withNoGrad { try forward(x) }
+        let logits = try Tensor.forwardInSlices(x, forward)
         let loss = try withNoGrad { try logits.crossEntropy(labels: labels) }
         correct += zip(logits.argmaxRows(), labels).filter { $0 == $1 }.count
         seen += labels.count

@@ -16,9 +16,10 @@
 int nsas_gemm_rows_block = 0;
 
 /* Whether the AVX-512 register blocks run: the clone that runs is the AVX-512 one exactly when
-   the CPU has AVX-512 (target_clones), unless a test forces a block. */
+   the CPU has AVX-512 (target_clones; in a single-architecture build, when it is built for
+   AVX-512), unless a test forces a block. */
 static inline int wide_blocks(void) {
-    return nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || __builtin_cpu_supports("avx512f"));
+    return nsas_gemm_rows_block != 4 && (nsas_gemm_rows_block == 16 || HAS_AVX512());
 }
 
 #define GEMM_ROWS_PF 128

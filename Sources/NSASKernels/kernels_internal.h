@@ -6,10 +6,19 @@
 #include "include/nsas_kernels.h"
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__)
+/* Each kernel is built for AVX-512, AVX2 and baseline x86-64, the CPU picking one at load time;
+   NSAS_SINGLE_ARCH builds one version for the compiler's -march instead (to measure the AVX2
+   code path on an AVX-512 machine: docs/benchmarks.md). */
+#if defined(__x86_64__) && defined(__clang__) && !defined(NSAS_SINGLE_ARCH)
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define HAS_AVX512() __builtin_cpu_supports("avx512f")
 #else
 #define CLONES
+#if defined(__AVX512F__)
+#define HAS_AVX512() 1
+#else
+#define HAS_AVX512() 0
+#endif
 #endif
 /* Reductions may be reordered into vector lanes (float sums of at most a plane; the totals
    are accumulated in double by the callers). */

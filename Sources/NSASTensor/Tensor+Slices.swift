@@ -1,6 +1,9 @@
 import NSASBackends
 
 extension Tensor {
+    /// Images an evaluation slice holds (`forwardInSlices`' default; memory estimates use it).
+    public static let evaluationSlice = 4
+
     /// Runs an evaluation forward (no tape) on slices of `slice` items of the batch `x` (axis 0)
     /// and concatenates the outputs along axis 0. The slices spread over the workers one at a
     /// time, each slice's kernels on the thread that took it: a slice's activations stay in
@@ -10,7 +13,7 @@ extension Tensor {
     /// forwards whose items are independent (evaluation-mode batch norm): outputs equal the
     /// whole-batch forward's up to float rounding. Runs the batch whole when counting
     /// multiply-adds, and slice by slice in order when there is one thread.
-    public static func forwardInSlices(_ x: Tensor, slice: Int = 4, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
+    public static func forwardInSlices(_ x: Tensor, slice: Int = evaluationSlice, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
         let n = x.shape.first ?? 0
         guard slice >= 1 else { throw TensorError.argument(op: "forwardInSlices", message: "slice must be positive, got \(slice)") }
         if n <= slice || Engine.multiplyAdds != nil { return try withNoGrad { try forward(x) } }

@@ -49,6 +49,12 @@ import Testing
             let train64 = DARTSCNNSpace.memoryEstimate(o, data: data, batch: 64, training: true, supernet: true)
             #expect(train64 > DARTSCNNSpace.memoryEstimate(o, data: data, batch: 32, training: true, supernet: true))
             #expect(train64 > DARTSCNNSpace.memoryEstimate(o, data: data, batch: 64, training: true, supernet: false))
+            // evaluation runs in slices: past a slice, a bigger batch adds only its input images
+            let slice = Tensor.evaluationSlice
+            let evaluateSlice = DARTSCNNSpace.memoryEstimate(o, data: data, batch: slice, training: false, supernet: true)
+            let evaluate4k = DARTSCNNSpace.memoryEstimate(o, data: data, batch: slice + 4096, training: false, supernet: true)
+            #expect(evaluate4k - evaluateSlice == 4 * 4096 * Double(data.channels * data.imageSize * data.imageSize))
+            #expect(evaluateSlice > evaluate1)
         }
     }
 }

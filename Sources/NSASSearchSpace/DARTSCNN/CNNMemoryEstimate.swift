@@ -1,12 +1,13 @@
 import NSASData
+import NSASTensor
 
 extension DARTSCNNSpace {
     /// A lower bound of the bytes a network of `options` needs on `data`: weights, gradients and
     /// momentum (12 bytes a parameter; the supernet holds every op of every edge, about 6 C^2
     /// parameters an edge, a stand-alone network at least the cells' 1x1 preprocessing), and, when
     /// training, the activations one step keeps for its backward pass (at least four tensors for
-    /// each of a cell's 8 path edges and one a node, batch x C x H x W each); evaluation keeps one
-    /// cell's worth.
+    /// each of a cell's 8 path edges and one a node, batch x C x H x W each); evaluation keeps the
+    /// batch's images and one cell's worth for a slice of `Tensor.evaluationSlice` images.
     public static func memoryEstimate(_ options: DARTSCNNOptions, data: DataSplits, batch: Int, training: Bool, supernet: Bool) -> Double {
         let config = CNNConfig(layers: options.layers, channels: options.channels, inputChannels: data.channels, imageSize: data.imageSize)
         let b = Double(batch), stem = Double(config.stemMultiplier * config.channels)
@@ -21,6 +22,8 @@ extension DARTSCNNSpace {
             activations += cellActivations
             (cpp, cp) = (cp, Double(config.nodes) * c)
         }
-        return params * (training ? 12 : 4) + 4 * (training ? activations : cellActivations)
+        let evaluation = b * Double(config.inputChannels) * Double(config.imageSize * config.imageSize)
+            + cellActivations / max(b, 1) * min(b, Double(Tensor.evaluationSlice))
+        return params * (training ? 12 : 4) + 4 * (training ? activations : evaluation)
     }
 }

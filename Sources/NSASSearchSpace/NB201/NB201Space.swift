@@ -127,7 +127,8 @@ public final class NB201Space: StandaloneSpace, ImageFed {
 
     public static func memoryEstimate(_ options: NB201Options, data: DataSplits, batch: Int, training: Bool, supernet: Bool) -> Double {
         // Weights: per cell 6 edges of a 3x3 and a 1x1 convolution (10 C^2; stand-alone at least
-        // nothing), blocks 2 x 9 C^2 + C^2. Activations: a cell keeps at least 3 tensors an edge.
+        // nothing), blocks 2 x 9 C^2 + C^2. Activations: a cell keeps at least 3 tensors an edge;
+        // evaluation the batch's images and one cell for a slice of `Tensor.evaluationSlice` images.
         let b = Double(batch), n = Double(options.cellsPerStage)
         var params = 0.0, activations = 0.0, cellActivations = 0.0
         var c = Double(options.channels), size = Double(data.imageSize)
@@ -137,6 +138,8 @@ public final class NB201Space: StandaloneSpace, ImageFed {
             cellActivations = b * c * size * size * 18
             activations += n * cellActivations
         }
-        return params * (training ? 12 : 4) + 4 * (training ? activations : cellActivations)
+        let evaluation = b * Double(data.channels) * Double(data.imageSize * data.imageSize)
+            + cellActivations / max(b, 1) * min(b, Double(Tensor.evaluationSlice))
+        return params * (training ? 12 : 4) + 4 * (training ? activations : evaluation)
     }
 }

@@ -29,6 +29,9 @@ public protocol Backend: AnyObject, Sendable {
     /// dx += conv^T(dy, w), times (x > 0) with `g.reluInput`.
     func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                             dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)
+    /// The same, overwriting dx (every element) instead of adding when `accumulate` is false.
+    func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                            dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool)
     /// dw += correlation of x (relu(x) with `g.reluInput`) with dy
     func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, dy: UnsafePointer<Float>)
@@ -53,6 +56,11 @@ public protocol Backend: AnyObject, Sendable {
                            dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
                            dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
                            invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?)
+    /// The same, overwriting dx instead of adding when `accumulate` is false.
+    func batchNormBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>,
+                           dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
+                           dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                           invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?, accumulate: Bool)
 
     /// y = f(x) elementwise.
     func unary(_ op: UnaryOp, count: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
@@ -173,6 +181,22 @@ public enum BackendKind: String, CaseIterable, Sendable {
 }
 
 extension Backend {
+    /// The definition: dx cleared, then the adding form.
+    public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
+        if !accumulate { dx.update(repeating: 0, count: g.n * g.cIn * g.h * g.w) }
+        conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x)
+    }
+
+    /// The definition: dx cleared, then the adding form.
+    public func batchNormBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>,
+                                  dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
+                                  dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                  invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?, accumulate: Bool) {
+        if !accumulate { dx.update(repeating: 0, count: n * c * s) }
+        batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: dy, x: x, mean: mean, invStd: invStd, gamma: gamma)
+    }
+
     /// The definition: the convolution, then the per-channel affine map.
     public func conv2dForwardAffine(_ g: ConvGeometry, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                     scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {

@@ -33,9 +33,10 @@ CLONES void nsas_sum_dy_dyxc(const float *restrict dy, const float *restrict x, 
     *sum_dy += a; *sum_dyxc += b;
 }
 
-CLONES void nsas_bn_dx_add(float *restrict dx, const float *restrict dy, const float *restrict x, float k,
-                           float mean_dy, float m, float slope, long n) {
-    for (long i = 0; i < n; i++) dx[i] += k * (dy[i] - mean_dy - (x[i] - m) * slope);
+CLONES void nsas_bn_dx(float *restrict dx, const float *restrict dy, const float *restrict x, float k,
+                       float mean_dy, float m, float slope, long n, int accumulate) {
+    if (accumulate) for (long i = 0; i < n; i++) dx[i] += k * (dy[i] - mean_dy - (x[i] - m) * slope);
+    else for (long i = 0; i < n; i++) dx[i] = k * (dy[i] - mean_dy - (x[i] - m) * slope);
 }
 
 

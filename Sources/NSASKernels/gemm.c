@@ -28,7 +28,8 @@ INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long
                                      int m0, int k, long n, long p, int accumulate, int relu_b,           \
                                      const float *scale, const float *shift, const float *mask, int pf) {  \
     v16 acc[R][V];                                                                                         \
-    /* accumulating: from c's values (with a mask: the masked product is added at the end) */             \
+    /* accumulating: from c's values (with a mask: the masked product is added at the end, to 0 when   \
+       not accumulating) */                                                                                \
     for (int j = 0; j < R; j++)                                                                            \
         for (int v = 0; v < V; v++)                                                                        \
             acc[j][v] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p + v * VL) : vsplat(0);       \
@@ -48,7 +49,7 @@ INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long
             float *cj = c + (long)(m0 + j) * n + p + v * VL;                                               \
             v16 r = acc[j][v];                                                                             \
             if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);                              \
-            if (mask) r = vld(cj) + VMASK(r, vld(mask + (cj - c)) > vsplat(0));                            \
+            if (mask) r = (accumulate ? vld(cj) : vsplat(0)) + VMASK(r, vld(mask + (cj - c)) > vsplat(0));  \
             vst(cj, r);                                                                                    \
         }                                                                                                  \
 }
@@ -93,9 +94,9 @@ CLONES void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak
     gemm_rows16_body(c, a, sam, sak, b, m, k, n, accumulate, relu_b, scale, shift, 0);
 }
 
-CLONES void nsas_gemm_rows16_mask_add(float *c, const float *a, long sam, long sak, const float *b,
-                                      int m, int k, long n, const float *mask) {
-    gemm_rows16_body(c, a, sam, sak, b, m, k, n, 1, 0, 0, 0, mask);
+CLONES void nsas_gemm_rows16_mask(float *c, const float *a, long sam, long sak, const float *b,
+                                  int m, int k, long n, const float *mask, int accumulate) {
+    gemm_rows16_body(c, a, sam, sak, b, m, k, n, accumulate, 0, 0, 0, mask);
 }
 
 CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,

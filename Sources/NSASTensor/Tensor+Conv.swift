@@ -9,7 +9,10 @@ extension Tensor {
         let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
         let b = Engine.backend
         let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
-            if self.requiresGrad { b.conv2dBackwardData(g, dx: self.gradPtr, dy: out.gradPtr, w: weight.ptr, x: self.ptr) }
+            if self.requiresGrad {
+                let (dx, accumulate) = self.gradForWrite()
+                b.conv2dBackwardData(g, dx: dx, dy: out.gradPtr, w: weight.ptr, x: self.ptr, accumulate: accumulate)
+            }
             if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
         }
         b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)

@@ -44,10 +44,16 @@ extension Tensor {
                 let n = out.count, dz = out.gradPtr
                 switch op {
                 case .add:
-                    if self.requiresGrad { be.axpy(count: n, alpha: 1, x: dz, y: self.gradPtr) }
-                    if other.requiresGrad { be.axpy(count: n, alpha: 1, x: dz, y: other.gradPtr) }
+                    // the first gradient a tensor receives is a copy (self and other may be one tensor)
+                    for t in [self, other] where t.requiresGrad {
+                        let (d, accumulate) = t.gradForWrite()
+                        if accumulate { be.axpy(count: n, alpha: 1, x: dz, y: d) } else { be.copy(count: n, x: dz, y: d) }
+                    }
                 case .sub:
-                    if self.requiresGrad { be.axpy(count: n, alpha: 1, x: dz, y: self.gradPtr) }
+                    if self.requiresGrad {
+                        let (d, accumulate) = self.gradForWrite()
+                        if accumulate { be.axpy(count: n, alpha: 1, x: dz, y: d) } else { be.copy(count: n, x: dz, y: d) }
+                    }
                     if other.requiresGrad { be.axpy(count: n, alpha: -1, x: dz, y: other.gradPtr) }
                 case .mul:
                     let tmp = Storage(count: n, zeroed: false)

@@ -60,11 +60,11 @@ extension Tensor {
             let dbeta = beta.flatMap { $0.requiresGrad ? $0.gradPtr : nil }
             if training {
                 // The kernel always writes dx; give it scratch space when the input needs none.
-                let scratch = self.requiresGrad ? nil : Storage(count: self.count, zeroed: true)
+                let scratch = self.requiresGrad ? nil : Storage(count: self.count, zeroed: false)
+                let (dx, accumulate) = scratch.map { ($0.ptr, false) } ?? self.gradForWrite()
                 withExtendedLifetime(scratch) {
-                    b.batchNormBackward(n: n, c: c, s: s, dx: scratch?.ptr ?? self.gradPtr, dgamma: dgamma,
-                                        dbeta: dbeta, dy: out.gradPtr, x: self.ptr, mean: mean.ptr,
-                                        invStd: invStd.ptr, gamma: gamma?.ptr)
+                    b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: out.gradPtr, x: self.ptr,
+                                        mean: mean.ptr, invStd: invStd.ptr, gamma: gamma?.ptr, accumulate: accumulate)
                 }
             } else {
                 // Evaluation: y = (x - mean) * scale + shift is affine in x with fixed statistics.

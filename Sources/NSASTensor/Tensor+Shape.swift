@@ -36,7 +36,8 @@ extension Tensor {
             for p in parts {
                 let len = p.shape[axis] * inner
                 if p.requiresGrad {
-                    b.copyBlock(rows: outer, cols: len, x: out.gradPtr + offset, xStride: total * inner, y: p.gradPtr, yStride: len, accumulate: true)
+                    let (d, accumulate) = p.gradForWrite()   // a part may appear twice: the second adds
+                    b.copyBlock(rows: outer, cols: len, x: out.gradPtr + offset, xStride: total * inner, y: d, yStride: len, accumulate: accumulate)
                 }
                 offset += len
             }

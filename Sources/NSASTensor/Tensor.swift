@@ -192,6 +192,16 @@ public final class Tensor {
         if gradStorage == nil { gradStorage = Storage(count: count) }
         return gradStorage!.ptr
     }
+    /// The gradient buffer for a backward step that writes every element of it: the existing
+    /// buffer with `accumulate` true (add to it), or a new uncleared one with `accumulate` false
+    /// (overwrite it). Clearing a buffer only to add into it was a pass over memory, 5% of a
+    /// training step.
+    public func gradForWrite() -> (ptr: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let g = gradStorage { return (g.ptr, true) }
+        let g = Storage(count: count, zeroed: false)
+        gradStorage = g
+        return (g.ptr, false)
+    }
     /// Whether a backward pass has reached this tensor since the last `zeroGrad()`.
     public var hasGradient: Bool { gradStorage != nil }
     /// The single value of a one-element tensor.

@@ -27,6 +27,9 @@ import Testing
         ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 48, kH: 3, kW: 3, padding: 1),                  // stem: 16-row kernel forward
         ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
+        ConvGeometry(n: 2, cIn: 12, h: 7, w: 7, cOut: 8, kH: 1, kW: 1),                             // 1x1 kernel: 3 vectors and a 1-column tail
+        ConvGeometry(n: 2, cIn: 16, h: 14, w: 14, cOut: 36, kH: 1, kW: 1),                          // ... C=36 at 14x14: a 4-column tail
+        ConvGeometry(n: 3, cIn: 8, h: 2, w: 2, cOut: 4, kH: 1, kW: 1),                              // ... a tail alone
         ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
         // Dense convolutions through im2col/col2im (NAS-Bench-201's cells and residual blocks):
         // stride 2, dilation, odd sizes, a padding wider than the kernel reach, planes narrower than the kernel.
@@ -96,6 +99,14 @@ import Testing
         r.conv2dBackwardData(g, dx: &dxr, dy: dy, w: w, x: x)
         b.conv2dBackwardData(g, dx: &dxb, dy: dy, w: w, x: x)
         assertClose(dxb, dxr, atol: 1e-5, "backward data \(g)")
+        // Overwriting (a first gradient): whatever the buffer held is gone, on both backends.
+        var dx0 = [Float](repeating: 0, count: x.count)
+        r.conv2dBackwardData(g, dx: &dx0, dy: dy, w: w, x: x)
+        for be in [r, b] as [any Backend] {
+            var dxo = [Float](repeating: .nan, count: x.count)
+            be.conv2dBackwardData(g, dx: &dxo, dy: dy, w: w, x: x, accumulate: false)
+            assertClose(dxo, dx0, atol: 1e-5, "\(be.name) backward data, overwriting, \(g)")
+        }
         var dwr = randomArray(w.count, seed: 15), dwb = dwr
         r.conv2dBackwardWeight(g, dw: &dwr, x: x, dy: dy)
         b.conv2dBackwardWeight(g, dw: &dwb, x: x, dy: dy)

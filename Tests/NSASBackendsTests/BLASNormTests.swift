@@ -46,6 +46,12 @@ import Testing
             assertClose(dxb, dxr, rtol: 1e-3, atol: 1e-4, "dx")
             assertClose(dgb, dgr, rtol: 1e-3, atol: 1e-3, "dgamma")
             assertClose(dbb, dbr, rtol: 1e-4, atol: 1e-4, "dbeta")
+            // overwriting dx (a first gradient) equals adding to zeros
+            var dx0 = [Float](repeating: 0, count: x.count), dxo = [Float](repeating: .nan, count: x.count)
+            r.batchNormBackward(n: n, c: c, s: s, dx: &dx0, dgamma: &dgr, dbeta: &dbr, dy: dy, x: x, mean: mr, invStd: inv, gamma: gamma)
+            b.batchNormBackward(n: n, c: c, s: s, dx: &dxo, dgamma: &dgb, dbeta: &dbb, dy: dy, x: x, mean: mr, invStd: inv, gamma: gamma,
+                                accumulate: false)
+            assertClose(dxo, dx0, rtol: 1e-3, atol: 1e-4, "dx, overwriting")
         }
     }
 }

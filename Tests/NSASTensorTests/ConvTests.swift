@@ -17,6 +17,10 @@ import Testing
             try checkGradients([x, dw3], "depthwise 3x3 dil 2") { try x.conv2d(dw3, padding: 2, dilation: 2, groups: 4) }
             try checkGradients([x, dw5], "depthwise 5x5 s2") { try x.conv2d(dw5, stride: 2, padding: 2, groups: 4) }
             try checkGradients([x, grouped], "groups 2") { try x.conv2d(grouped, padding: 1, groups: 2) }
+            // x's gradient written by the first convolution's backward, added to by the others
+            try checkGradients([x, pw, dw3], "reused input") {
+                try x.conv2d(pw) + x.conv2d(dw3, padding: 2, dilation: 2, groups: 4).conv2d(pw) + x.conv2d(pw, stride: 1)
+            }
         }
     }
 

@@ -23,6 +23,8 @@ import Testing
             try checkGradients([a, b], "add") { try a + b }
             try checkGradients([a, b], "sub") { try a - b }
             try checkGradients([a, b], "mul") { try a * b }
+            // a tensor's first gradient is written, the next ones added: one tensor on both sides, used thrice
+            try checkGradients([a, b], "reused") { try (a + a) + (a - b) }
         }
     }
 

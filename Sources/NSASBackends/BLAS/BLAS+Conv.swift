@@ -25,7 +25,9 @@ extension BLASBackend {
 
     /// c (m,n) = [c +] a (m,k) * b (k,n) on one thread, a's element (i,q) at a[i*aRowStride + q*aColStride].
     /// Thin products (16-row multiples, as DARTS channel counts are) run the register-blocked C kernel,
-    /// which skips OpenBLAS's packing; the rest run sgemm.
+    /// which skips OpenBLAS's packing; the rest run sgemm (also where the kernel could take them:
+    /// C = 36 products ran 0.8x sgemm's rate, and planes of 14x14 and 7x7 with a column tail or
+    /// 8-row FactorizedReduce halves were no faster at 28x28).
     @inline(__always)
     static func product(_ c: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, aRowStride: Int, aColStride: Int,
                         b: UnsafePointer<Float>, m: Int, k: Int, n: Int, accumulate: Bool) {
@@ -123,7 +125,14 @@ extension BLASBackend {
 
     public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                                    dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
-        if isDirectDepthwise(g) { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w, x: x) }
+        conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x, accumulate: true)
+    }
+
+    /// Not accumulating, the 1x1 kernels write dx directly; the other paths clear each image's
+    /// (or each few planes') part of dx just before adding into it, while it is in cache.
+    public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
+                                   dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
+        if isDirectDepthwise(g) { return depthwiseBackwardData(g, dx: dx, dy: dy, w: w, x: x, accumulate: accumulate) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
         let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, costPerItem: Int(g.flops) / g.n) { images in
@@ -138,11 +147,12 @@ extension BLASBackend {
                     // (kk, ohw) = w_g^T (kk, cog) * dy_g (cog, ohw), added to dx_g (masked by x > 0 after
                     // a fused ReLU) directly or through col2im.
                     if pointwise && !g.reluInput {
-                        Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: true)
+                        Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: accumulate)
                     } else if pointwise && Self.thin(kk, ohw) {
                         // the ReLU's mask applied as the 16-row kernel stores, no intermediate buffer
-                        nsas_gemm_rows16_mask_add(dxg, wg, 1, kk, dyg, Int32(kk), Int32(cog), ohw, xg)
+                        nsas_gemm_rows16_mask(dxg, wg, 1, kk, dyg, Int32(kk), Int32(cog), ohw, xg, accumulate ? 1 : 0)
                     } else {
+                        if !accumulate { dxg.update(repeating: 0, count: g.cInPerGroup * g.h * g.w) }
                         Self.product(col, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: false)
                         if pointwise { nsas_relu_backward_add(dxg, col, xg, kk * ohw) }
                         else if isStridedPointwise(g) {
@@ -214,14 +224,19 @@ extension BLASBackend {
     }
 
     private func depthwiseBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
-                                       dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
-        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
+                                       dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
+        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW, hw = g.h * g.w
         Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
-            nsas_dw_backward_data_planes_add(dx, dy, w, scratch, planes.lowerBound, Int32(planes.count), Int32(g.cIn),
-                                             Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH),
-                                             Int32(g.padH), Int32(g.dilationH), g.reluInput ? x : nil)
+            // 16 planes at a time (an even count: the kernel takes 16-wide planes in pairs)
+            for first in stride(from: planes.lowerBound, to: planes.upperBound, by: 16) {
+                let count = min(16, planes.upperBound - first)
+                if !accumulate { (dx + first * hw).update(repeating: 0, count: count * hw) }
+                nsas_dw_backward_data_planes_add(dx, dy, w, scratch, first, Int32(count), Int32(g.cIn),
+                                                 Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH),
+                                                 Int32(g.padH), Int32(g.dilationH), g.reluInput ? x : nil)
+            }
         }
     }
 

@@ -43,6 +43,14 @@ extension BLASBackend {
                                   dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
                                   dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
                                   invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?) {
+        batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: dy, x: x, mean: mean, invStd: invStd,
+                          gamma: gamma, accumulate: true)
+    }
+
+    public func batchNormBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>,
+                                  dgamma: UnsafeMutablePointer<Float>?, dbeta: UnsafeMutablePointer<Float>?,
+                                  dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                  invStd: UnsafePointer<Float>, gamma: UnsafePointer<Float>?, accumulate: Bool) {
         Parallel.forRanges(c, costPerItem: 3 * n * s) { channels in
             for ch in channels {
                 let m = mean[ch], inv = invStd[ch]
@@ -57,7 +65,7 @@ extension BLASBackend {
                 // dx += k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - m) * inv
                 for i in 0..<n {
                     let o = (i * c + ch) * s
-                    nsas_bn_dx_add(dx + o, dy + o, x + o, k, meanDy, m, slope, s)
+                    nsas_bn_dx(dx + o, dy + o, x + o, k, meanDy, m, slope, s, accumulate ? 1 : 0)
                 }
             }
         }

@@ -16,8 +16,8 @@ double nsas_sum_sq_centered(const float *x, float m, long n);
 void nsas_affine(float *y, const float *x, float a, float b, long n);
 /* sum dy, and sum dy * (x - m), over n */
 void nsas_sum_dy_dyxc(const float *dy, const float *x, float m, long n, double *sum_dy, double *sum_dyxc);
-/* dx (n) += k * (dy - mean_dy - (x - m) * slope) */
-void nsas_bn_dx_add(float *dx, const float *dy, const float *x, float k, float mean_dy, float m, float slope, long n);
+/* dx (n) += k * (dy - mean_dy - (x - m) * slope), or = when accumulate is 0 */
+void nsas_bn_dx(float *dx, const float *dy, const float *x, float k, float mean_dy, float m, float slope, long n, int accumulate);
 
 /* Depthwise convolution of one plane: x is (h,w), w is (k,k), y is (oh,ow); square kernel,
    the same stride, padding and dilation on both axes. scratch holds nsas_dw_scratch(...) floats.
@@ -55,7 +55,7 @@ void nsas_pool3_max_backward_add(float *dx, const float *dy, const float *x, flo
 void nsas_pool3_avg_backward_add(float *dx, const float *dy, float *scratch, int planes, int h, int wd, int oh, int ow, int stride);
 
 /* c (m,n) = [c +] a (m,k) * b (k,n), a's element (i,q) at a[i*sam + q*sak] (so a may be a
-   transposed view), b read as relu(b) when relu_b is set; m % 16 == 0, n % 16 == 0. For thin
+   transposed view), b read as relu(b) when relu_b is set; m % 4 == 0, n % 16 == 0. For thin
    products (1x1 convolutions). */
 void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float *b,
                       int m, int k, long n, int accumulate, int relu_b);
@@ -64,10 +64,11 @@ void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const float 
 void nsas_gemm_rows16_affine(float *c, const float *a, long sam, long sak, const float *b,
                              int m, int k, long n, int accumulate, int relu_b,
                              const float *scale, const float *shift);
-/* c += the product, only where mask (m,n) > 0: the input gradient of a 1x1 convolution whose
-   input went through a ReLU, in one pass. */
-void nsas_gemm_rows16_mask_add(float *c, const float *a, long sam, long sak, const float *b,
-                               int m, int k, long n, const float *mask);
+/* c += the product, only where mask (m,n) > 0 (c = the product there and 0 elsewhere when
+   accumulate is 0): the input gradient of a 1x1 convolution whose input went through a ReLU,
+   in one pass. */
+void nsas_gemm_rows16_mask(float *c, const float *a, long sam, long sak, const float *b,
+                           int m, int k, long n, const float *mask, int accumulate);
 
 /* c (m,n) += sum over count pairs of a_i (m,k) * b_i (n,k)^T, a_i = a + i*a_step, b_i = b + i*b_step,
    b read as relu(b) when relu_b is set; m % 4 == 0, n % 4 == 0, k % 16 == 0; scratch holds

@@ -9,10 +9,9 @@ extension Tensor {
     /// time, each slice's kernels on the thread that took it: a slice's activations stay in
     /// that core's cache from op to op, where a whole batch streams every tensor through memory
     /// (inference of 256 images 1.4-1.8x faster at slices of 1-4 than whole, with 2 threads;
-    /// docs/benchmarks.md). Only for
-    /// forwards whose items are independent (evaluation-mode batch norm): outputs equal the
-    /// whole-batch forward's up to float rounding. Runs the batch whole when counting
-    /// multiply-adds, and slice by slice in order when there is one thread.
+    /// docs/benchmarks.md). Only for forwards whose items are independent (evaluation-mode batch
+    /// norm): outputs equal the whole-batch forward's up to float rounding. Runs the batch whole
+    /// when counting multiply-adds, and slice by slice in order when there is one thread.
     public static func forwardInSlices(_ x: Tensor, slice: Int = evaluationSlice, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
         let n = x.shape.first ?? 0
         guard slice >= 1 else { throw TensorError.argument(op: "forwardInSlices", message: "slice must be positive, got \(slice)") }
@@ -26,8 +25,9 @@ extension Tensor {
             failures.withUnsafeMutableBufferPointer { errs in
                 Parallel.forEach(count) { i in
                     do {
-                        let part = try x.narrow(axis: 0, start: i * slice, length: min(slice, n - i * slice))
-                        outs[i] = try withBackend(backend) { try withNoGrad { try forward(part) } }
+                        outs[i] = try withBackend(backend) {
+                            try withNoGrad { try forward(x.narrow(axis: 0, start: i * slice, length: min(slice, n - i * slice))) }
+                        }
                     } catch { errs[i] = error }
                 }
             }

@@ -13,6 +13,13 @@ HIDDEN int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, 
            (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
 }
 
+/* The row kernel (forward, input gradient) also takes planes half a vector wide (8x8, the last
+   stage of a 32x32 network); the weight gradient's direct kernel does not. */
+HIDDEN int dw_direct_rows_ok(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
+    return dw_direct(h, wd, oh, ow, k, stride, pad, dil) ||
+           (wd == VL / 2 && dw_direct(h, VL, oh, VL, k, stride, pad, dil) && ow == wd);
+}
+
 /* out (h, wd) [+]= the correlation of in (relu'd when asked) with w (k x k, dilation dil, zero
    padding 'same'), masked by mask > 0 when a mask is given.
    Input rows are streamed in order, each loaded once and shifted once per column tap; every
@@ -21,10 +28,13 @@ HIDDEN int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, 
    complete: it is stored and the slots move down. With dilation 2 the even and odd output rows
    are two independent streams. So each output vector costs k*k FMAs but only k-1 shifts. */
 INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w, const float *restrict w2,
-                         const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate, int pair) {
+                         const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate, int pair,
+                         int lanes) {
     /* pair: two planes one vector wide side by side (consecutive planes, kernels w and w2), as
-       the two vectors of a row: twice the independent FMA chains of one narrow plane. */
-    int rs = pair ? VL : nv * VL, pad = dil * (k - 1) / 2;
+       the two vectors of a row: twice the independent FMA chains of one narrow plane.
+       lanes: 8 for planes half a vector wide (rows of 8 loaded into the low half, the high half
+       zero as the padding past the row; only the low half stored), else 16. */
+    int rs = pair ? VL : nv == 1 ? lanes : nv * VL, pad = dil * (k - 1) / 2;
     long ps = (long)h * VL;
 #define AT(base, row, v) ((base) + (long)(row) * rs + (pair ? (v) * ps : (long)(v) * VL))
     v16 zero = vsplat(0);
@@ -37,7 +47,7 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
             if (iy >= 0 && iy < h) {
                 v16 c[2];
                 for (int v = 0; v < nv; v++) {
-                    c[v] = VRELU_IF(vld(AT(in, iy, v)), relu);
+                    c[v] = VRELU_IF(VLOADN(AT(in, iy, v), lanes, 0), relu);
                 }
                 for (int kx = 0; kx < k; kx++) {
                     int sh = kx * dil - pad;
@@ -53,8 +63,8 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
                 for (int v = 0; v < nv; v++) {
                     v16 sum = acc[0][v];
                     float *o = AT(out, oy, v);
-                    if (mask) sum = VMASK(sum, vld(AT(mask, oy, v)) > zero);
-                    vst(o, accumulate ? vld(o) + sum : sum);
+                    if (mask) sum = VMASK(sum, VLOADN(AT(mask, oy, v), lanes, 0) > zero);
+                    VSTOREN(o, accumulate ? VLOADN(o, lanes, 0) + sum : sum, lanes);
                 }
             for (int sl = 0; sl + 1 < k; sl++)
                 for (int v = 0; v < nv; v++) acc[sl][v] = acc[sl + 1][v];
@@ -73,18 +83,22 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
 
 HIDDEN CLONES void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                                   const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate) {
-#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0); \
-                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0); } while (0)
-    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0, VL); \
+                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0, VL); } while (0)
+#define HALF(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 1, accumulate, 0, VL / 2); \
+                              else dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 0, accumulate, 0, VL / 2); } while (0)
+    if (wd == VL / 2) DW_SPECIALISED(HALF, 1, k, dil)
+    else DW_SPECIALISED(BODY, wd / VL, k, dil)
 #undef BODY
+#undef HALF
 }
 
 /* Two consecutive planes one vector wide at once (see dw_rows_body). */
 HIDDEN CLONES void dw_direct_rows_pair(float *restrict out, const float *restrict in, const float *restrict w,
                                        const float *restrict w2, const float *restrict mask, int h, int k, int dil,
                                        int relu, int accumulate) {
-#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 1, accumulate, 1); \
-                              else dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 0, accumulate, 1); } while (0)
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 1, accumulate, 1, VL); \
+                              else dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 0, accumulate, 1, VL); } while (0)
     DW_SPECIALISED(BODY, 2, k, dil)
 #undef BODY
 }

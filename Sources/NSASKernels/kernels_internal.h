@@ -186,6 +186,7 @@ SHARED static inline float taps3(int c, int n) { return (float)(imin(n - 1, c + 
 
 /* Direct depthwise row kernels (depthwise_direct.c), for the entry points in depthwise.c. */
 HIDDEN int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
+HIDDEN int dw_direct_rows_ok(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
 HIDDEN int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
 HIDDEN void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                            const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate);

@@ -27,9 +27,12 @@ import Testing
         ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 48, kH: 3, kW: 3, padding: 1),                  // stem: 16-row kernel forward
         ConvGeometry(n: 2, cIn: 32, h: 4, w: 4, cOut: 16, kH: 3, kW: 3, padding: 1),                 // 16-row kernel on im2col
         ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 32, kH: 1, kW: 1, groups: 2),                   // 16-row kernel per group
-        ConvGeometry(n: 2, cIn: 12, h: 7, w: 7, cOut: 8, kH: 1, kW: 1),                             // 1x1 kernel: 3 vectors and a 1-column tail
-        ConvGeometry(n: 2, cIn: 16, h: 14, w: 14, cOut: 36, kH: 1, kW: 1),                          // ... C=36 at 14x14: a 4-column tail
-        ConvGeometry(n: 3, cIn: 8, h: 2, w: 2, cOut: 4, kH: 1, kW: 1),                              // ... a tail alone
+        ConvGeometry(n: 2, cIn: 12, h: 7, w: 7, cOut: 8, kH: 1, kW: 1),                             // 1x1 on 7x7 planes (sgemm)
+        ConvGeometry(n: 2, cIn: 16, h: 14, w: 14, cOut: 36, kH: 1, kW: 1),                          // ... C=36 at 14x14
+        ConvGeometry(n: 3, cIn: 8, h: 2, w: 2, cOut: 4, kH: 1, kW: 1),                              // ... 2x2 planes
+        ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),        // depthwise rows half a vector wide
+        ConvGeometry(n: 2, cIn: 3, h: 8, w: 8, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3), // ... dilated 5x5 (taps past both edges)
+        ConvGeometry(n: 1, cIn: 2, h: 5, w: 8, cOut: 2, kH: 3, kW: 3, padding: 2, dilation: 2, groups: 2), // ... fewer rows than columns
         ConvGeometry(n: 1, cIn: 2, h: 10, w: 10, cOut: 2, kH: 9, kW: 9, padding: 4, groups: 2),      // depthwise 9x9: im2col path
         // Dense convolutions through im2col/col2im (NAS-Bench-201's cells and residual blocks):
         // stride 2, dilation, odd sizes, a padding wider than the kernel reach, planes narrower than the kernel.
@@ -139,6 +142,7 @@ import Testing
         // Big enough for the parallel path in every kernel.
         for g in [ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 1, kW: 1),
                   ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16),
+                  ConvGeometry(n: 16, cIn: 16, h: 8, w: 8, cOut: 16, kH: 5, kW: 5, padding: 2, groups: 16),
                   // a worker's range starting at an odd plane (pairs of 16-wide planes)
                   ConvGeometry(n: 9, cIn: 7, h: 16, w: 16, cOut: 7, kH: 5, kW: 5, padding: 2, groups: 7)] {
             matchesReference(g, false)

@@ -39,7 +39,7 @@ extension BLASBackend {
         }
     }
 
-    /// Products the 16-row kernel takes.
+    /// Products the thin-product kernel takes.
     @inline(__always)
     static func thin(_ m: Int, _ n: Int) -> Bool { m % 16 == 0 && n % 16 == 0 }
 
@@ -108,7 +108,7 @@ extension BLASBackend {
                     let xg = x + (img * g.cIn + grp * g.cInPerGroup) * g.h * g.w
                     let yg = y + (img * g.cOut + grp * cog) * ohw
                     let sg = scale.map { $0 + grp * cog }, hg = shift.map { $0 + grp * cog }
-                    // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw); the 16-row kernel applies a fused
+                    // y_g (cog, ohw) = w_g (cog, kk) * src (kk, ohw); the thin-product kernel applies a fused
                     // ReLU of a 1x1 convolution's input as it loads it, and the affine map as it stores.
                     if isPointwise(g) && Self.thin(cog, ohw) {
                         nsas_gemm_rows16_affine(yg, w + grp * cog * kk, kk, 1, xg, Int32(cog), Int32(kk), ohw, 0, g.reluInput ? 1 : 0, sg, hg)
@@ -149,7 +149,7 @@ extension BLASBackend {
                     if pointwise && !g.reluInput {
                         Self.product(dxg, a: wg, aRowStride: 1, aColStride: kk, b: dyg, m: kk, k: cog, n: ohw, accumulate: accumulate)
                     } else if pointwise && Self.thin(kk, ohw) {
-                        // the ReLU's mask applied as the 16-row kernel stores, no intermediate buffer
+                        // the ReLU's mask applied as the thin-product kernel stores, no intermediate buffer
                         nsas_gemm_rows16_mask(dxg, wg, 1, kk, dyg, Int32(kk), Int32(cog), ohw, xg, accumulate ? 1 : 0)
                     } else {
                         if !accumulate { dxg.update(repeating: 0, count: g.cInPerGroup * g.h * g.w) }

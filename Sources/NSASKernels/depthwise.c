@@ -122,7 +122,7 @@ CLONES static void dw_weight_grad_stride2(float *dw, const float *xp, const floa
 
 CLONES void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, int h, int wd, int oh, int ow,
                      int k, int stride, int pad, int dil, int relu) {
-    if (dw_direct_rows_ok(h, wd, oh, ow, k, stride, pad, dil)) { dw_direct_rows(y, x, w, 0, h, wd, k, dil, relu, 0); return; }
+    if (dw_direct(h, wd, oh, ow, k, stride, pad, dil)) { dw_direct_rows(y, x, w, 0, h, wd, k, dil, relu, 0); return; }
     if (dw_direct_stride2(h, wd, oh, ow, k, stride, pad, dil)) { dw2_direct_forward(y, x, w, h, wd, k, dil, relu); return; }
     wide_t s = wide_sizes(h, wd, k, pad, dil);
     long buf = (long)s.hp * s.wp + slack(s, k, dil), off[49];
@@ -138,7 +138,7 @@ CLONES void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w
                                int k, int stride, int pad, int dil, const float *relu_input) {
     /* dxp[j] = sum_t w[t] * dyw[j - off[t]]: a correlation of the zero-extended upsampled dy with
        the flipped kernel. dyw sits `front` zeros into its buffer so that j - off[t] >= -front. */
-    if (dw_direct_rows_ok(h, wd, oh, ow, k, stride, pad, dil)) {
+    if (dw_direct(h, wd, oh, ow, k, stride, pad, dil)) {
         /* stride 1, 'same' padding: dx = the correlation of dy with the kernel turned by 180 degrees */
         float flipped_w[25];
         for (int t = 0; t < k * k; t++) flipped_w[t] = w[k * k - 1 - t];

@@ -1,23 +1,19 @@
-/* Direct depthwise row kernels: planes one or two vectors wide, stride 1 and 2. */
+/* Direct depthwise row kernels: planes at most two vectors wide (stride 1), or one or two whole
+   vectors wide (stride 2). */
 #include "kernels_internal.h"
 #include <string.h>
 
-/* Direct depthwise kernels for stride 1 with 'same' padding on planes one or two vectors wide
-   (widths 16 and 32: the DARTS cells' first two stages), kernel 3 or 5, dilation 1 or 2, each
-   compiled for its sizes. A row at a time: each kernel row's input row is loaded once, its
-   column taps made by lane shifts in registers (zeros past the row's ends), the vertical taps
-   by reading the neighbouring rows (missing rows skipped). No padded copy, no wide buffers.
-   Accumulators per (kernel row, vector) keep independent FMA chains. */
+/* Direct depthwise kernels for stride 1 with 'same' padding on planes at most two vectors wide
+   (widths 16 and 32: the DARTS cells' first two stages at 32x32; 28, 14 and 7 at 28x28), kernel 3
+   or 5, dilation 1 or 2, each compiled for its sizes. A row at a time: each kernel row's input row
+   is loaded once, its column taps made by lane shifts in registers (zeros past the row's ends),
+   the vertical taps by reading the neighbouring rows (missing rows skipped). No padded copy, no
+   wide buffers. Accumulators per (kernel row, vector) keep independent FMA chains. Widths that
+   are not whole vectors load their last vector masked (ROW_LOAD near the plane's end) and store
+   it in pieces (STORE_PIECES); whole-vector widths are compiled apart, without those masks. */
 HIDDEN int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
-    return stride == 1 && (wd == VL || wd == 2 * VL) && oh == h && ow == wd && (k == 3 || k == 5) &&
+    return stride == 1 && wd >= 1 && wd <= 2 * VL && oh == h && ow == wd && (k == 3 || k == 5) &&
            (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
-}
-
-/* The row kernel (forward, input gradient) also takes planes half a vector wide (8x8, the last
-   stage of a 32x32 network); the weight gradient's direct kernel does not. */
-HIDDEN int dw_direct_rows_ok(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
-    return dw_direct(h, wd, oh, ow, k, stride, pad, dil) ||
-           (wd == VL / 2 && dw_direct(h, VL, oh, VL, k, stride, pad, dil) && ow == wd);
 }
 
 /* out (h, wd) [+]= the correlation of in (relu'd when asked) with w (k x k, dilation dil, zero
@@ -29,14 +25,26 @@ HIDDEN int dw_direct_rows_ok(int h, int wd, int oh, int ow, int k, int stride, i
    are two independent streams. So each output vector costs k*k FMAs but only k-1 shifts. */
 INLINE void dw_rows_body(float *restrict out, const float *restrict in, const float *restrict w, const float *restrict w2,
                          const float *restrict mask, int h, int nv, int k, int dil, int relu, int accumulate, int pair,
-                         int lanes) {
+                         int full, int wd) {
     /* pair: two planes one vector wide side by side (consecutive planes, kernels w and w2), as
        the two vectors of a row: twice the independent FMA chains of one narrow plane.
-       lanes: 8 for planes half a vector wide (rows of 8 loaded into the low half, the high half
-       zero as the padding past the row; only the low half stored), else 16. */
-    int rs = pair ? VL : nv == 1 ? lanes : nv * VL, pad = dil * (k - 1) / 2;
-    long ps = (long)h * VL;
+       full: the width is nv whole vectors; else wd, the last vector's lanes past it zero. */
+    int rs = pair ? VL : full ? nv * VL : wd, pad = dil * (k - 1) / 2;
+    int tail = full ? VL : wd - (nv - 1) * VL;
+    long ps = (long)h * VL, plane = (long)h * rs;
+    /* A partial last vector is loaded as a half or whole vector and masked, in the rows where that
+       load ends within the plane (the first `safe` rows), else through ROW_LOAD; stored in pieces. */
+    int span = (nv - 1) * VL + (tail <= VL / 2 ? VL / 2 : VL);
+    int safe = full ? h : imin(h, plane < span ? 0 : (int)((plane - span) / rs) + 1);
+    i16 tmask = LANES_BELOW(tail);
 #define AT(base, row, v) ((base) + (long)(row) * rs + (pair ? (v) * ps : (long)(v) * VL))
+#define ROOM(row, v) (plane - (long)(row) * rs - (long)(v) * VL)
+#define PARTIAL(v) (!full && (v) == nv - 1)
+    int half = !full && wd == VL / 2;   /* rows of 8: half-vector loads, nothing to mask */
+#define LOAD(base, row, v) (!PARTIAL(v) ? vld(AT(base, row, v)) : half ? VLOADN(AT(base, row, v), VL / 2, 0)        \
+                            : (row) < safe ? VMASK(tail <= VL / 2 ? VLOADN(AT(base, row, v), VL / 2, 0)    \
+                                                                   : vld(AT(base, row, v)), tmask)          \
+                            : ROW_LOAD(AT(base, row, v), tail, ROOM(row, v)))
     v16 zero = vsplat(0);
     for (int q = 0; q < dil && q < h; q++) {
         int last = q + (h - 1 - q) / dil * dil;   /* the stream's last output row */
@@ -46,9 +54,7 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
         for (int iy = q - pad; iy <= last + pad; iy += dil) {
             if (iy >= 0 && iy < h) {
                 v16 c[2];
-                for (int v = 0; v < nv; v++) {
-                    c[v] = VRELU_IF(VLOADN(AT(in, iy, v), lanes, 0), relu);
-                }
+                for (int v = 0; v < nv; v++) c[v] = VRELU_IF(LOAD(in, iy, v), relu);
                 for (int kx = 0; kx < k; kx++) {
                     int sh = kx * dil - pad;
                     for (int v = 0; v < nv; v++) {
@@ -63,14 +69,19 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
                 for (int v = 0; v < nv; v++) {
                     v16 sum = acc[0][v];
                     float *o = AT(out, oy, v);
-                    if (mask) sum = VMASK(sum, VLOADN(AT(mask, oy, v), lanes, 0) > zero);
-                    VSTOREN(o, accumulate ? VLOADN(o, lanes, 0) + sum : sum, lanes);
+                    if (mask) sum = VMASK(sum, LOAD(mask, oy, v) > zero);
+                    if (!PARTIAL(v)) vst(o, accumulate ? vld(o) + sum : sum);
+                    else if (half) VSTOREN(o, accumulate ? VLOADN(o, VL / 2, 0) + sum : sum, VL / 2);
+                    else STORE_PIECES(o, accumulate ? LOAD(out, oy, v) + sum : sum, tail);
                 }
             for (int sl = 0; sl + 1 < k; sl++)
                 for (int v = 0; v < nv; v++) acc[sl][v] = acc[sl + 1][v];
             for (int v = 0; v < nv; v++) acc[k - 1][v] = zero;
         }
     }
+#undef LOAD
+#undef PARTIAL
+#undef ROOM
 #undef AT
 }
 
@@ -80,16 +91,25 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
                    else { if (dil == 1) body(1, 5, 1); else body(1, 5, 2); } }                  \
     else { if (k == 3) { if (dil == 1) body(2, 3, 1); else body(2, 3, 2); }                     \
            else { if (dil == 1) body(2, 5, 1); else body(2, 5, 2); } }
+/* Vectors a row of width wd takes (1 or 2), and whether they are whole. */
+#define DW_VECTORS(wd) ((wd) > VL ? 2 : 1)
+#define DW_WHOLE(wd) ((wd) % VL == 0)
 
 HIDDEN CLONES void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                                   const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate) {
-#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0, VL); \
-                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0, VL); } while (0)
-#define HALF(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 1, accumulate, 0, VL / 2); \
-                              else dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 0, accumulate, 0, VL / 2); } while (0)
-    if (wd == VL / 2) DW_SPECIALISED(HALF, 1, k, dil)
-    else DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0, 1, wd); \
+                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0, 1, wd); } while (0)
+#define PART(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 1, accumulate, 0, 0, wd); \
+                              else dw_rows_body(out, in, w, w, mask, h, n_, k_, d_, 0, accumulate, 0, 0, wd); } while (0)
+    /* width 8 (the last stage at 32x32) compiled for its width: its rows are too short to pay for
+       the run-time tail's tests (1.7x slower forward without) */
+#define HALF(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 1, accumulate, 0, 0, VL / 2); \
+                              else dw_rows_body(out, in, w, w, mask, h, 1, k_, d_, 0, accumulate, 0, 0, VL / 2); } while (0)
+    if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)
+    else if (wd == VL / 2) DW_SPECIALISED(HALF, 1, k, dil)
+    else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)
 #undef BODY
+#undef PART
 #undef HALF
 }
 
@@ -97,8 +117,8 @@ HIDDEN CLONES void dw_direct_rows(float *restrict out, const float *restrict in,
 HIDDEN CLONES void dw_direct_rows_pair(float *restrict out, const float *restrict in, const float *restrict w,
                                        const float *restrict w2, const float *restrict mask, int h, int k, int dil,
                                        int relu, int accumulate) {
-#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 1, accumulate, 1, VL); \
-                              else dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 0, accumulate, 1, VL); } while (0)
+#define BODY(n_, k_, d_) do { if (relu) dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 1, accumulate, 1, 1, 2 * VL); \
+                              else dw_rows_body(out, in, w, w2, mask, h, 2, k_, d_, 0, accumulate, 1, 1, 2 * VL); } while (0)
     DW_SPECIALISED(BODY, 2, k, dil)
 #undef BODY
 }
@@ -221,8 +241,18 @@ HIDDEN CLONES void dw2_direct_weight(float *restrict dw, const float *restrict x
    Input rows are streamed, each shifted once per column tap; a shifted row meets the k rows of
    dy it belongs to (kernel row ky: output row iy + pad - ky*dil). */
 INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
-                                int h, int nv, int k, int dil, int relu) {
-    int wd = nv * VL, pad = dil * (k - 1) / 2;
+                                int h, int nv, int k, int dil, int relu, int full, int wd) {
+    /* full: the width is nv whole vectors; else wd (rows loaded with their lanes past it zero) */
+    int pad = dil * (k - 1) / 2, tail = full ? VL : wd - (nv - 1) * VL;
+    long plane = (long)h * wd;
+    /* a partial last vector loaded as in dw_rows_body */
+    int span = (nv - 1) * VL + (tail <= VL / 2 ? VL / 2 : VL);
+    int safe = full ? h : imin(h, plane < span ? 0 : (int)((plane - span) / wd) + 1);
+    i16 tmask = LANES_BELOW(tail);
+#define AT(base, row, v) ((base) + (long)(row) * wd + (v) * VL)
+#define LOAD(base, row, v) (full || (v) < nv - 1 ? vld(AT(base, row, v))                                  \
+    : (row) < safe ? VMASK(tail <= VL / 2 ? VLOADN(AT(base, row, v), VL / 2, 0) : vld(AT(base, row, v)), tmask) \
+    : ROW_LOAD(AT(base, row, v), tail, plane - (long)(row) * wd - (v) * VL))
     v16 zero = vsplat(0), total[25];
     for (int t = 0; t < k * k; t++) total[t] = zero;
     /* One pass over a plane per group of at most three column taps (5x5: taps 0-2, then 3-4):
@@ -236,7 +266,7 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
         for (int iy = 0; iy < h; iy++) {                                                        \
             v16 c[2];                                                                           \
             for (int v = 0; v < nv; v++) {                                                      \
-                c[v] = VRELU_IF(vld(in + (long)iy * wd + v * VL), relu);                        \
+                c[v] = VRELU_IF(LOAD(in, iy, v), relu);                                         \
             }                                                                                   \
             for (int v = 0; v < nv; v++) {                                                      \
                 v16 sh[3];                                                                      \
@@ -245,7 +275,7 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
                 for (int ky = 0; ky < k; ky++) {                                                \
                     int oy = iy + pad - ky * dil;                                               \
                     if (oy < 0 || oy >= h) continue;                                            \
-                    v16 gv = vld(g + (long)oy * wd + v * VL);                                   \
+                    v16 gv = LOAD(g, oy, v);                                                    \
                     for (int j = 0; j < (kn); j++) acc[ky][j] += gv * sh[j];                    \
                 }                                                                               \
             }                                                                                   \
@@ -259,13 +289,19 @@ INLINE void dw_weight_rows_body(float *restrict dw, const float *restrict x, con
         else { TAP_GROUP(0, 3); TAP_GROUP(3, 2); }
     }
 #undef TAP_GROUP
+#undef LOAD
+#undef AT
     for (int t = 0; t < k * k; t++) dw[t] += VSUM(total[t]);
 }
 
 HIDDEN CLONES void dw_direct_weight(float *restrict dw, const float *restrict x, const float *restrict dy, int planes, long step,
                                     int h, int wd, int k, int dil, int relu) {
-#define BODY(n_, k_, d_) do { if (relu) dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 1); \
-                              else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0); } while (0)
-    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) do { if (relu) dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 1, 1, wd); \
+                              else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0, 1, wd); } while (0)
+#define PART(n_, k_, d_) do { if (relu) dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 1, 0, wd); \
+                              else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0, 0, wd); } while (0)
+    if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)
+    else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)
 #undef BODY
+#undef PART
 }

@@ -54,6 +54,32 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define VLOADN(p, n, fill) ((n) == VL ? vld(p) : __builtin_shufflevector(*(const v8 *)(p), (v8){} + (fill), \
                             0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 #define VSTOREN(p, v, n) do { if ((n) == VL) vst(p, v); else *(v8 *)(p) = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); } while (0)
+/* Rows of any width up to a vector: lanes below n (a mask of lanes). ROW_LOAD: the first n (1..16)
+   floats at p, zeros after; room is the number of floats readable at p (to the end of the plane):
+   a whole-vector load while the plane goes on (the next row's lanes cleared), else a half-vector
+   load when n and the plane allow, else n floats read one by one: never past the plane.
+   STORE_PIECES: the first n (1..16) lanes of v stored at p in pieces of 8, 4, 2 and 1 floats:
+   nothing written past them (the next row may be written already, or be another thread's), and
+   no store that a later load of the next row only partly overlaps (which would stall it). */
+#define LANES_BELOW(n) (((i16){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}) < ((i16){} + (n)))
+#define ROW_LOAD(p, n, room) ({ const float *p_ = (p); int n_ = (n); v16 t_;                               \
+    if (n_ == VL) t_ = vld(p_);                                                                          \
+    else if ((room) >= VL) t_ = VMASK(vld(p_), LANES_BELOW(n_));                                         \
+    else if (n_ <= VL / 2 && (room) >= VL / 2) t_ = VMASK(VLOADN(p_, VL / 2, 0), LANES_BELOW(n_));         \
+    else { t_ = vsplat(0); for (int i_ = 0; i_ < n_; i_++) t_[i_] = p_[i_]; }                            \
+    t_; })
+typedef float v4 __attribute__((vector_size(16), aligned(4)));
+typedef float v2 __attribute__((vector_size(8), aligned(4)));
+#define STORE_PIECES(p, v, n) do { float *p_ = (p); v16 v_ = (v); int n_ = (n);                          \
+    if (n_ == VL) { vst(p_, v_); break; }                                                                \
+    if (n_ & 8) { *(v8 *)p_ = __builtin_shufflevector(v_, v_, 0, 1, 2, 3, 4, 5, 6, 7); p_ += 8;           \
+                  v_ = __builtin_shufflevector(v_, v_, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); } \
+    if (n_ & 4) { *(v4 *)p_ = __builtin_shufflevector(v_, v_, 0, 1, 2, 3); p_ += 4;                       \
+                  v_ = __builtin_shufflevector(v_, v_, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7); }  \
+    if (n_ & 2) { *(v2 *)p_ = __builtin_shufflevector(v_, v_, 0, 1); p_ += 2;                             \
+                  v_ = __builtin_shufflevector(v_, v_, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3); }  \
+    if (n_ & 1) *p_ = v_[0];                                                                             \
+} while (0)
 
 #define INLINE static inline __attribute__((always_inline))
 /* Lanes of the row (p, c, n) shifted by s in -4..4 (a constant): lane i is element i + s of c,
@@ -186,7 +212,6 @@ SHARED static inline float taps3(int c, int n) { return (float)(imin(n - 1, c + 
 
 /* Direct depthwise row kernels (depthwise_direct.c), for the entry points in depthwise.c. */
 HIDDEN int dw_direct(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
-HIDDEN int dw_direct_rows_ok(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
 HIDDEN int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil);
 HIDDEN void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                            const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate);

@@ -53,6 +53,17 @@ import Testing
         ConvGeometry(n: 1, cIn: 2, h: 3, w: 32, cOut: 2, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, padding: 1, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 7, w: 16, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
+        // ... and on widths that are not whole vectors (28, 14 and 7: the stages at 28x28; 20; a
+        // single column): the last vector's lanes masked, the plane's last rows read and written
+        // without a whole-vector access past the plane.
+        ConvGeometry(n: 2, cIn: 3, h: 28, w: 28, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 28, w: 28, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 14, w: 14, cOut: 3, kH: 5, kW: 5, padding: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 14, w: 14, cOut: 3, kH: 3, kW: 3, padding: 2, dilation: 2, groups: 3),
+        ConvGeometry(n: 3, cIn: 3, h: 7, w: 7, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 7, w: 7, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3),
+        ConvGeometry(n: 1, cIn: 2, h: 3, w: 20, cOut: 2, kH: 5, kW: 5, padding: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 9, w: 1, cOut: 2, kH: 3, kW: 3, padding: 2, dilation: 2, groups: 2),
         // planes 16 wide go two at a time: an odd plane count, pairs across channels and images
         ConvGeometry(n: 3, cIn: 3, h: 16, w: 16, cOut: 3, kH: 3, kW: 3, padding: 1, groups: 3),
         ConvGeometry(n: 3, cIn: 3, h: 16, w: 16, cOut: 3, kH: 5, kW: 5, padding: 4, dilation: 2, groups: 3),

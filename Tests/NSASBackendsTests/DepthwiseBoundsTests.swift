@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NSASKernels
+import NSASTestSupport
+import Testing
+
+/// The direct depthwise kernels on widths that are not whole vectors load and store whole vectors
+/// within a plane but never past it. Each plane here ends where an unreadable page begins, so a
+/// read or write past it faults; results are checked against the same call on ordinary buffers.
+/// (The AVX-512 build may fold a load and its lane mask into a masked load, which does not fault
+/// on masked lanes: the guard catches stray accesses of the AVX2 and baseline code, where a
+/// whole-vector load past the plane does fault; checked with the AVX2 build of docs/benchmarks.md.)
+@Suite struct DepthwiseBoundsTests {
+    /// A buffer of `count` floats that ends at an inaccessible page.
+    final class Guarded {
+        let base: UnsafeMutableRawPointer, size: Int, floats: UnsafeMutablePointer<Float>
+        init(_ count: Int) {
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let data = (count * 4 + page - 1) / page * page
+            size = data + page
+            base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+            mprotect(base + data, page, PROT_NONE)
+            floats = (base + data - count * 4).assumingMemoryBound(to: Float.self)
+        }
+        func fill(_ values: [Float]) { for (i, v) in values.enumerated() { floats[i] = v } }
+        func array(_ count: Int) -> [Float] { Array(UnsafeBufferPointer(start: floats, count: count)) }
+        deinit { munmap(base, size) }
+    }
+
+    @Test(arguments: [(3, 1), (5, 1), (3, 2), (5, 2)])
+    func partialWidthsStayInThePlane(_ k: Int, _ dil: Int) {
+        let pad = dil * (k - 1) / 2
+        for wd in [1, 3, 7, 8, 12, 14, 15, 17, 20, 28, 31] {
+            for h in [1, 2, 5, 7, 14] {
+                let n = h * wd, kk = k * k
+                let x = randomArray(n, seed: UInt64(wd * 100 + h)), dy = randomArray(n, seed: 7), w = randomArray(kk, seed: 8)
+                let scratch = [Float](repeating: 0, count: Int(nsas_dw_scratch(Int32(h), Int32(wd), Int32(k), Int32(pad), Int32(dil))))
+                let gx = Guarded(n), gdy = Guarded(n), gy = Guarded(n), gdx = Guarded(n)
+                gx.fill(x); gdy.fill(dy); gdx.fill(x)
+                var s = scratch
+                let args = (Int32(h), Int32(wd), Int32(k), Int32(pad), Int32(dil))
+                // forward
+                nsas_dw_forward(gy.floats, gx.floats, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
+                var y = [Float](repeating: 0, count: n)
+                nsas_dw_forward(&y, x, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
+                #expect(gy.array(n) == y, "forward h \(h) w \(wd) k \(k) dil \(dil)")
+                // input gradient, masked by the ReLU's input, added to what is there
+                nsas_dw_backward_data_add(gdx.floats, gdy.floats, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, gx.floats)
+                var dx = x
+                nsas_dw_backward_data_add(&dx, dy, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, x)
+                #expect(gdx.array(n) == dx, "input gradient h \(h) w \(wd) k \(k) dil \(dil)")
+                // weight gradient
+                var dwg = [Float](repeating: 0, count: kk), dw = dwg
+                nsas_dw_backward_weight_planes_add(&dwg, gx.floats, gdy.floats, &s, 1, n, n, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
+                nsas_dw_backward_weight_planes_add(&dw, x, dy, &s, 1, n, n, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
+                #expect(dwg == dw, "weight gradient h \(h) w \(wd) k \(k) dil \(dil)")
+            }
+        }
+    }
+}

@@ -123,19 +123,27 @@ HIDDEN CLONES void dw_direct_rows_pair(float *restrict out, const float *restric
 #undef BODY
 }
 
-/* Stride 2 ('same' padding, output (h-1)/2+1 by w/2) on the same widths: each input row split into
-   its even and odd columns in registers; the tap at column 2*ox + c is the even half shifted by
-   c/2 (c even) or the odd half shifted by (c-1)/2 (c odd). One output vector per row (half a
-   vector for width 16: the halves' upper lanes are zeros, past the image). */
+/* Stride 2 ('same' padding, output (h-1)/2+1 by (w-1)/2+1) on planes at most two vectors wide:
+   each input row split into its even and odd columns in registers; the tap at column 2*ox + c is
+   the even half shifted by c/2 (c even) or the odd half shifted by (c-1)/2 (c odd). One output
+   vector per row, its lanes past the output width zero (past the image). Rows that are not whole
+   vectors are loaded as in the stride-1 kernels (ROW_LOAD: never past the plane) and stored in
+   pieces. */
 HIDDEN int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, int pad, int dil) {
-    return stride == 2 && (wd == VL || wd == 2 * VL) && oh == (h - 1) / 2 + 1 && ow == wd / 2 && (k == 3 || k == 5) &&
-           (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
+    return stride == 2 && wd >= 1 && wd <= 2 * VL && oh == (h - 1) / 2 + 1 && ow == (wd - 1) / 2 + 1 &&
+           (k == 3 || k == 5) && (dil == 1 || dil == 2) && pad == dil * (k - 1) / 2;
 }
 
-/* e, o = the even and odd columns of input row iy (relu'd when asked). */
-#define SPLIT_ROW(in, iy, nv, relu, e, o) do {                                                   \
-        const float *row_ = (in) + (long)(iy) * (nv) * VL;                                       \
-        v16 a_ = vld(row_), b_ = (nv) == 2 ? vld(row_ + VL) : vsplat(0);                          \
+/* Vector v (of nv) of row `row` of a plane rs floats wide and `plane` floats long; whole when
+   full, else the last vector's lanes past tail zero. */
+#define PLANE_LOAD(base, row, rs, v, nv, full, tail, plane)                                       \
+    ((full) || (v) < (nv) - 1 ? vld((base) + (long)(row) * (rs) + (long)(v) * VL)                 \
+                              : ROW_LOAD((base) + (long)(row) * (rs) + (long)(v) * VL, tail, (plane) - (long)(row) * (rs) - (long)(v) * VL))
+/* e, o = the even and odd columns of input row iy (relu'd when asked), of a plane wd wide. */
+#define SPLIT_ROW(in, iy, nv, full, wd, h, relu, e, o) do {                                       \
+        int t_ = (full) ? VL : (wd) - ((nv) - 1) * VL;                                           \
+        v16 a_ = PLANE_LOAD(in, iy, wd, 0, nv, full, t_, (long)(h) * (wd));                      \
+        v16 b_ = (nv) == 2 ? PLANE_LOAD(in, iy, wd, 1, nv, full, t_, (long)(h) * (wd)) : vsplat(0); \
         a_ = VRELU_IF(a_, relu); b_ = VRELU_IF(b_, relu);                                        \
         e = EVENS(a_, b_); o = ODDS(a_, b_);                                                     \
     } while (0)
@@ -143,9 +151,10 @@ HIDDEN int dw_direct_stride2(int h, int wd, int oh, int ow, int k, int stride, i
 #define SPLIT_TAP(e, o, c) ((c) % 2 == 0 ? SHIFTV(vsplat(0), e, vsplat(0), (c) / 2)              \
                                          : SHIFTV(vsplat(0), o, vsplat(0), ((c) - 1) / 2))
 
+/* full: the width is nv whole vectors (output rows of nv*8 floats); else wd, any width up to 32. */
 INLINE void dw2_forward_body(float *restrict y, const float *restrict x, const float *restrict w,
-                             int h, int nv, int k, int dil, int relu) {
-    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2;
+                             int h, int nv, int k, int dil, int relu, int full, int wd) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, ow = (wd - 1) / 2 + 1;
     for (int oy = 0; oy < oh; oy++) {
         v16 acc[5];
         for (int ky = 0; ky < k; ky++) acc[ky] = vsplat(0);
@@ -153,12 +162,13 @@ INLINE void dw2_forward_body(float *restrict y, const float *restrict x, const f
             int iy = 2 * oy + ky * dil - pad;
             if (iy < 0 || iy >= h) continue;
             v16 e, o;
-            SPLIT_ROW(x, iy, nv, relu, e, o);
+            SPLIT_ROW(x, iy, nv, full, wd, h, relu, e, o);
             for (int kx = 0; kx < k; kx++) acc[ky] += vsplat(w[ky * k + kx]) * SPLIT_TAP(e, o, kx * dil - pad);
         }
         v16 sum = acc[0];
         for (int ky = 1; ky < k; ky++) sum += acc[ky];
-        VSTOREN(y + (long)oy * n, sum, n);
+        if (full) VSTOREN(y + (long)oy * ow, sum, ow);
+        else STORE_PIECES(y + (long)oy * ow, sum, ow);
     }
 }
 
@@ -166,15 +176,17 @@ INLINE void dw2_forward_body(float *restrict y, const float *restrict x, const f
    even column 2l from the taps with pad - kx*dil even (dy column l + (pad - kx*dil)/2), odd
    column 2l+1 from the others (dy column l + (pad + 1 - kx*dil)/2); then the two interleaved. */
 INLINE void dw2_backward_data_body(float *restrict dx, const float *restrict dy, const float *restrict w,
-                                   const float *restrict mask, int h, int nv, int k, int dil) {
-    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2, wd = nv * VL;
+                                   const float *restrict mask, int h, int nv, int k, int dil, int full, int wd) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, ow = (wd - 1) / 2 + 1;
+    int tail = full ? VL : wd - (nv - 1) * VL;
+    long plane = (long)h * wd, oplane = (long)oh * ow;
     v16 zero = vsplat(0);
     for (int i = 0; i < h; i++) {
         v16 ev = zero, od = zero;
         for (int ky = 0; ky < k; ky++) {
             int t = i + pad - ky * dil;
             if (t < 0 || t % 2 || t / 2 >= oh) continue;
-            v16 g = VLOADN(dy + (long)(t / 2) * n, n, 0);
+            v16 g = full ? VLOADN(dy + (long)(t / 2) * ow, ow, 0) : PLANE_LOAD(dy, t / 2, ow, 0, 1, 0, ow, oplane);
             for (int kx = 0; kx < k; kx++) {
                 int c = pad - kx * dil;
                 v16 wt = vsplat(w[ky * k + kx]);
@@ -183,30 +195,32 @@ INLINE void dw2_backward_data_body(float *restrict dx, const float *restrict dy,
             }
         }
         float *d = dx + (long)i * wd;
-        v16 lo = ZIPLO(ev, od), hi = ZIPHI(ev, od);
-        if (mask) {
-            lo = VMASK(lo, vld(mask + (long)i * wd) > zero);
-            if (nv == 2) hi = VMASK(hi, vld(mask + (long)i * wd + VL) > zero);
+        v16 part[2] = {ZIPLO(ev, od), ZIPHI(ev, od)};
+        for (int v = 0; v < nv; v++) {
+            v16 r = part[v];
+            if (mask) r = VMASK(r, PLANE_LOAD(mask, i, wd, v, nv, full, tail, plane) > zero);
+            r += PLANE_LOAD(dx, i, wd, v, nv, full, tail, plane);
+            if (full || v < nv - 1) vst(d + (long)v * VL, r);
+            else STORE_PIECES(d + (long)v * VL, r, tail);
         }
-        vst(d, vld(d) + lo);
-        if (nv == 2) vst(d + VL, vld(d + VL) + hi);
     }
 }
 
 INLINE void dw2_weight_body(float *restrict dw, const float *restrict x, const float *restrict dy, int planes,
-                            long x_step, long y_step, int h, int nv, int k, int dil, int relu) {
-    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, n = nv * VL / 2;
+                            long x_step, long y_step, int h, int nv, int k, int dil, int relu, int full, int wd) {
+    int pad = dil * (k - 1) / 2, oh = (h - 1) / 2 + 1, ow = (wd - 1) / 2 + 1;
+    long oplane = (long)oh * ow;
     v16 acc[25];
     for (int t = 0; t < k * k; t++) acc[t] = vsplat(0);
     for (int p = 0; p < planes; p++) {
         const float *in = x + p * x_step, *g = dy + p * y_step;
         for (int oy = 0; oy < oh; oy++) {
-            v16 gv = VLOADN(g + (long)oy * n, n, 0);
+            v16 gv = full ? VLOADN(g + (long)oy * ow, ow, 0) : PLANE_LOAD(g, oy, ow, 0, 1, 0, ow, oplane);
             for (int ky = 0; ky < k; ky++) {
                 int iy = 2 * oy + ky * dil - pad;
                 if (iy < 0 || iy >= h) continue;
                 v16 e, o;
-                SPLIT_ROW(in, iy, nv, relu, e, o);
+                SPLIT_ROW(in, iy, nv, full, wd, h, relu, e, o);
                 for (int kx = 0; kx < k; kx++) acc[ky * k + kx] += gv * SPLIT_TAP(e, o, kx * dil - pad);
             }
         }
@@ -214,25 +228,40 @@ INLINE void dw2_weight_body(float *restrict dw, const float *restrict x, const f
     for (int t = 0; t < k * k; t++) dw[t] += VSUM(acc[t]);
 }
 
+/* The stride-2 bodies for whole-vector widths (BODY) and the others (PART), per width in vectors,
+   kernel and dilation. */
+#define DW2_DISPATCH(BODY, PART) do {                                                             \
+        if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)                            \
+        else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)                                         \
+    } while (0)
+
 HIDDEN CLONES void dw2_direct_forward(float *restrict y, const float *restrict x, const float *restrict w,
                                       int h, int wd, int k, int dil, int relu) {
-#define BODY(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1); \
-                              else dw2_forward_body(y, x, w, h, n_, k_, d_, 0); } while (0)
-    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1, 1, (n_) * VL); \
+                              else dw2_forward_body(y, x, w, h, n_, k_, d_, 0, 1, (n_) * VL); } while (0)
+#define PART(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1, 0, wd); \
+                              else dw2_forward_body(y, x, w, h, n_, k_, d_, 0, 0, wd); } while (0)
+    DW2_DISPATCH(BODY, PART);
 #undef BODY
+#undef PART
 }
 HIDDEN CLONES void dw2_direct_backward_data(float *restrict dx, const float *restrict dy, const float *restrict w,
                                             const float *restrict mask, int h, int wd, int k, int dil) {
-#define BODY(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_)
-    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_, 1, (n_) * VL)
+#define PART(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_, 0, wd)
+    DW2_DISPATCH(BODY, PART);
 #undef BODY
+#undef PART
 }
 HIDDEN CLONES void dw2_direct_weight(float *restrict dw, const float *restrict x, const float *restrict dy, int planes,
                                      long x_step, long y_step, int h, int wd, int k, int dil, int relu) {
-#define BODY(n_, k_, d_) do { if (relu) dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 1); \
-                              else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0); } while (0)
-    DW_SPECIALISED(BODY, wd / VL, k, dil)
+#define BODY(n_, k_, d_) do { if (relu) dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 1, 1, (n_) * VL); \
+                              else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0, 1, (n_) * VL); } while (0)
+#define PART(n_, k_, d_) do { if (relu) dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 1, 0, wd); \
+                              else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0, 0, wd); } while (0)
+    DW2_DISPATCH(BODY, PART);
 #undef BODY
+#undef PART
 }
 
 

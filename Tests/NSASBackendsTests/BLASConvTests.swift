@@ -76,6 +76,15 @@ import Testing
         ConvGeometry(n: 2, cIn: 2, h: 16, w: 16, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 7, w: 32, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 2, groups: 2),
         ConvGeometry(n: 1, cIn: 2, h: 1, w: 16, cOut: 2, kH: 3, kW: 3, stride: 2, padding: 2, dilation: 2, groups: 2),
+        // ... stride 2 on widths that are not whole vectors (28 and 14 at 28x28; odd widths, whose
+        // output is one column more than half)
+        ConvGeometry(n: 2, cIn: 3, h: 28, w: 28, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 1, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 28, w: 28, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 14, w: 14, cOut: 3, kH: 5, kW: 5, stride: 2, padding: 2, groups: 3),
+        ConvGeometry(n: 2, cIn: 3, h: 14, w: 14, cOut: 3, kH: 3, kW: 3, stride: 2, padding: 2, dilation: 2, groups: 3),
+        ConvGeometry(n: 3, cIn: 2, h: 7, w: 7, cOut: 2, kH: 3, kW: 3, stride: 2, padding: 1, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 9, w: 31, cOut: 2, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 2),
+        ConvGeometry(n: 1, cIn: 2, h: 4, w: 20, cOut: 2, kH: 3, kW: 3, stride: 2, padding: 1, groups: 2),
     ]
 
     /// Convolution with evaluation-mode BN folded in: the reference's definition (conv, then the

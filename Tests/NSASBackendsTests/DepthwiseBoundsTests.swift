@@ -5,7 +5,7 @@ import NSASKernels
 import NSASTestSupport
 import Testing
 
-/// The direct depthwise kernels on widths that are not whole vectors load and store whole vectors
+/// The direct depthwise kernels (stride 1 and 2) on widths that are not whole vectors load and store whole vectors
 /// within a plane but never past it. Each plane here ends where an unreadable page begins, so a
 /// read or write past it faults; results are checked against the same call on ordinary buffers.
 /// (The AVX-512 build may fold a load and its lane mask into a masked load, which does not fault
@@ -28,33 +28,36 @@ import Testing
         deinit { munmap(base, size) }
     }
 
-    @Test(arguments: [(3, 1), (5, 1), (3, 2), (5, 2)])
-    func partialWidthsStayInThePlane(_ k: Int, _ dil: Int) {
-        let pad = dil * (k - 1) / 2
+    @Test(arguments: [(3, 1), (5, 1), (3, 2), (5, 2)], [1, 2])
+    func partialWidthsStayInThePlane(_ kd: (Int, Int), _ stride: Int) {
+        let (k, dil) = kd, pad = dil * (k - 1) / 2
         for wd in [1, 3, 7, 8, 12, 14, 15, 17, 20, 28, 31] {
             for h in [1, 2, 5, 7, 14] {
                 let n = h * wd, kk = k * k
-                let x = randomArray(n, seed: UInt64(wd * 100 + h)), dy = randomArray(n, seed: 7), w = randomArray(kk, seed: 8)
+                let oh = (h - 1) / stride + 1, ow = (wd - 1) / stride + 1, m = oh * ow
+                let x = randomArray(n, seed: UInt64(wd * 100 + h)), dy = randomArray(m, seed: 7), w = randomArray(kk, seed: 8)
                 let scratch = [Float](repeating: 0, count: Int(nsas_dw_scratch(Int32(h), Int32(wd), Int32(k), Int32(pad), Int32(dil))))
-                let gx = Guarded(n), gdy = Guarded(n), gy = Guarded(n), gdx = Guarded(n)
+                let gx = Guarded(n), gdy = Guarded(m), gy = Guarded(m), gdx = Guarded(n)
                 gx.fill(x); gdy.fill(dy); gdx.fill(x)
                 var s = scratch
-                let args = (Int32(h), Int32(wd), Int32(k), Int32(pad), Int32(dil))
+                let (h32, w32, oh32, ow32) = (Int32(h), Int32(wd), Int32(oh), Int32(ow))
+                let (k32, s32, p32, d32) = (Int32(k), Int32(stride), Int32(pad), Int32(dil))
+                let what = "h \(h) w \(wd) k \(k) dil \(dil) stride \(stride)"
                 // forward
-                nsas_dw_forward(gy.floats, gx.floats, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
-                var y = [Float](repeating: 0, count: n)
-                nsas_dw_forward(&y, x, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
-                #expect(gy.array(n) == y, "forward h \(h) w \(wd) k \(k) dil \(dil)")
+                nsas_dw_forward(gy.floats, gx.floats, w, &s, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
+                var y = [Float](repeating: 0, count: m)
+                nsas_dw_forward(&y, x, w, &s, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
+                #expect(gy.array(m) == y, "forward \(what)")
                 // input gradient, masked by the ReLU's input, added to what is there
-                nsas_dw_backward_data_add(gdx.floats, gdy.floats, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, gx.floats)
+                nsas_dw_backward_data_add(gdx.floats, gdy.floats, w, &s, h32, w32, oh32, ow32, k32, s32, p32, d32, gx.floats)
                 var dx = x
-                nsas_dw_backward_data_add(&dx, dy, w, &s, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, x)
-                #expect(gdx.array(n) == dx, "input gradient h \(h) w \(wd) k \(k) dil \(dil)")
+                nsas_dw_backward_data_add(&dx, dy, w, &s, h32, w32, oh32, ow32, k32, s32, p32, d32, x)
+                #expect(gdx.array(n) == dx, "input gradient \(what)")
                 // weight gradient
                 var dwg = [Float](repeating: 0, count: kk), dw = dwg
-                nsas_dw_backward_weight_planes_add(&dwg, gx.floats, gdy.floats, &s, 1, n, n, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
-                nsas_dw_backward_weight_planes_add(&dw, x, dy, &s, 1, n, n, args.0, args.1, args.0, args.1, args.2, 1, args.3, args.4, 1)
-                #expect(dwg == dw, "weight gradient h \(h) w \(wd) k \(k) dil \(dil)")
+                nsas_dw_backward_weight_planes_add(&dwg, gx.floats, gdy.floats, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
+                nsas_dw_backward_weight_planes_add(&dw, x, dy, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
+                #expect(dwg == dw, "weight gradient \(what)")
             }
         }
     }

@@ -31,6 +31,18 @@ import Testing
         PoolGeometry(kind: .max, n: 1, c: 2, h: 1, w: 16, kernel: 3, stride: 1, padding: 1),
         PoolGeometry(kind: .average, n: 1, c: 2, h: 1, w: 16, kernel: 3, stride: 2, padding: 1),
         PoolGeometry(kind: .max, n: 1, c: 2, h: 2, w: 16, kernel: 3, stride: 2, padding: 1),
+        // Widths up to 32 that are not whole vectors (28, 14, 7 at 28x28; odd): staged into
+        // whole-vector rows for the direct kernels.
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 28, w: 28, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 28, w: 28, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 28, w: 28, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 28, w: 28, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 14, w: 14, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 14, w: 14, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 2, c: 3, h: 7, w: 7, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 2, c: 3, h: 7, w: 7, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .average, n: 1, c: 2, h: 6, w: 31, kernel: 3, stride: 2, padding: 1),
+        PoolGeometry(kind: .max, n: 1, c: 2, h: 5, w: 17, kernel: 3, stride: 1, padding: 1),
     ])
     func matchesReference(_ g: PoolGeometry) {
         let r = ReferenceBackend.shared, b = BLASBackend.shared
@@ -46,7 +58,8 @@ import Testing
         assertClose(dxb, dxr, "backward \(g)")
     }
 
-    @Test(arguments: [(PoolKind.max, 11, 1), (.average, 11, 1), (.max, 32, 1), (.max, 32, 2), (.max, 16, 2), (.average, 32, 2)])
+    @Test(arguments: [(PoolKind.max, 11, 1), (.average, 11, 1), (.max, 32, 1), (.max, 32, 2), (.max, 16, 2), (.average, 32, 2),
+                      (.max, 28, 2), (.max, 7, 1), (.max, 14, 2)])
     func tiesRouteLikeTheReference(_ kind: PoolKind, _ w: Int, _ stride: Int) {
         // Many equal values: max pooling must pick the same (first) tap as the reference.
         let g = PoolGeometry(kind: kind, n: 2, c: 2, h: 9, w: w, kernel: 3, stride: stride, padding: 1)

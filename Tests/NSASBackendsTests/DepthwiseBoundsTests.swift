@@ -5,7 +5,7 @@ import NSASKernels
 import NSASTestSupport
 import Testing
 
-/// The direct depthwise kernels (stride 1 and 2) on widths that are not whole vectors load and store whole vectors
+/// The direct depthwise and pool kernels (stride 1 and 2) on widths that are not whole vectors load and store whole vectors
 /// within a plane but never past it. Each plane here ends where an unreadable page begins, so a
 /// read or write past it faults; results are checked against the same call on ordinary buffers.
 /// (The AVX-512 build may fold a load and its lane mask into a masked load, which does not fault
@@ -58,6 +58,40 @@ import Testing
                 nsas_dw_backward_weight_planes_add(&dwg, gx.floats, gdy.floats, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
                 nsas_dw_backward_weight_planes_add(&dw, x, dy, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
                 #expect(dwg == dw, "weight gradient \(what)")
+            }
+        }
+    }
+
+    /// The same for the 3x3 pools (staged into whole-vector rows on these widths), both kinds,
+    /// forward and backward.
+    @Test(arguments: [1, 2])
+    func poolsStayInThePlane(_ stride: Int) {
+        for wd in [1, 3, 7, 8, 12, 14, 17, 20, 28, 31] {
+            for h in [1, 2, 5, 7, 14] {
+                let n = h * wd, oh = (h - 1) / stride + 1, ow = (wd - 1) / stride + 1, m = oh * ow
+                let x = randomArray(n, seed: UInt64(wd * 100 + h)), dy = randomArray(m, seed: 9)
+                let gx = Guarded(n), gdy = Guarded(m), gy = Guarded(m), gdx = Guarded(n)
+                gx.fill(x); gdy.fill(dy)
+                var s = [Float](repeating: 0, count: Int(nsas_pool3_scratch(Int32(h), Int32(wd))))
+                let (h32, w32, oh32, ow32, s32) = (Int32(h), Int32(wd), Int32(oh), Int32(ow), Int32(stride))
+                for isMax in [true, false] {
+                    let what = "\(isMax ? "max" : "average") h \(h) w \(wd) stride \(stride)"
+                    var y = [Float](repeating: 0, count: m), dx = x
+                    gdx.fill(x)
+                    if isMax {
+                        nsas_pool3_max_forward(gy.floats, gx.floats, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_max_forward(&y, x, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_max_backward_add(gdx.floats, gdy.floats, gx.floats, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_max_backward_add(&dx, dy, x, &s, 1, h32, w32, oh32, ow32, s32)
+                    } else {
+                        nsas_pool3_avg_forward(gy.floats, gx.floats, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_avg_forward(&y, x, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_avg_backward_add(gdx.floats, gdy.floats, &s, 1, h32, w32, oh32, ow32, s32)
+                        nsas_pool3_avg_backward_add(&dx, dy, &s, 1, h32, w32, oh32, ow32, s32)
+                    }
+                    #expect(gy.array(m) == y, "forward \(what)")
+                    #expect(gdx.array(n) == dx, "backward \(what)")
+                }
             }
         }
     }

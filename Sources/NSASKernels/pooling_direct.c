@@ -1,4 +1,5 @@
-/* Direct 3x3 pool kernels for planes whose width is a whole number of vectors. */
+/* Direct 3x3 pool kernels for planes whose width is a whole number of vectors (other widths up
+   to 32 are staged into such rows by pooling.c). */
 #include "kernels_internal.h"
 #include <string.h>
 

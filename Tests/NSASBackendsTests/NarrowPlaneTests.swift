@@ -1,17 +1,20 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import NSASBackends
 import NSASKernels
 import NSASTestSupport
 import Testing
 
-/// The direct depthwise and pool kernels (stride 1 and 2) on widths that are not whole vectors load and store whole vectors
-/// within a plane but never past it. Each plane here ends where an unreadable page begins, so a
-/// read or write past it faults; results are checked against the same call on ordinary buffers.
+/// Planes at most 32 wide whose width is not a whole number of 16-float vectors (28, 14 and 7 of
+/// the default 28x28 data): the direct depthwise kernels (stride 1 and 2) load and store whole
+/// vectors within a plane but never past it, and the pools stage such planes. Each plane here ends
+/// where an unreadable page begins, so a read or write past it faults; results are checked against
+/// the same call on ordinary buffers, and every width against the reference backend.
 /// (The AVX-512 build may fold a load and its lane mask into a masked load, which does not fault
 /// on masked lanes: the guard catches stray accesses of the AVX2 and baseline code, where a
 /// whole-vector load past the plane does fault; checked with the AVX2 build of docs/benchmarks.md.)
-@Suite struct DepthwiseBoundsTests {
+@Suite struct NarrowPlaneTests {
     /// A buffer of `count` floats that ends at an inaccessible page.
     final class Guarded {
         let base: UnsafeMutableRawPointer, size: Int, floats: UnsafeMutablePointer<Float>
@@ -58,6 +61,44 @@ import Testing
                 nsas_dw_backward_weight_planes_add(&dwg, gx.floats, gdy.floats, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
                 nsas_dw_backward_weight_planes_add(&dw, x, dy, &s, 1, n, m, h32, w32, oh32, ow32, k32, s32, p32, d32, 1)
                 #expect(dwg == dw, "weight gradient \(what)")
+            }
+        }
+    }
+
+    /// Every width from 1 to 33 (the direct kernels up to 32, the wide ones past it), both strides,
+    /// every DARTS kernel size and dilation, against the reference backend: forward and both
+    /// gradients (the input gradient masked by a ReLU), and the 3x3 pools.
+    @Test(arguments: [1, 2])
+    func everyWidthMatchesReference(_ stride: Int) {
+        let r = ReferenceBackend.shared, b = BLASBackend.shared
+        for wd in 1...33 {
+            for (k, dil) in [(3, 1), (5, 1), (3, 2), (5, 2)] {
+                let h = 3 + wd % 5
+                var g = ConvGeometry(n: 2, cIn: 3, h: h, w: wd, cOut: 3, kH: k, kW: k, stride: stride,
+                                     padding: dil * (k - 1) / 2, dilation: dil, groups: 3)
+                g.reluInput = wd % 2 == 0
+                let x = randomArray(g.n * g.cIn * h * wd, seed: UInt64(wd)), w = randomArray(g.weightCount, seed: 5)
+                let dy = randomArray(g.n * g.cOut * g.outH * g.outW, seed: 6)
+                var yr = [Float](repeating: 0, count: dy.count), yb = yr
+                r.conv2dForward(g, y: &yr, x: x, w: w); b.conv2dForward(g, y: &yb, x: x, w: w)
+                assertClose(yb, yr, atol: 1e-5, "forward \(g)")
+                var dxr = randomArray(x.count, seed: 7), dxb = dxr
+                r.conv2dBackwardData(g, dx: &dxr, dy: dy, w: w, x: x); b.conv2dBackwardData(g, dx: &dxb, dy: dy, w: w, x: x)
+                assertClose(dxb, dxr, atol: 1e-5, "input gradient \(g)")
+                var dwr = [Float](repeating: 0, count: w.count), dwb = dwr
+                r.conv2dBackwardWeight(g, dw: &dwr, x: x, dy: dy); b.conv2dBackwardWeight(g, dw: &dwb, x: x, dy: dy)
+                assertClose(dwb, dwr, atol: 1e-4, "weight gradient \(g)")
+            }
+            for kind in [PoolKind.max, .average] {
+                let p = PoolGeometry(kind: kind, n: 2, c: 2, h: 2 + wd % 6, w: wd, kernel: 3, stride: stride, padding: 1)
+                let x = randomArray(p.n * p.c * p.h * p.w, seed: UInt64(wd + 50)).map { kind == .max ? ($0 * 4).rounded() : $0 }
+                let dy = randomArray(p.n * p.c * p.outH * p.outW, seed: 8)
+                var yr = [Float](repeating: 0, count: dy.count), yb = yr
+                r.pool2dForward(p, y: &yr, x: x); b.pool2dForward(p, y: &yb, x: x)
+                assertClose(yb, yr, "pool forward \(p)")
+                var dxr = randomArray(x.count, seed: 9), dxb = dxr
+                r.pool2dBackward(p, dx: &dxr, dy: dy, x: x); b.pool2dBackward(p, dx: &dxb, dy: dy, x: x)
+                assertClose(dxb, dxr, "pool backward \(p)")
             }
         }
     }

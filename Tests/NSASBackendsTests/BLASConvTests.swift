@@ -164,7 +164,10 @@ import Testing
                   ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16),
                   ConvGeometry(n: 16, cIn: 16, h: 8, w: 8, cOut: 16, kH: 5, kW: 5, padding: 2, groups: 16),
                   // a worker's range starting at an odd plane (pairs of 16-wide planes)
-                  ConvGeometry(n: 9, cIn: 7, h: 16, w: 16, cOut: 7, kH: 5, kW: 5, padding: 2, groups: 7)] {
+                  ConvGeometry(n: 9, cIn: 7, h: 16, w: 16, cOut: 7, kH: 5, kW: 5, padding: 2, groups: 7),
+                  // widths that are not whole vectors (the default data's), stride 1 and 2
+                  ConvGeometry(n: 16, cIn: 16, h: 28, w: 28, cOut: 16, kH: 3, kW: 3, padding: 1, groups: 16),
+                  ConvGeometry(n: 16, cIn: 16, h: 14, w: 14, cOut: 16, kH: 5, kW: 5, stride: 2, padding: 4, dilation: 2, groups: 16)] {
             matchesReference(g, false)
             matchesReference(g, true)
         }

@@ -43,6 +43,8 @@ import Testing
         PoolGeometry(kind: .average, n: 2, c: 3, h: 7, w: 7, kernel: 3, stride: 1, padding: 1),
         PoolGeometry(kind: .average, n: 1, c: 2, h: 6, w: 31, kernel: 3, stride: 2, padding: 1),
         PoolGeometry(kind: .max, n: 1, c: 2, h: 5, w: 17, kernel: 3, stride: 1, padding: 1),
+        PoolGeometry(kind: .max, n: 16, c: 16, h: 28, w: 28, kernel: 3, stride: 2, padding: 1),      // split across workers
+        PoolGeometry(kind: .average, n: 16, c: 16, h: 14, w: 14, kernel: 3, stride: 1, padding: 1),
     ])
     func matchesReference(_ g: PoolGeometry) {
         let r = ReferenceBackend.shared, b = BLASBackend.shared

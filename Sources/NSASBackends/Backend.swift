@@ -49,6 +49,13 @@ public protocol Backend: AnyObject, Sendable {
     /// y = (x - mean[c]) * scale[c] + shift[c]; the affine form of batch-norm's normalisation.
     func channelAffine(n: Int, c: Int, s: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                        scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, mean: UnsafePointer<Float>)
+    /// Training-mode batch norm in one call: each channel's batch statistics (mean and biased
+    /// variance, as channelMoments) and y = (x - mean) * scale + shift with scale = gamma / sqrt(variance
+    /// + eps), shift = beta (gamma nil = 1, beta nil = 0), as channelAffine. y may be x (normalised in
+    /// place). A backend may normalise each channel while its planes are in cache.
+    func batchNormTrainingForward(n: Int, c: Int, s: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                  mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, eps: Float,
+                                  gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?)
     /// Batch-norm backward with batch statistics, xhat = (x - mean) * invStd:
     /// dx += gamma*invStd*(dy - mean(dy) - xhat*mean(dy*xhat)) (gamma nil = 1),
     /// dgamma += sum(dy*xhat), dbeta += sum(dy) where given.
@@ -181,6 +188,21 @@ public enum BackendKind: String, CaseIterable, Sendable {
 }
 
 extension Backend {
+    /// The definition: channelMoments, then channelAffine.
+    public func batchNormTrainingForward(n: Int, c: Int, s: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                         mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>, eps: Float,
+                                         gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?) {
+        channelMoments(n: n, c: c, s: s, mean: mean, variance: variance, x: x)
+        let scale = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c)
+        defer { scale.deallocate() }
+        let shift = scale + c
+        for ch in 0..<c {
+            scale[ch] = batchNormScale(variance: variance[ch], eps: eps, gamma: gamma?[ch])
+            shift[ch] = beta?[ch] ?? 0
+        }
+        channelAffine(n: n, c: c, s: s, y: y, x: x, scale: scale, shift: shift, mean: mean)
+    }
+
     /// The definition: dx cleared, then the adding form.
     public func conv2dBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                                    dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
@@ -206,4 +228,11 @@ extension Backend {
         zero.initialize(repeating: 0, count: g.cOut)
         channelAffine(n: g.n, c: g.cOut, s: g.outH * g.outW, y: y, x: UnsafePointer(y), scale: scale, shift: shift, mean: zero)
     }
+}
+
+/// gamma / sqrt(variance + eps) (gamma nil = 1): batch norm's scale, the same float operations
+/// wherever it is computed.
+@inline(__always)
+public func batchNormScale(variance: Float, eps: Float, gamma: Float?) -> Float {
+    (1 / (variance + eps).squareRoot()) * (gamma ?? 1)
 }

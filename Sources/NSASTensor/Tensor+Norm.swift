@@ -18,8 +18,12 @@ extension Tensor {
     /// Batch normalisation of (N,C,H,W) or (N,C). Training mode normalises with the batch's
     /// statistics and updates the running averages (unbiased variance, as PyTorch); evaluation mode
     /// uses the running averages. gamma/beta (C) are the optional affine parameters.
+    /// `overwritingInput`: the caller's promise that nothing else reads this tensor's values (a
+    /// convolution's output that only this normalisation takes); without gamma and beta, training
+    /// then normalises it in place and the backward pass reads x-hat from the output, which saves
+    /// a tensor-sized buffer and a pass through memory.
     public func batchNorm(_ stats: BatchNormStats, gamma: Tensor? = nil, beta: Tensor? = nil,
-                          training: Bool) throws -> Tensor {
+                          training: Bool, overwritingInput: Bool = false) throws -> Tensor {
         guard rank == 4 || rank == 2 else {
             throw TensorError.shape(op: "batchNorm", message: "input must be (N,C,H,W) or (N,C), got \(shape)")
         }
@@ -36,26 +40,13 @@ extension Tensor {
             throw TensorError.shape(op: "batchNorm", message: "training needs more than one value per channel, got input \(shape)")
         }
         let b = Engine.backend
+        // Statistics, filled below once the output exists (training writes them with the output in
+        // one call); the backward closure reads them when it runs.
         let mean = Storage(count: c), variance = Storage(count: c)
-        if training {
-            b.channelMoments(n: n, c: c, s: s, mean: mean.ptr, variance: variance.ptr, x: ptr)
-            let m = stats.momentum, unbias = Float(n * s) / Float(n * s - 1)
-            for i in 0..<c {
-                stats.runningMean.ptr[i] = (1 - m) * stats.runningMean.ptr[i] + m * mean.ptr[i]
-                stats.runningVar.ptr[i] = (1 - m) * stats.runningVar.ptr[i] + m * variance.ptr[i] * unbias
-            }
-        } else {
-            mean.ptr.update(from: stats.runningMean.ptr, count: c)
-            variance.ptr.update(from: stats.runningVar.ptr, count: c)
-        }
         let invStd = Storage(count: c), scale = Storage(count: c), shift = Storage(count: c)
-        for i in 0..<c {
-            invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot()
-            scale.ptr[i] = invStd.ptr[i] * (gamma?.ptr[i] ?? 1)
-            shift.ptr[i] = beta?.ptr[i] ?? 0
-        }
+        let inPlace = overwritingInput && training && gamma == nil
         let inputs = [self] + [gamma, beta].compactMap { $0 }
-        let out = Tensor.result(shape, inputs) { out in
+        let out = Tensor.result(shape, inputs, storage: inPlace ? storage : nil) { out in
             let dgamma = gamma.flatMap { $0.requiresGrad ? $0.gradPtr : nil }
             let dbeta = beta.flatMap { $0.requiresGrad ? $0.gradPtr : nil }
             if training {
@@ -63,8 +54,17 @@ extension Tensor {
                 let scratch = self.requiresGrad ? nil : Storage(count: self.count, zeroed: false)
                 let (dx, accumulate) = scratch.map { ($0.ptr, false) } ?? self.gradForWrite()
                 withExtendedLifetime(scratch) {
-                    b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: out.gradPtr, x: self.ptr,
-                                        mean: mean.ptr, invStd: invStd.ptr, gamma: gamma?.ptr, accumulate: accumulate)
+                    if inPlace {
+                        // x is gone; the output is x-hat itself: the same formula with mean 0 and
+                        // invStd 1 for x-hat, invStd as the gain in gamma's place (no affine parameters).
+                        let zero = Storage(count: c), one = Storage(count: c, zeroed: false)
+                        one.ptr.update(repeating: 1, count: c)
+                        b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: nil, dbeta: nil, dy: out.gradPtr, x: out.ptr,
+                                            mean: zero.ptr, invStd: one.ptr, gamma: invStd.ptr, accumulate: accumulate)
+                    } else {
+                        b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: out.gradPtr, x: self.ptr,
+                                            mean: mean.ptr, invStd: invStd.ptr, gamma: gamma?.ptr, accumulate: accumulate)
+                    }
                 }
             } else {
                 // Evaluation: y = (x - mean) * scale + shift is affine in x with fixed statistics.
@@ -81,7 +81,24 @@ extension Tensor {
                 }
             }
         }
-        b.channelAffine(n: n, c: c, s: s, y: out.ptr, x: ptr, scale: scale.ptr, shift: shift.ptr, mean: mean.ptr)
+        if training {
+            b.batchNormTrainingForward(n: n, c: c, s: s, y: out.ptr, x: ptr, mean: mean.ptr, variance: variance.ptr,
+                                       eps: stats.eps, gamma: gamma?.ptr, beta: beta?.ptr)
+            let m = stats.momentum, unbias = Float(n * s) / Float(n * s - 1)
+            for i in 0..<c {
+                stats.runningMean.ptr[i] = (1 - m) * stats.runningMean.ptr[i] + m * mean.ptr[i]
+                stats.runningVar.ptr[i] = (1 - m) * stats.runningVar.ptr[i] + m * variance.ptr[i] * unbias
+            }
+        } else {
+            mean.ptr.update(from: stats.runningMean.ptr, count: c)
+            variance.ptr.update(from: stats.runningVar.ptr, count: c)
+        }
+        for i in 0..<c {
+            invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot()
+            scale.ptr[i] = batchNormScale(variance: variance.ptr[i], eps: stats.eps, gamma: gamma?.ptr[i])
+            shift.ptr[i] = beta?.ptr[i] ?? 0
+        }
+        if !training { b.channelAffine(n: n, c: c, s: s, y: out.ptr, x: ptr, scale: scale.ptr, shift: shift.ptr, mean: mean.ptr) }
         return out
     }
 }

@@ -221,9 +221,10 @@ public final class Tensor {
     }
 
     /// Output of an op: records the tape entry when any input needs a gradient and a tape is on.
-    static func result(_ shape: [Int], _ inputs: [Tensor], zeroed: Bool = false,
+    /// `storage`: the output's values (an op writing over its input's), else a new buffer.
+    static func result(_ shape: [Int], _ inputs: [Tensor], zeroed: Bool = false, storage: Storage? = nil,
                        backward: @escaping (_ out: Tensor) -> Void) -> Tensor {
-        let t = Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: zeroed))
+        let t = Tensor(shape: shape, storage: storage ?? Storage(count: shape.reduce(1, *), zeroed: zeroed))
         if Engine.gradEnabled && inputs.contains(where: { $0.requiresGrad }) {
             t.requiresGrad = true
             t.parents = inputs

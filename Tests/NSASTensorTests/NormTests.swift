@@ -22,6 +22,36 @@ import Testing
         }
     }
 
+    /// Normalising a convolution's output in place (the search network's BN after every conv):
+    /// the same output, running statistics and gradients of the input, the weights and (through
+    /// the ReLU fused into the convolution) x as the normalisation into a new buffer.
+    @Test(arguments: BackendKind.allCases)
+    func inPlaceMatchesACopy(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let x = randomTensor([4, 3, 6, 6], seed: 11, lo: -2, hi: 2), w = randomTensor([5, 3, 3, 3], seed: 12)
+            var results: [[[Float]]] = [], stats: [[Float]] = []
+            for inPlace in [false, true] {
+                let st = BatchNormStats(channels: 5)
+                var y: Tensor? = nil
+                let grads = try tapeGradients([x, w]) {
+                    let out = try x.conv2d(w, padding: 1, reluInput: true).batchNorm(st, training: true, overwritingInput: inPlace)
+                    y = out
+                    return out
+                }
+                results.append([y!.array] + grads)
+                stats.append(st.runningMean.array + st.runningVar.array)
+            }
+            assertClose(results[1][0], results[0][0], atol: 1e-5, "output")
+            assertClose(results[1][1], results[0][1], rtol: 1e-4, atol: 1e-4, "input gradient")
+            assertClose(results[1][2], results[0][2], rtol: 1e-4, atol: 1e-4, "weight gradient")
+            assertClose(stats[1], stats[0], atol: 1e-6, "running statistics")
+            // and against central differences
+            try checkGradients([x, w], eps: 1e-2, rtol: 3e-2, atol: 3e-3, "in place") {
+                try x.conv2d(w, padding: 1).batchNorm(BatchNormStats(channels: 5), training: true, overwritingInput: true)
+            }
+        }
+    }
+
     @Test(arguments: BackendKind.allCases)
     func evalUsesRunningStatistics(_ kind: BackendKind) throws {
         try withBackend(kind.make()) {

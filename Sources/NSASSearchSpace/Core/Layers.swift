@@ -59,14 +59,15 @@ public final class BatchNorm: Layer {
         }
     }
 
-    public func callAsFunction(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
+    /// `overwritingInput`: x is an op's output that nothing else reads (see Tensor.batchNorm).
+    public func callAsFunction(_ x: Tensor, _ ctx: ForwardContext, overwritingInput: Bool = false) throws -> Tensor {
         if let r = ctx.recalibration, ctx.training {
             let saved = stats.momentum
             stats.momentum = r.momentum(for: stats)
             defer { stats.momentum = saved }
-            return try x.batchNorm(stats, gamma: gamma, beta: beta, training: true)
+            return try x.batchNorm(stats, gamma: gamma, beta: beta, training: true, overwritingInput: overwritingInput)
         }
-        return try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training)
+        return try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training, overwritingInput: overwritingInput)
     }
 
     /// This BN after a convolution of x by w: in evaluation mode one fused pass (the
@@ -74,7 +75,9 @@ public final class BatchNorm: Layer {
     public func afterConv(_ x: Tensor, _ w: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
                           reluInput: Bool = false, _ ctx: ForwardContext) throws -> Tensor {
         if ctx.training {
-            return try self(x.conv2d(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput), ctx)
+            // the convolution's output is this normalisation's alone: normalised in place
+            return try self(x.conv2d(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput), ctx,
+                            overwritingInput: true)
         }
         return try x.conv2dBatchNormEval(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput,
                                          stats: stats, gamma: gamma, beta: beta)

@@ -65,7 +65,7 @@ public final class FactorizedReduce: CellOp {
         // relu(x) then two stride-2 1x1 convolutions, the second on x shifted by one pixel (ReLU fused).
         let a = try x.conv2d(w1, stride: 2, reluInput: true)
         let b = try x.crop(top: 1, left: 1, height: h - 1, width: w - 1).conv2d(w2, stride: 2, reluInput: true)
-        return try bn(Tensor.concat([a, b], axis: 1), ctx)
+        return try bn(Tensor.concat([a, b], axis: 1), ctx, overwritingInput: true)   // the concatenation is the BN's alone
     }
     public var parameters: [Tensor] { [w1, w2] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] {
@@ -82,7 +82,7 @@ public final class PoolOp: CellOp {
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
         let y = isMax ? try x.maxPool2d(kernel: 3, stride: stride, padding: 1) : try x.avgPool2d(kernel: 3, stride: stride, padding: 1)
-        return try bn.map { try $0(y, ctx) } ?? y
+        return try bn.map { try $0(y, ctx, overwritingInput: true) } ?? y   // the pool's output is the BN's alone
     }
     public var parameters: [Tensor] { bn?.parameters ?? [] }
     public func named(_ p: String) -> [(String, Tensor)] { bn?.named("\(p).bn") ?? [] }

@@ -94,6 +94,12 @@ INLINE void dw_rows_body(float *restrict out, const float *restrict in, const fl
 /* Vectors a row of width wd takes (1 or 2), and whether they are whole. */
 #define DW_VECTORS(wd) ((wd) > VL ? 2 : 1)
 #define DW_WHOLE(wd) ((wd) % VL == 0)
+/* The bodies for whole-vector widths (BODY) and the others (PART), per width in vectors, kernel
+   and dilation. */
+#define DW_DISPATCH(BODY, PART) do {                                                              \
+        if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)                            \
+        else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)                                         \
+    } while (0)
 
 HIDDEN CLONES void dw_direct_rows(float *restrict out, const float *restrict in, const float *restrict w,
                                   const float *restrict mask, int h, int wd, int k, int dil, int relu, int accumulate) {
@@ -228,20 +234,13 @@ INLINE void dw2_weight_body(float *restrict dw, const float *restrict x, const f
     for (int t = 0; t < k * k; t++) dw[t] += VSUM(acc[t]);
 }
 
-/* The stride-2 bodies for whole-vector widths (BODY) and the others (PART), per width in vectors,
-   kernel and dilation. */
-#define DW2_DISPATCH(BODY, PART) do {                                                             \
-        if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)                            \
-        else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)                                         \
-    } while (0)
-
 HIDDEN CLONES void dw2_direct_forward(float *restrict y, const float *restrict x, const float *restrict w,
                                       int h, int wd, int k, int dil, int relu) {
 #define BODY(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1, 1, (n_) * VL); \
                               else dw2_forward_body(y, x, w, h, n_, k_, d_, 0, 1, (n_) * VL); } while (0)
 #define PART(n_, k_, d_) do { if (relu) dw2_forward_body(y, x, w, h, n_, k_, d_, 1, 0, wd); \
                               else dw2_forward_body(y, x, w, h, n_, k_, d_, 0, 0, wd); } while (0)
-    DW2_DISPATCH(BODY, PART);
+    DW_DISPATCH(BODY, PART);
 #undef BODY
 #undef PART
 }
@@ -249,7 +248,7 @@ HIDDEN CLONES void dw2_direct_backward_data(float *restrict dx, const float *res
                                             const float *restrict mask, int h, int wd, int k, int dil) {
 #define BODY(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_, 1, (n_) * VL)
 #define PART(n_, k_, d_) dw2_backward_data_body(dx, dy, w, mask, h, n_, k_, d_, 0, wd)
-    DW2_DISPATCH(BODY, PART);
+    DW_DISPATCH(BODY, PART);
 #undef BODY
 #undef PART
 }
@@ -259,7 +258,7 @@ HIDDEN CLONES void dw2_direct_weight(float *restrict dw, const float *restrict x
                               else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0, 1, (n_) * VL); } while (0)
 #define PART(n_, k_, d_) do { if (relu) dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 1, 0, wd); \
                               else dw2_weight_body(dw, x, dy, planes, x_step, y_step, h, n_, k_, d_, 0, 0, wd); } while (0)
-    DW2_DISPATCH(BODY, PART);
+    DW_DISPATCH(BODY, PART);
 #undef BODY
 #undef PART
 }
@@ -329,8 +328,7 @@ HIDDEN CLONES void dw_direct_weight(float *restrict dw, const float *restrict x,
                               else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0, 1, wd); } while (0)
 #define PART(n_, k_, d_) do { if (relu) dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 1, 0, wd); \
                               else dw_weight_rows_body(dw, x, dy, planes, step, h, n_, k_, d_, 0, 0, wd); } while (0)
-    if (DW_WHOLE(wd)) DW_SPECIALISED(BODY, DW_VECTORS(wd), k, dil)
-    else DW_SPECIALISED(PART, DW_VECTORS(wd), k, dil)
+    DW_DISPATCH(BODY, PART);
 #undef BODY
 #undef PART
 }

@@ -35,6 +35,10 @@ public protocol Backend: AnyObject, Sendable {
     /// dw += correlation of x (relu(x) with `g.reluInput`) with dy
     func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, dy: UnsafePointer<Float>)
+    /// Both gradients of a convolution, the ones not nil: conv2dBackwardData into dx (overwriting
+    /// it unless `accumulate`) and conv2dBackwardWeight into dw, in one pass where the backend can.
+    func conv2dBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
+                        dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)
 
     /// y (N,C,OH,OW) = pool(x (N,C,H,W)); overwrites y. Average pooling divides by the number
     /// of taps inside the image (padding is not counted).
@@ -208,6 +212,13 @@ extension Backend {
                                    dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
         if !accumulate { dx.update(repeating: 0, count: g.n * g.cIn * g.h * g.w) }
         conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x)
+    }
+
+    /// The definition: the input gradient, then the weight gradient.
+    public func conv2dBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
+                               dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
+        if let dx { conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x, accumulate: accumulate) }
+        if let dw { conv2dBackwardWeight(g, dw: dw, x: x, dy: dy) }
     }
 
     /// The definition: dx cleared, then the adding form.

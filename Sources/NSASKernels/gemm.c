@@ -114,10 +114,8 @@ CLONES void nsas_gemm_rows16(float *c, const float *a, long sam, long sak, const
    the same order.
    m % 4 == 0, n % 4 == 0, k % 16 == 0. */
 #define GEMM_NT_BODY(B)                                                                                    \
-INLINE void gemm_nt_body##B(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step, \
-                            int m, int n, long k, int count, int relu_b) {                                 \
-    v16 zero = vsplat(0);                                                                                  \
-    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, zero);                                    \
+INLINE void gemm_nt_images##B(float *scratch, const float *a, long a_step, const float *b, long b_step,    \
+                              int m, int n, long k, int count, int relu_b) {                               \
     for (int img = 0; img < count; img++)                                                                  \
         for (int i0 = 0; i0 < m; i0 += B)                                                                  \
             for (int j0 = 0; j0 < n; j0 += B) {                                                            \
@@ -136,6 +134,8 @@ INLINE void gemm_nt_body##B(float *c, float *scratch, const float *a, long a_ste
                 for (int i = 0; i < B; i++)                                                                \
                     for (int j = 0; j < B; j++) vst(sums + (i * B + j) * VL, acc[i][j]);                   \
             }                                                                                              \
+}                                                                                                          \
+INLINE void gemm_nt_reduce##B(float *c, const float *scratch, int m, int n) {                              \
     for (int i0 = 0; i0 < m; i0 += B)                                                                      \
         for (int j0 = 0; j0 < n; j0 += B)                                                                  \
             for (int i = 0; i < B; i++)                                                                    \
@@ -145,11 +145,47 @@ INLINE void gemm_nt_body##B(float *c, float *scratch, const float *a, long a_ste
 GEMM_NT_BODY(4)
 GEMM_NT_BODY(2)
 
+INLINE void gemm_nt_clear(float *scratch, int m, int n) {
+    for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, vsplat(0));
+}
+
+INLINE void gemm_nt_images(float *scratch, const float *a, long a_step, const float *b, long b_step,
+                           int m, int n, long k, int count, int relu_b) {
+    if (wide_blocks()) gemm_nt_images4(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+    else gemm_nt_images2(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+}
+
+INLINE void gemm_nt_reduce(float *c, const float *scratch, int m, int n) {
+    if (wide_blocks()) gemm_nt_reduce4(c, scratch, m, n);
+    else gemm_nt_reduce2(c, scratch, m, n);
+}
+
 CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                                      int m, int n, long k, int count, int relu_b) {
-    if (wide_blocks())
-        gemm_nt_body4(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
-    else gemm_nt_body2(c, scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+    gemm_nt_clear(scratch, m, n);
+    gemm_nt_images(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+    gemm_nt_reduce(c, scratch, m, n);
+}
+
+/* Both gradients of a 1x1 stride-1 convolution (cout x cin weights, planes of hw floats) over
+   `count` consecutive images, image by image, so that the weight gradient reads each image's dy
+   and x while the input gradient has just brought them into cache (two passes over them from
+   memory, against four for the two kernels one after the other):
+     dx_i = w^T dy_i, kept where x_i > 0 with relu (added to dx_i when accumulating);
+     dw += sum_i dy_i relu?(x_i)^T, through `scratch` (cout*cin vectors).
+   Each result is summed in the same order as by nsas_gemm_rows16(_mask) and
+   nsas_gemm_nt_batched_add, so the two ways agree exactly.
+   cout % 4 == 0, cin % 16 == 0, hw % 16 == 0; scratch holds cout*cin*16 floats. */
+CLONES void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
+                                  int cout, int cin, long hw, int count, int relu, int accumulate) {
+    gemm_nt_clear(scratch, cout, cin);
+    for (int img = 0; img < count; img++) {
+        const float *dyi = dy + (long)img * cout * hw, *xi = x + (long)img * cin * hw;
+        float *dxi = dx + (long)img * cin * hw;
+        gemm_rows16_body(dxi, w, 1, cin, dyi, cin, cout, hw, accumulate, 0, 0, 0, relu ? xi : 0);
+        gemm_nt_images(scratch, dyi, 0, xi, 0, cout, cin, hw, 1, relu);
+    }
+    gemm_nt_reduce(dw, scratch, cout, cin);
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):

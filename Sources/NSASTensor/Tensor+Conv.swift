@@ -9,11 +9,9 @@ extension Tensor {
         let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
         let b = Engine.backend
         let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
-            if self.requiresGrad {
-                let (dx, accumulate) = self.gradForWrite()
-                b.conv2dBackwardData(g, dx: dx, dy: out.gradPtr, w: weight.ptr, x: self.ptr, accumulate: accumulate)
-            }
-            if weight.requiresGrad { b.conv2dBackwardWeight(g, dw: weight.gradPtr, x: self.ptr, dy: out.gradPtr) }
+            let dx = self.requiresGrad ? self.gradForWrite() : nil
+            b.conv2dBackward(g, dx: dx?.0, accumulate: dx?.1 ?? true, dw: weight.requiresGrad ? weight.gradPtr : nil,
+                             dy: out.gradPtr, w: weight.ptr, x: self.ptr)
         }
         b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
         Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW

@@ -45,8 +45,8 @@ extension Tensor {
 
     /// Scales the gradient, if there is one.
     public func scaleGrad(by alpha: Float) {
-        guard let g = gradStorage else { return }
-        Engine.backend.scale(count: count, alpha: alpha, y: g.ptr)
+        guard gradStorage != nil else { return }
+        Engine.backend.scale(count: count, alpha: alpha, y: gradPtr)
     }
 
 }

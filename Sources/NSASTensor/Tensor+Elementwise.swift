@@ -44,16 +44,11 @@ extension Tensor {
                 let n = out.count, dz = out.gradPtr
                 switch op {
                 case .add:
-                    // the first gradient a tensor receives is a copy (self and other may be one tensor)
-                    for t in [self, other] where t.requiresGrad {
-                        let (d, accumulate) = t.gradForWrite()
-                        if accumulate { be.axpy(count: n, alpha: 1, x: dz, y: d) } else { be.copy(count: n, x: dz, y: d) }
-                    }
+                    // the first gradient an op output receives is out's buffer itself (self and
+                    // other may be one tensor: the second one then adds into its own copy)
+                    for t in [self, other] where t.requiresGrad { t.receiveGradient(of: out) }
                 case .sub:
-                    if self.requiresGrad {
-                        let (d, accumulate) = self.gradForWrite()
-                        if accumulate { be.axpy(count: n, alpha: 1, x: dz, y: d) } else { be.copy(count: n, x: dz, y: d) }
-                    }
+                    if self.requiresGrad { self.receiveGradient(of: out) }
                     if other.requiresGrad { be.axpy(count: n, alpha: -1, x: dz, y: other.gradPtr) }
                 case .mul:
                     let tmp = Storage(count: n, zeroed: false)

@@ -139,6 +139,8 @@ public final class Tensor {
     public internal(set) var requiresGrad: Bool
     var parents: [Tensor] = []
     var backwardFn: ((Tensor) -> Void)?
+    /// Set while this tensor's own backward function runs (it reads its gradient, which may be shared).
+    var runningBackward = false
     /// Optional name (parameters), used in error messages and checkpoints.
     public var name: String?
 
@@ -189,14 +191,39 @@ public final class Tensor {
     public var grad: [Float]? { gradStorage.map { Array(UnsafeBufferPointer(start: $0.ptr, count: $0.count)) } }
     /// The gradient buffer, created zeroed on first use.
     public var gradPtr: UnsafeMutablePointer<Float> {
-        if gradStorage == nil { gradStorage = Storage(count: count) }
+        if gradStorage == nil { gradStorage = Storage(count: count) } else { ownGradient() }
         return gradStorage!.ptr
+    }
+
+    /// Gradient buffers of op outputs are shared, not copied, where an op hands its output's
+    /// gradient on unchanged to an input with none yet (`receiveGradient`: the two sides of a sum).
+    /// Before anything adds into a shared buffer it becomes this tensor's own (copy on write).
+    /// Leaves never share theirs (optimizers and `gradTensor` write into them in place).
+    func ownGradient() {
+        // (the check before any other reference to the buffer is taken)
+        guard backwardFn != nil, !runningBackward, gradStorage != nil, !isKnownUniquelyReferenced(&gradStorage) else { return }
+        let own = Storage(count: count, zeroed: false)
+        Engine.backend.copy(count: count, x: gradStorage!.ptr, y: own.ptr)
+        gradStorage = own
+    }
+
+    /// self's gradient += `out`'s (same count): `out`'s buffer itself when self is an op output
+    /// with no gradient yet, else added (or copied into a new buffer).
+    func receiveGradient(of out: Tensor) {
+        if gradStorage == nil, backwardFn != nil, let g = out.gradStorage {
+            gradStorage = g
+            return
+        }
+        let (d, accumulate) = gradForWrite()
+        if accumulate { Engine.backend.axpy(count: count, alpha: 1, x: out.gradPtr, y: d) }
+        else { Engine.backend.copy(count: count, x: out.gradPtr, y: d) }
     }
     /// The gradient buffer for a backward step that writes every element of it: the existing
     /// buffer with `accumulate` true (add to it), or a new uncleared one with `accumulate` false
     /// (overwrite it). Clearing a buffer only to add into it was a pass over memory, 5% of a
     /// training step.
     public func gradForWrite() -> (ptr: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        ownGradient()
         if let g = gradStorage { return (g.ptr, true) }
         let g = Storage(count: count, zeroed: false)
         gradStorage = g
@@ -269,7 +296,11 @@ public final class Tensor {
         }
         for node in order.reversed() {
             guard let fn = node.backwardFn else { continue }
-            if node.gradStorage != nil { fn(node) }
+            if node.gradStorage != nil {
+                node.runningBackward = true
+                fn(node)
+                node.runningBackward = false
+            }
             node.backwardFn = nil
             node.parents = []
             node.gradStorage = nil

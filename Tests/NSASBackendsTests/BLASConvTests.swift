@@ -158,6 +158,49 @@ import Testing
         }
     }
 
+    /// Both gradients at once (the fast backend fuses thin 1x1 convolutions image by image) equal
+    /// the two kernels one after the other, exactly: the same sums in the same order, with and
+    /// without the fused ReLU, overwriting or adding into dx, on both register blocks, with a batch
+    /// split across workers; and either gradient alone where the other is not wanted.
+    @Test func bothGradientsAtOnceEqualTheTwoApart() {
+        defer { nsas_gemm_rows_block = 0 }
+        for base in [ConvGeometry(n: 3, cIn: 16, h: 4, w: 8, cOut: 32, kH: 1, kW: 1),    // fused
+                     ConvGeometry(n: 16, cIn: 32, h: 8, w: 8, cOut: 16, kH: 1, kW: 1),   // fused, workers
+                     ConvGeometry(n: 2, cIn: 16, h: 4, w: 4, cOut: 12, kH: 1, kW: 1),    // fused, 12 outputs
+                     ConvGeometry(n: 2, cIn: 12, h: 7, w: 7, cOut: 8, kH: 1, kW: 1),     // not thin: apart
+                     ConvGeometry(n: 2, cIn: 6, h: 8, w: 8, cOut: 6, kH: 3, kW: 3, padding: 1, groups: 6)] {
+            for relu in [false, true] {
+                var g = base
+                g.reluInput = relu
+                let x = randomArray(g.n * g.cIn * g.h * g.w, seed: 41), w = randomArray(g.weightCount, seed: 42)
+                let dy = randomArray(g.n * g.cOut * g.outH * g.outW, seed: 43)
+                let dx0 = randomArray(x.count, seed: 44), dw0 = randomArray(w.count, seed: 45)
+                for block: Int32 in [16, 4] {
+                    nsas_gemm_rows_block = block
+                    for accumulate in [false, true] {
+                        let b = BLASBackend.shared
+                        var dxApart = dx0, dwApart = dw0, dxTogether = dx0, dwTogether = dw0
+                        b.conv2dBackwardData(g, dx: &dxApart, dy: dy, w: w, x: x, accumulate: accumulate)
+                        b.conv2dBackwardWeight(g, dw: &dwApart, x: x, dy: dy)
+                        b.conv2dBackward(g, dx: &dxTogether, accumulate: accumulate, dw: &dwTogether, dy: dy, w: w, x: x)
+                        #expect(dxTogether == dxApart, "dx \(g) block \(block) accumulate \(accumulate)")
+                        #expect(dwTogether == dwApart, "dw \(g) block \(block) accumulate \(accumulate)")
+                        var dxOnly = dx0, dwOnly = dw0
+                        b.conv2dBackward(g, dx: &dxOnly, accumulate: accumulate, dw: nil, dy: dy, w: w, x: x)
+                        b.conv2dBackward(g, dx: nil, accumulate: accumulate, dw: &dwOnly, dy: dy, w: w, x: x)
+                        #expect(dxOnly == dxApart && dwOnly == dwApart, "one gradient \(g)")
+                    }
+                }
+                // and the definition agrees (the reference backend runs the two apart)
+                var dxr = dx0, dwr = dw0, dxb = dx0, dwb = dw0
+                ReferenceBackend.shared.conv2dBackward(g, dx: &dxr, accumulate: true, dw: &dwr, dy: dy, w: w, x: x)
+                BLASBackend.shared.conv2dBackward(g, dx: &dxb, accumulate: true, dw: &dwb, dy: dy, w: w, x: x)
+                assertClose(dxb, dxr, atol: 1e-4, "reference dx \(g)")
+                assertClose(dwb, dwr, atol: 1e-4, "reference dw \(g)")
+            }
+        }
+    }
+
     @Test func largeBatchSplitsAcrossWorkers() {
         // Big enough for the parallel path in every kernel.
         for g in [ConvGeometry(n: 16, cIn: 16, h: 16, w: 16, cOut: 16, kH: 1, kW: 1),

@@ -28,6 +28,37 @@ import Testing
         }
     }
 
+    /// A sum hands its output's gradient on to op outputs by sharing the buffer, which becomes a
+    /// tensor's own before anything adds into it: op outputs summed, used again before and after
+    /// the sum, on both sides of one sum, sums of sums; no side's gradient leaks into another's.
+    @Test(arguments: BackendKind.allCases)
+    func sharedGradientBuffers(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let a = randomTensor([2, 3, 4], seed: 8), b = randomTensor([2, 3, 4], seed: 9)
+            try checkGradients([a, b], eps: 1e-3, "outputs summed") { try a.tanh() + b.sigmoid() }
+            try checkGradients([a, b], eps: 1e-3, "summed, then used again") {
+                let u = a.tanh(), v = b.sigmoid()
+                let s = try u + v
+                return try s * u + v.scaled(by: 3)
+            }
+            try checkGradients([a, b], eps: 1e-3, "used, then summed") {
+                let u = a.tanh(), v = b.sigmoid()
+                let p = try u * v
+                return try (p + u) - v
+            }
+            try checkGradients([a, b], eps: 1e-3, "one output on both sides") { let u = a.tanh(); return try (u + u) * b }
+            // a buffer of one's own is written in place, not copied again on every write
+            let u = a.tanh()
+            #expect(u.gradPtr == u.gradPtr && u.gradForWrite().ptr == u.gradPtr)
+            try checkGradients([a, b], eps: 1e-3, "sums of sums") {
+                let u = a.tanh(), v = b.tanh()
+                let s = try u + v
+                let t = try s + u
+                return try t - v * s
+            }
+        }
+    }
+
     @Test func broadcasting() throws {
         let a = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]), row = try Tensor([10, 20, 30], shape: [3])
         #expect(try (a + row).array == [11, 22, 33, 14, 25, 36])

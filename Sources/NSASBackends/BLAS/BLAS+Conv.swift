@@ -165,19 +165,44 @@ extension BLASBackend {
         }
     }
 
+    /// A thin 1x1 convolution with both gradients wanted: one pass over the images, the weight
+    /// gradient reading each image's dy and x right after the input gradient (nsas_conv1x1_backward);
+    /// the same sums in the same order as the two kernels apart. Other convolutions run the two.
+    public func conv2dBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
+                               dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
+        let ohw = g.outH * g.outW
+        guard let dx, let dw, isPointwise(g), g.groups == 1, Self.thin(g.cIn, ohw), g.cOut % 4 == 0 else {
+            if let dx { conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x, accumulate: accumulate) }
+            if let dw { conv2dBackwardWeight(g, dw: dw, x: x, dy: dy) }
+            return
+        }
+        weightGradientInChunks(g, dw: dw) { acc, images in
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: g.cOut * g.cIn * 16)
+            defer { sums.deallocate() }
+            let first = images.lowerBound
+            nsas_conv1x1_backward(dx + first * g.cIn * ohw, acc, sums, dy + first * g.cOut * ohw, w, x + first * g.cIn * ohw,
+                                  Int32(g.cOut), Int32(g.cIn), ohw, Int32(images.count), g.reluInput ? 1 : 0, accumulate ? 1 : 0)
+        }
+    }
+
+    /// Runs `body` on chunks of images, each adding into its own zeroed weight-sized buffer; the
+    /// buffers are then summed into dw in chunk order, so the result does not depend on thread timing.
+    private func weightGradientInChunks(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
+                                        _ body: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
+        let cost = Int(g.flops) / g.n
+        let chunks = Parallel.chunks(g.n, costPerItem: cost)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * g.weightCount)
+        partial.update(repeating: 0, count: chunks * g.weightCount)
+        defer { partial.deallocate() }
+        Parallel.forChunks(g.n, costPerItem: cost) { chunk, images in body(partial + chunk * g.weightCount, images) }
+        for c in 0..<chunks { for i in 0..<g.weightCount { dw[i] += partial[c * g.weightCount + i] } }
+    }
+
     public func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                      x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
         if isDirectDepthwise(g) { return depthwiseBackwardWeight(g, dw: dw, x: x, dy: dy) }
         let ohw = g.outH * g.outW, kk = g.cInPerGroup * g.kH * g.kW, cog = g.cOutPerGroup
-        let cost = Int(g.flops) / g.n
-        let chunks = Parallel.chunks(g.n, costPerItem: cost)
-        // Each chunk of images accumulates into its own buffer; the buffers are summed into dw
-        // in chunk order, so the result does not depend on thread timing.
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * g.weightCount)
-        partial.update(repeating: 0, count: chunks * g.weightCount)
-        defer { partial.deallocate() }
-        Parallel.forChunks(g.n, costPerItem: cost) { chunk, images in
-            let acc = partial + chunk * g.weightCount
+        weightGradientInChunks(g, dw: dw) { acc, images in
             // A 1x1 convolution with thin sizes: dw_g += sum over the images of dy_g x_g^T in one
             // register-blocked pass (relu applied to x as it is read), no per-image sgemm.
             if isPointwise(g) && cog % 4 == 0 && kk % 4 == 0 && ohw % 16 == 0 {
@@ -202,7 +227,6 @@ extension BLASBackend {
                 }
             }
         }
-        for c in 0..<chunks { for i in 0..<g.weightCount { dw[i] += partial[c * g.weightCount + i] } }
     }
 
     // MARK: depthwise (square kernels, as in the DARTS spaces; others take the grouped-gemm path)

@@ -75,6 +75,12 @@ void nsas_gemm_rows16_mask(float *c, const float *a, long sam, long sak, const f
    m*n*16 floats. The weight gradient of a 1x1 convolution over a batch. */
 void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                               int m, int n, long k, int count, int relu_b);
+/* Both gradients of a 1x1 stride-1 convolution over `count` images, image by image: dx = w^T dy
+   (where x > 0 with relu; added when accumulating) and dw += dy relu?(x)^T, equal to
+   nsas_gemm_rows16(_mask) and nsas_gemm_nt_batched_add; cout % 4 == 0, cin % 16 == 0,
+   hw % 16 == 0; scratch holds cout*cin*16 floats. */
+void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
+                           int cout, int cin, long hw, int count, int relu, int accumulate);
 /* A 1x1 convolution's im2col with stride (sy, sx) and no padding: dst (planes, oh, ow) = src
    (planes, h, w) at (oy*sy, ox*sx), relu'd when asked; and its adjoint: dst at those positions
    += src, only where mask > 0 when a mask is given. */

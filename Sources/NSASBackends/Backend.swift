@@ -35,6 +35,12 @@ public protocol Backend: AnyObject, Sendable {
     /// dw += correlation of x (relu(x) with `g.reluInput`) with dy
     func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                               x: UnsafePointer<Float>, dy: UnsafePointer<Float>)
+    /// y = conv(gp, conv(gd, x, wd), wp) [* scale + shift per output channel]: a depthwise
+    /// convolution `gd` followed by a 1x1 convolution `gp` of its output; `mid` receives the
+    /// depthwise output when given (for the gradients). Image by image where the backend can.
+    func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>, mid: UnsafeMutablePointer<Float>?,
+                                   x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
+                                   scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?)
     /// Both gradients of a convolution, the ones not nil: conv2dBackwardData into dx (overwriting
     /// it unless `accumulate`) and conv2dBackwardWeight into dw, in one pass where the backend can.
     func conv2dBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
@@ -142,7 +148,8 @@ public struct ConvGeometry: Hashable, Sendable {
     public var isDepthwise: Bool { groups == cIn && groups == cOut }
     public var weightCount: Int { cOut * cInPerGroup * kH * kW }
     /// Multiply-adds times two.
-    public var flops: Double { 2.0 * Double(n * cOut * outH * outW * cInPerGroup * kH * kW) }
+    public var multiplyAdds: Int { n * cOut * outH * outW * cInPerGroup * kH * kW }
+    public var flops: Double { 2.0 * Double(multiplyAdds) }
 
     /// Checks sizes; returns a description of the first problem, nil when valid.
     public func problem() -> String? {
@@ -212,6 +219,17 @@ extension Backend {
                                    dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
         if !accumulate { dx.update(repeating: 0, count: g.n * g.cIn * g.h * g.w) }
         conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x)
+    }
+
+    /// The definition: the depthwise convolution over the batch, then the 1x1 one.
+    public func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>,
+                                          mid: UnsafeMutablePointer<Float>?, x: UnsafePointer<Float>, wd: UnsafePointer<Float>,
+                                          wp: UnsafePointer<Float>, scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?) {
+        let t = mid ?? UnsafeMutablePointer<Float>.allocate(capacity: gp.n * gp.cIn * gp.h * gp.w)
+        defer { if mid == nil { t.deallocate() } }
+        conv2dForward(gd, y: t, x: x, w: wd)
+        if let scale, let shift { conv2dForwardAffine(gp, y: y, x: t, w: wp, scale: scale, shift: shift) }
+        else { conv2dForward(gp, y: y, x: t, w: wp) }
     }
 
     /// The definition: the input gradient, then the weight gradient.

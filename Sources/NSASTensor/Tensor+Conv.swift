@@ -14,7 +14,7 @@ extension Tensor {
                              dy: out.gradPtr, w: weight.ptr, x: self.ptr)
         }
         b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
-        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
+        Engine.multiplyAdds?.total += g.multiplyAdds
         return out
     }
 
@@ -27,22 +27,28 @@ extension Tensor {
                 .batchNorm(stats, gamma: gamma, beta: beta, training: false)
         }
         let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
-        for (label, t) in [("running statistics", stats.runningMean), ("gamma", gamma), ("beta", beta)] {
-            if let t, t.shape != [g.cOut] {
-                throw TensorError.shape(op: "conv2dBatchNormEval", message: "\(label) has shape \(t.shape), the convolution gives \(g.cOut) channels")
-            }
-        }
-        if (gamma == nil) != (beta == nil) { throw TensorError.argument(op: "conv2dBatchNormEval", message: "gamma and beta come together") }
-        var scale = [Float](repeating: 0, count: g.cOut), shift = scale
-        for c in 0..<g.cOut {
-            let inv = 1 / (stats.runningVar.ptr[c] + stats.eps).squareRoot()
-            scale[c] = inv * (gamma?.ptr[c] ?? 1)
-            shift[c] = (beta?.ptr[c] ?? 0) - stats.runningMean.ptr[c] * scale[c]
-        }
+        let (scale, shift) = try Self.evalAffine(g.cOut, stats: stats, gamma: gamma, beta: beta, op: "conv2dBatchNormEval")
         let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], []) { _ in }   // no inputs: nothing recorded
         Engine.backend.conv2dForwardAffine(g, y: out.ptr, x: ptr, w: weight.ptr, scale: scale, shift: shift)
-        Engine.multiplyAdds?.total += g.n * g.cOut * g.outH * g.outW * g.cInPerGroup * g.kH * g.kW
+        Engine.multiplyAdds?.total += g.multiplyAdds
         return out
+    }
+
+    /// Evaluation-mode batch norm over c channels as y * scale + shift, checked.
+    static func evalAffine(_ c: Int, stats: BatchNormStats, gamma: Tensor?, beta: Tensor?, op: String) throws -> ([Float], [Float]) {
+        for (label, t) in [("running statistics", stats.runningMean), ("gamma", gamma), ("beta", beta)] {
+            if let t, t.shape != [c] {
+                throw TensorError.shape(op: op, message: "\(label) has shape \(t.shape), the convolution gives \(c) channels")
+            }
+        }
+        if (gamma == nil) != (beta == nil) { throw TensorError.argument(op: op, message: "gamma and beta come together") }
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for ch in 0..<c {
+            let inv = 1 / (stats.runningVar.ptr[ch] + stats.eps).squareRoot()
+            scale[ch] = inv * (gamma?.ptr[ch] ?? 1)
+            shift[ch] = (beta?.ptr[ch] ?? 0) - stats.runningMean.ptr[ch] * scale[ch]
+        }
+        return (scale, shift)
     }
 
     /// The geometry of a convolution of self by weight, checked.

@@ -8,12 +8,12 @@ extension BLASBackend {
 
     /// Depthwise with the same kernel size (at most 7x7), stride, padding and dilation on both axes.
     @inline(__always)
-    private func isDirectDepthwise(_ g: ConvGeometry) -> Bool {
+    func isDirectDepthwise(_ g: ConvGeometry) -> Bool {
         g.isDepthwise && g.kH == g.kW && g.kH <= 7 && g.strideH == g.strideW && g.padH == g.padW && g.dilationH == g.dilationW
     }
 
     @inline(__always)
-    private func isPointwise(_ g: ConvGeometry) -> Bool {
+    func isPointwise(_ g: ConvGeometry) -> Bool {
         g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
     }
 

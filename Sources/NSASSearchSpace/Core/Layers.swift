@@ -83,6 +83,19 @@ public final class BatchNorm: Layer {
                                          stats: stats, gamma: gamma, beta: beta)
     }
 
+    /// This BN after a ReLU, a depthwise convolution and a 1x1 convolution (DARTS's DilConv and
+    /// SepConv halves), the two convolutions image by image (`Tensor.depthwisePointwise`); as
+    /// `afterConv`, fused with the normalisation in evaluation mode.
+    public func afterDepthwisePointwise(_ x: Tensor, _ depthwise: Tensor, _ pointwise: Tensor, stride: Int, padding: Int, dilation: Int,
+                                        _ ctx: ForwardContext) throws -> Tensor {
+        if ctx.training {
+            return try self(x.depthwisePointwise(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation, reluInput: true),
+                            ctx, overwritingInput: true)
+        }
+        return try x.depthwisePointwiseBatchNormEval(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation,
+                                                     reluInput: true, stats: stats, gamma: gamma, beta: beta)
+    }
+
     public var parameters: [Tensor] { [gamma, beta].compactMap { $0 } }
 
     public func named(_ prefix: String) -> [(String, Tensor)] {

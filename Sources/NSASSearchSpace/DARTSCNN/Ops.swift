@@ -20,14 +20,13 @@ public final class ReLUConvBN: CellOp {
 
 /// ReLU, depthwise convolution (dilation d), pointwise convolution, BN.
 public final class DilConv: CellOp {
-    let dw: Tensor, pw: Tensor; let bn: BatchNorm; let c: Int, stride: Int, pad: Int, dilation: Int
+    let dw: Tensor, pw: Tensor; let bn: BatchNorm; let stride: Int, pad: Int, dilation: Int
     public init(_ cIn: Int, _ cOut: Int, kernel: Int, stride: Int, pad: Int, dilation: Int, affine: Bool, rng: inout RNG) {
         dw = convWeight(cIn, 1, kernel, &rng); pw = convWeight(cOut, cIn, 1, &rng)
-        bn = BatchNorm(cOut, affine: affine); c = cIn; self.stride = stride; self.pad = pad; self.dilation = dilation
+        bn = BatchNorm(cOut, affine: affine); self.stride = stride; self.pad = pad; self.dilation = dilation
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let y = try x.conv2d(dw, stride: stride, padding: pad, dilation: dilation, groups: c, reluInput: true)
-        return try bn.afterConv(y, pw, ctx)
+        try bn.afterDepthwisePointwise(x, dw, pw, stride: stride, padding: pad, dilation: dilation, ctx)
     }
     public var parameters: [Tensor] { [dw, pw] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] {

@@ -221,10 +221,18 @@ extension Backend {
         conv2dBackwardData(g, dx: dx, dy: dy, w: w, x: x)
     }
 
-    /// The definition: the depthwise convolution over the batch, then the 1x1 one.
+    /// The definition (`depthwisePointwiseApart`).
     public func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>,
                                           mid: UnsafeMutablePointer<Float>?, x: UnsafePointer<Float>, wd: UnsafePointer<Float>,
                                           wp: UnsafePointer<Float>, scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?) {
+        depthwisePointwiseApart(gd, gp, y: y, mid: mid, x: x, wd: wd, wp: wp, scale: scale, shift: shift)
+    }
+
+    /// depthwisePointwiseForward as its definition: the depthwise convolution over the batch, then
+    /// the 1x1 one.
+    public func depthwisePointwiseApart(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>,
+                                        mid: UnsafeMutablePointer<Float>?, x: UnsafePointer<Float>, wd: UnsafePointer<Float>,
+                                        wp: UnsafePointer<Float>, scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?) {
         let t = mid ?? UnsafeMutablePointer<Float>.allocate(capacity: gp.n * gp.cIn * gp.h * gp.w)
         defer { if mid == nil { t.deallocate() } }
         conv2dForward(gd, y: t, x: x, w: wd)

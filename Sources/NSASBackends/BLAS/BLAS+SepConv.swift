@@ -11,12 +11,7 @@ extension BLASBackend {
                                           wp: UnsafePointer<Float>, scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?) {
         let c = gd.cIn, ohw = gp.h * gp.w
         guard isDirectDepthwise(gd), isPointwise(gp), gp.groups == 1, !gp.reluInput else {
-            let t = mid ?? UnsafeMutablePointer<Float>.allocate(capacity: gp.n * c * ohw)
-            defer { if mid == nil { t.deallocate() } }
-            conv2dForward(gd, y: t, x: x, w: wd)
-            if let scale, let shift { conv2dForwardAffine(gp, y: y, x: t, w: wp, scale: scale, shift: shift) }
-            else { conv2dForward(gp, y: y, x: t, w: wp) }
-            return
+            return depthwisePointwiseApart(gd, gp, y: y, mid: mid, x: x, wd: wd, wp: wp, scale: scale, shift: shift)
         }
         let hw = gd.h * gd.w
         Parallel.forRanges(gd.n, costPerItem: (gd.multiplyAdds + gp.multiplyAdds) / gd.n) { images in

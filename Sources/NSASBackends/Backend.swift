@@ -41,6 +41,15 @@ public protocol Backend: AnyObject, Sendable {
     func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>, mid: UnsafeMutablePointer<Float>?,
                                    x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
                                    scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?)
+    /// FactorizedReduce's convolutions: y (N, c1 + c2, OH, OW) = the stride-2 1x1 convolution `g`
+    /// of x by w1 (c1 outputs), then that of x shifted by one pixel (from row and column 1) by w2
+    /// (c2 outputs, the same inputs), along channels; ReLU on x with `g.reluInput`. H and W even.
+    func factorizedReduceForward(_ g: ConvGeometry, c2: Int, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                 w1: UnsafePointer<Float>, w2: UnsafePointer<Float>)
+    /// Its gradients, the ones not nil: dx (overwritten unless `accumulate`), dw1 and dw2 added to.
+    func factorizedReduceBackward(_ g: ConvGeometry, c2: Int, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                  dw1: UnsafeMutablePointer<Float>?, dw2: UnsafeMutablePointer<Float>?,
+                                  dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w1: UnsafePointer<Float>, w2: UnsafePointer<Float>)
     /// Both gradients of a convolution, the ones not nil: conv2dBackwardData into dx (overwriting
     /// it unless `accumulate`) and conv2dBackwardWeight into dw, in one pass where the backend can.
     func conv2dBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,

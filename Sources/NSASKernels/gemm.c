@@ -189,18 +189,20 @@ CLONES void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const fl
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):
-   dst (planes, oh, ow) = src (planes, h, w) at rows oy*sy and columns ox*sx (relu'd when asked),
-   and its adjoint, dst at those positions += src (only where mask > 0 when a mask is given).
-   Stride-2 columns by splitting even and odd columns in registers where a row allows. */
+   dst (planes, oh, ow) = src (planes, h, w) at rows at+oy*sy and columns at+ox*sx (relu'd when
+   asked), and its adjoint, dst at those positions += src (only where mask > 0 when a mask is
+   given); `at` is 1 for FactorizedReduce's second half (the input shifted by one pixel, read in
+   place). Stride-2 columns by splitting even and odd columns in registers where a row allows;
+   nothing past a row's last column is touched. */
 CLONES void nsas_gather_strided(float *restrict dst, const float *restrict src, int planes, int h, int w,
-                                int oh, int ow, int sy, int sx, int relu) {
+                                int oh, int ow, int sy, int sx, int at, int relu) {
     for (long p = 0; p < planes; p++)
         for (int oy = 0; oy < oh; oy++) {
-            const float *restrict row = src + (p * h + (long)oy * sy) * w;
+            const float *restrict row = src + (p * h + at + (long)oy * sy) * w + at;
             float *restrict d = dst + (p * oh + oy) * (long)ow;
             int ox = 0;
             if (sx == 2)
-                for (; 2 * (ox + VL) <= w; ox += VL) {
+                for (; at + 2 * (ox + VL) <= w; ox += VL) {
                     v16 e = EVENS(vld(row + 2 * ox), vld(row + 2 * ox + VL));
                     vst(d + ox, relu ? __builtin_elementwise_max(e, vsplat(0)) : e);
                 }
@@ -212,17 +214,17 @@ CLONES void nsas_gather_strided(float *restrict dst, const float *restrict src, 
 }
 
 CLONES void nsas_scatter_strided_add(float *restrict dst, const float *restrict src, int planes, int h, int w,
-                                     int oh, int ow, int sy, int sx, const float *restrict mask) {
+                                     int oh, int ow, int sy, int sx, int at, const float *restrict mask) {
     v16 zero = vsplat(0);
     for (long p = 0; p < planes; p++)
         for (int oy = 0; oy < oh; oy++) {
-            long r = (p * h + (long)oy * sy) * w;
+            long r = (p * h + at + (long)oy * sy) * w + at;
             float *restrict row = dst + r;
             const float *restrict m = mask ? mask + r : 0;
             const float *restrict g = src + (p * oh + oy) * (long)ow;
             int ox = 0;
             if (sx == 2)
-                for (; 2 * (ox + VL) <= w; ox += VL) {
+                for (; at + 2 * (ox + VL) <= w; ox += VL) {
                     v16 v = vld(g + ox), lo = ZIPLO(v, zero), hi = ZIPHI(v, zero);
                     if (m) {
                         lo = VMASK(lo, vld(m + 2 * ox) > zero);

@@ -59,3 +59,31 @@ extension Tensor {
         return (gd, gp)
     }
 }
+
+extension Tensor {
+    /// FactorizedReduce's convolutions (DARTS): the stride-2 1x1 convolution of self by w1 and that
+    /// of self shifted by one pixel by w2, concatenated along channels (w1's outputs first), ReLU on
+    /// self when asked. Equals `concat([conv2d(w1, stride: 2), crop(top: 1, left: 1, ...).conv2d(w2,
+    /// stride: 2)], axis: 1)`, without copying the shifted input or the halves. Height and width even.
+    public func factorizedReduce(_ w1: Tensor, _ w2: Tensor, reluInput: Bool = false) throws -> Tensor {
+        guard rank == 4, shape[2] % 2 == 0, shape[3] % 2 == 0, shape[2] >= 2, shape[3] >= 2 else {
+            throw TensorError.shape(op: "factorizedReduce", message: "input must be (N,C,H,W) with an even height and width, got \(shape)")
+        }
+        guard w2.rank == 4, w2.shape[1...] == [shape[1], 1, 1] else {
+            throw TensorError.shape(op: "factorizedReduce", message: "second weight must be (Cout,\(shape[1]),1,1), got \(w2.shape)")
+        }
+        let g = try convGeometry(w1, stride: 2, padding: 0, dilation: 1, groups: 1, reluInput: reluInput)
+        guard g.kH == 1, g.kW == 1 else {
+            throw TensorError.shape(op: "factorizedReduce", message: "first weight must be (Cout,\(shape[1]),1,1), got \(w1.shape)")
+        }
+        let c2 = w2.shape[0], b = Engine.backend
+        let out = Tensor.result([g.n, g.cOut + c2, g.outH, g.outW], [self, w1, w2]) { out in
+            let dx = self.requiresGrad ? self.gradForWrite() : nil
+            b.factorizedReduceBackward(g, c2: c2, dx: dx?.0, accumulate: dx?.1 ?? true, dw1: w1.requiresGrad ? w1.gradPtr : nil,
+                                       dw2: w2.requiresGrad ? w2.gradPtr : nil, dy: out.gradPtr, x: self.ptr, w1: w1.ptr, w2: w2.ptr)
+        }
+        b.factorizedReduceForward(g, c2: c2, y: out.ptr, x: ptr, w1: w1.ptr, w2: w2.ptr)
+        Engine.multiplyAdds?.total += g.multiplyAdds / g.cOut * (g.cOut + c2)
+        return out
+    }
+}

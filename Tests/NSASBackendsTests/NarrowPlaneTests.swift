@@ -31,6 +31,35 @@ import Testing
         deinit { munmap(base, size) }
     }
 
+    /// FactorizedReduce's strided gather and its adjoint, from row and column 0 and 1 (the shifted
+    /// half, read in place): nothing read or written past the plane, on even widths up to 66.
+    @Test func stridedGatherStaysInThePlane() {
+        for wd in [2, 4, 14, 28, 30, 32, 34, 64, 66] {
+            for h in [2, 6] {
+                let n = h * wd, (oh, ow) = (h / 2, wd / 2), m = oh * ow
+                let x = randomArray(2 * n, seed: UInt64(wd)), g = randomArray(2 * m, seed: 3)
+                let gx = Guarded(2 * n), gdx = Guarded(2 * n)
+                gx.fill(x); gdx.fill(x)
+                for at: Int32 in [0, 1] {
+                    var col = [Float](repeating: 0, count: 2 * m), expected = col
+                    nsas_gather_strided(&col, gx.floats, 2, Int32(h), Int32(wd), Int32(oh), Int32(ow), 2, 2, at, 1)
+                    for p in 0..<2 { for r in 0..<oh { for c in 0..<ow {
+                        expected[(p * oh + r) * ow + c] = max(0, x[p * n + (Int(at) + 2 * r) * wd + Int(at) + 2 * c])
+                    } } }
+                    #expect(col == expected, "gather h \(h) w \(wd) at \(at)")
+                    var dx = x
+                    nsas_scatter_strided_add(gdx.floats, g, 2, Int32(h), Int32(wd), Int32(oh), Int32(ow), 2, 2, at, gx.floats)
+                    for p in 0..<2 { for r in 0..<oh { for c in 0..<ow {
+                        let i = p * n + (Int(at) + 2 * r) * wd + Int(at) + 2 * c
+                        if x[i] > 0 { dx[i] += g[(p * oh + r) * ow + c] }
+                    } } }
+                    #expect(gdx.array(2 * n) == dx, "scatter h \(h) w \(wd) at \(at)")
+                    gdx.fill(x)
+                }
+            }
+        }
+    }
+
     @Test(arguments: [(3, 1), (5, 1), (3, 2), (5, 2)], [1, 2])
     func partialWidthsStayInThePlane(_ kd: (Int, Int), _ stride: Int) {
         let (k, dil) = kd, pad = dil * (k - 1) / 2

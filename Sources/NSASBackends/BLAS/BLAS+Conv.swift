@@ -62,7 +62,7 @@ extension BLASBackend {
     private func source(_ g: ConvGeometry, _ xg: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         if isStridedPointwise(g) {
             nsas_gather_strided(col, xg, Int32(g.cInPerGroup), Int32(g.h), Int32(g.w), Int32(g.outH), Int32(g.outW),
-                                Int32(g.strideH), Int32(g.strideW), g.reluInput ? 1 : 0)
+                                Int32(g.strideH), Int32(g.strideW), 0, g.reluInput ? 1 : 0)
             return UnsafePointer(col)
         }
         if !isPointwise(g) { im2col(g, col: col, x: xg); return UnsafePointer(col) }
@@ -157,7 +157,7 @@ extension BLASBackend {
                         if pointwise { nsas_relu_backward_add(dxg, col, xg, kk * ohw) }
                         else if isStridedPointwise(g) {
                             nsas_scatter_strided_add(dxg, col, Int32(kk), Int32(g.h), Int32(g.w), Int32(g.outH), Int32(g.outW),
-                                                     Int32(g.strideH), Int32(g.strideW), g.reluInput ? xg : nil)
+                                                     Int32(g.strideH), Int32(g.strideW), 0, g.reluInput ? xg : nil)
                         } else { col2imAdd(g, dx: dxg, col: col, x: xg) }
                     }
                 }
@@ -187,7 +187,7 @@ extension BLASBackend {
 
     /// Runs `body` on chunks of images, each adding into its own zeroed weight-sized buffer; the
     /// buffers are then summed into dw in chunk order, so the result does not depend on thread timing.
-    private func weightGradientInChunks(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
+    func weightGradientInChunks(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                         _ body: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
         let cost = Int(g.flops) / g.n
         let chunks = Parallel.chunks(g.n, costPerItem: cost)

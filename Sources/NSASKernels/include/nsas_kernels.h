@@ -82,10 +82,10 @@ void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_s
 void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
                            int cout, int cin, long hw, int count, int relu, int accumulate);
 /* A 1x1 convolution's im2col with stride (sy, sx) and no padding: dst (planes, oh, ow) = src
-   (planes, h, w) at (oy*sy, ox*sx), relu'd when asked; and its adjoint: dst at those positions
-   += src, only where mask > 0 when a mask is given. */
-void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int relu);
-void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx,
+   (planes, h, w) at (at + oy*sy, at + ox*sx), relu'd when asked; and its adjoint: dst at those
+   positions += src, only where mask > 0 when a mask is given. at + (oh-1)*sy < h, at + (ow-1)*sx < w. */
+void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int at, int relu);
+void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int at,
                               const float *mask);
 /* The register blocks of the 1x1-convolution kernels: 0 (default) by the CPU (with AVX-512 4
    rows by 2 vectors of products and 4x4 weight-gradient blocks, else 4 by 1 and 2x2); tests set

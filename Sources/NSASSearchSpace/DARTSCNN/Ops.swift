@@ -61,10 +61,9 @@ public final class FactorizedReduce: CellOp {
         guard h % 2 == 0, w % 2 == 0, h >= 2, w >= 2 else {
             throw TensorError.shape(op: "FactorizedReduce", message: "needs an even height and width, got \(h)x\(w)")
         }
-        // relu(x) then two stride-2 1x1 convolutions, the second on x shifted by one pixel (ReLU fused).
-        let a = try x.conv2d(w1, stride: 2, reluInput: true)
-        let b = try x.crop(top: 1, left: 1, height: h - 1, width: w - 1).conv2d(w2, stride: 2, reluInput: true)
-        return try bn(Tensor.concat([a, b], axis: 1), ctx, overwritingInput: true)   // the concatenation is the BN's alone
+        // relu(x) then two stride-2 1x1 convolutions, the second on x shifted by one pixel (ReLU
+        // fused), concatenated; their output is the BN's alone
+        return try bn(x.factorizedReduce(w1, w2, reluInput: true), ctx, overwritingInput: true)
     }
     public var parameters: [Tensor] { [w1, w2] + bn.parameters }
     public func named(_ p: String) -> [(String, Tensor)] {

@@ -57,12 +57,9 @@ public final class FactorizedReduce: CellOp {
         w1 = convWeight(cOut / 2, cIn, 1, &rng); w2 = convWeight(cOut / 2, cIn, 1, &rng); bn = BatchNorm(cOut, affine: affine)
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let h = x.shape[2], w = x.shape[3]
-        guard h % 2 == 0, w % 2 == 0, h >= 2, w >= 2 else {
-            throw TensorError.shape(op: "FactorizedReduce", message: "needs an even height and width, got \(h)x\(w)")
-        }
         // relu(x) then two stride-2 1x1 convolutions, the second on x shifted by one pixel (ReLU
-        // fused), concatenated; their output is the BN's alone
+        // fused), concatenated; their output is the BN's alone. factorizedReduce checks the shape
+        // (an even height and width).
         return try bn(x.factorizedReduce(w1, w2, reluInput: true), ctx, overwritingInput: true)
     }
     public var parameters: [Tensor] { [w1, w2] + bn.parameters }

@@ -85,7 +85,9 @@ struct SupernetStep: ParsableCommand {
         The same work as Tools/bench/torch_darts_step.py: pass the same --archs file to both (Tools/bench/archs.txt).
         Medians over --steps steps after 3 warm-up steps. Prints the FLOPs of a step (6 x the forward multiply-adds,
         as the peer counts), the rate achieved as a fraction of cblas_sgemm measured in the same run, and peak memory.
-        --load K runs K busy processes for the whole measurement, the peer's included. Run with -c release.
+        --load K runs K busy processes for the whole measurement, the peer's included. --rounds R measures
+        ours and the peer R times in turn and prints the medians of the R ratios (steadier on a shared machine).
+        Run with -c release.
         """)
 
     @Option(help: "Architectures to train, one genotype a line (default: random samples).") var archs: String?
@@ -100,9 +102,11 @@ struct SupernetStep: ParsableCommand {
     @Option(help: "Peer: the PyTorch step script (Tools/bench/torch_darts_step.py); run with --channels-last and this run's thread count.")
     var peerScript: String?
     @Option(help: "Busy processes competing for the cores during the measurement (and the peer's).") var load: Int = 0
+    @Option(help: "Rounds of ours-then-the-peer; the ratios printed are the medians of the rounds' ratios.") var rounds: Int = 1
 
     func validate() throws {
         guard (0...64).contains(load) else { throw ValidationError("--load must be between 0 and 64") }
+        guard (1...50).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 50") }
         guard steps >= 1, inferReps >= 1, batch >= 1, inferBatch >= 1 else { throw ValidationError("--steps, --infer-reps, --batch and --infer-batch must be positive") }
     }
 
@@ -133,36 +137,68 @@ struct SupernetStep: ParsableCommand {
                 print(String(format: "cblas_sgemm 1024^3 in this run: %.0f GFLOP/s", sgemm))
                 bench.log = { print($0); fflush(stdout) }
             }
-            let r = try withBackend(be) { try bench.run() }
-            if !json && peerPython != nil { print("running the PyTorch peer (channels-last) on the same paths ...") }
-            let peer = try runPeer()
+            // Each round measures ours, then the peer; with several rounds the ratios are the
+            // medians of the rounds' ratios, so that a slow spell of a shared machine falls on
+            // both sides of a ratio instead of on one.
+            var results: [SupernetBench.Result] = [], peers: [[String: Any]] = []
+            for round in 1...rounds {
+                if rounds > 1 && !json { print("round \(round)/\(rounds)") }
+                results.append(try withBackend(be) { try bench.run() })
+                if !json && peerPython != nil { print("running the PyTorch peer (channels-last) on the same paths ...") }
+                if let peer = try runPeer() { peers.append(peer) }
+                if rounds > 1 && !json, let peer = peers.last, let pt = Self.peerMedian(peer, "train_step_s"),
+                   let pi = Self.peerMedian(peer, "infer_fwd_s") {
+                    let r = results[results.count - 1]
+                    print(String(format: "round %d: train %.3f s against %.3f s (%.2fx), inference %.3f s against %.3f s (%.2fx)",
+                                 round, r.trainStep.median, pt, r.trainStep.median / pt, r.infer.median, pi, r.infer.median / pi))
+                }
+            }
             busy.stop()
-            let peerRSS = (peer?["peak_rss_mb"] as? NSNumber)?.doubleValue
-            func median(_ key: String) -> Double? { ((peer?[key] as? [String: Any])?["median"] as? NSNumber)?.doubleValue }
-            let peerTrain = median("train_step_s"), peerInfer = median("infer_fwd_s")
+            let r = results[results.count - 1]
+            let trainMedian = Timing.medianOf(results.map(\.trainStep.median)), inferMedian = Timing.medianOf(results.map(\.infer.median))
+            let peerTrains = peers.compactMap { Self.peerMedian($0, "train_step_s") }, peerInfers = peers.compactMap { Self.peerMedian($0, "infer_fwd_s") }
+            let paired = peerTrains.count == results.count && peerInfers.count == results.count
+            let trainRatios = paired ? zip(results, peerTrains).map { $0.trainStep.median / $1 } : []
+            let inferRatios = paired ? zip(results, peerInfers).map { $0.infer.median / $1 } : []
+            let peerRSS = peers.compactMap { ($0["peak_rss_mb"] as? NSNumber)?.doubleValue }.max()
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
                 var obj = try JSONSerialization.jsonObject(with: enc.encode(r)) as! [String: Any]
                 obj["sgemm_gflops"] = sgemm; obj["load"] = load; obj["threads"] = Parallel.threads
                 obj["train_fraction_of_sgemm"] = r.trainAchievedGflops.median / sgemm
-                if let peer {
+                if rounds > 1 {
+                    obj["rounds"] = try results.map { try JSONSerialization.jsonObject(with: enc.encode($0)) }
+                    obj["peer_rounds"] = peers
+                }
+                if let peer = peers.last {
                     obj["peer"] = peer
-                    if let peerTrain { obj["train_ratio_to_peer"] = r.trainStep.median / peerTrain }
-                    if let peerInfer { obj["infer_ratio_to_peer"] = r.infer.median / peerInfer }
+                    if paired {
+                        obj["train_ratio_to_peer"] = Timing.medianOf(trainRatios)
+                        obj["infer_ratio_to_peer"] = Timing.medianOf(inferRatios)
+                    }
                 }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
             } else {
-                print(String(format: "train step: median %.3f s (min %.3f, max %.3f), %.0f images/s", r.trainStep.median, r.trainStep.min, r.trainStep.max, r.trainImagesPerSecond))
-                print(String(format: "inference (batch %d): median %.3f s (min %.3f, max %.3f), %.0f images/s", inferBatch, r.infer.median, r.infer.min, r.infer.max, r.inferImagesPerSecond))
+                let over = rounds > 1 ? String(format: " (median of %d rounds' medians)", rounds) : ""
+                print(String(format: "train step: median %.3f s%@ (min %.3f, max %.3f), %.0f images/s", trainMedian, over,
+                             results.map(\.trainStep.min).min()!, results.map(\.trainStep.max).max()!, Double(batch) / trainMedian))
+                print(String(format: "inference (batch %d): median %.3f s%@ (min %.3f, max %.3f), %.0f images/s", inferBatch, inferMedian, over,
+                             results.map(\.infer.min).min()!, results.map(\.infer.max).max()!, Double(inferBatch) / inferMedian))
                 print(String(format: "a step: %.1f GFLOP (6 x forward multiply-adds); %.1f GFLOP/s achieved, %.2f of sgemm's %.0f; peak RSS %.0f MB%@",
-                             r.trainGflopPerStep.median, r.trainAchievedGflops.median, r.trainAchievedGflops.median / sgemm, sgemm, r.peakRSSMB,
-                             peerRSS.map { String(format: " (PyTorch %.0f MB)", $0) } ?? ""))
-                if let peerTrain, let peerInfer {
-                    print(String(format: "PyTorch %@ channels-last: train step %.3f s, inference %.3f s; ours / PyTorch: train %.2fx, inference %.2fx",
-                                 (peer?["torch"] as? String) ?? "?", peerTrain, peerInfer, r.trainStep.median / peerTrain, r.infer.median / peerInfer))
+                             r.trainGflopPerStep.median, r.trainGflopPerStep.median / trainMedian, r.trainGflopPerStep.median / trainMedian / sgemm,
+                             sgemm, r.peakRSSMB, peerRSS.map { String(format: " (PyTorch %.0f MB)", $0) } ?? ""))
+                if paired, let peer = peers.last {
+                    let range = { (xs: [Double]) in rounds > 1 ? String(format: " (rounds %.2f-%.2f)", xs.min()!, xs.max()!) : "" }
+                    print(String(format: "PyTorch %@ channels-last: train step %.3f s, inference %.3f s; ours / PyTorch: train %.2fx%@, inference %.2fx%@",
+                                 (peer["torch"] as? String) ?? "?", Timing.medianOf(peerTrains), Timing.medianOf(peerInfers),
+                                 Timing.medianOf(trainRatios), range(trainRatios), Timing.medianOf(inferRatios), range(inferRatios)))
                 }
             }
         }
+    }
+
+    static func peerMedian(_ peer: [String: Any], _ key: String) -> Double? {
+        ((peer[key] as? [String: Any])?["median"] as? NSNumber)?.doubleValue
     }
 }
 

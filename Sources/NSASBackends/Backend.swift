@@ -114,6 +114,9 @@ public protocol Backend: AnyObject, Sendable {
     /// slices, concatenation, crops and reshapes, and their gradients.
     func copyBlock(rows: Int, cols: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
                    accumulate: Bool)
+    /// z[r * zStride + c] = a[r * cols + c] + b[r * cols + c] for r < rows, c < cols: a sum
+    /// written straight into its block of a concatenation (a cell node that no later node reads).
+    func addBlock(rows: Int, cols: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, zStride: Int)
     /// The sum of x[i], accumulated in double.
     func sum(count: Int, x: UnsafePointer<Float>) -> Double
     /// The sum of x[i]^2, accumulated in double.
@@ -221,6 +224,11 @@ extension Backend {
             shift[ch] = beta?[ch] ?? 0
         }
         channelAffine(n: n, c: c, s: s, y: y, x: x, scale: scale, shift: shift, mean: mean)
+    }
+
+    /// The definition: `binary(.add)` row by row.
+    public func addBlock(rows: Int, cols: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, zStride: Int) {
+        for r in 0..<rows { binary(.add, count: cols, z: z + r * zStride, a: a + r * cols, b: b + r * cols) }
     }
 
     /// The definition: dx cleared, then the adding form.

@@ -109,6 +109,11 @@ public final class BLASBackend: Backend, @unchecked Sendable {
                           accumulate: Bool) {
         Parallel.forRanges(rows, costPerItem: max(1, cols)) { r in ReferenceBackend.copyBlockLoop(r, cols, x, xStride, y, yStride, accumulate) }
     }
+    public func addBlock(rows: Int, cols: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, zStride: Int) {
+        Parallel.forRanges(rows, costPerItem: max(1, cols)) { r in
+            for i in r { nsas_add(z + i * zStride, a + i * cols, b + i * cols, cols) }
+        }
+    }
     /// Sequential (a loss or a mean: the value must not depend on the thread count).
     public func sum(count: Int, x: UnsafePointer<Float>) -> Double { ReferenceBackend.sumLoop(0..<count, x) }
     public func maxAbsDifference(count: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>) -> Float {

@@ -5,21 +5,31 @@ import NSASTensor
 /// `none` edges add nothing (a node of two `none` edges is zeros).
 func runCell(s0: Tensor, s1: Tensor, pre0: CellOp, pre1: CellOp, edges: [Edge], concat: [Int], reduction: Bool,
              ctx: ForwardContext, preprocessed: (Tensor?, Tensor?) = (nil, nil), op: (Int) -> CellOp) throws -> Tensor {
-    var states = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
-    let p = states[1]
+    var states: [Tensor?] = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
+    let p = states[1]!
     let outShape = [p.shape[0], p.shape[1], reduction ? p.shape[2] / 2 : p.shape[2], reduction ? p.shape[3] / 2 : p.shape[3]]
+    // A node that no later edge reads and the output takes once is summed straight into the
+    // output's channels (Tensor.concatSums), without a tensor of its own.
+    let read = Set(edges.filter { $0.op != .none }.map(\.input))
+    var unsummed: [Int: [Tensor]] = [:]
     for node in 0..<(edges.count / 2) {
-        var sum: Tensor? = nil
+        var parts: [Tensor] = []
         for k in [2 * node, 2 * node + 1] where edges[k].op != .none {
-            var h = try op(k).forward(states[edges[k].input], ctx)
+            var h = try op(k).forward(states[edges[k].input]!, ctx)
             if ctx.training && ctx.dropPath > 0 && !(op(k) is IdentityOp) {
                 h = try dropPath(h, ctx)
             }
-            sum = try sum.map { try $0 + h } ?? h
+            parts.append(h)
         }
-        states.append(sum ?? Tensor(zeros: outShape))
+        let index = node + 2
+        if parts.count == 2 && !read.contains(index) && concat.filter({ $0 == index }).count == 1 {
+            unsummed[index] = parts
+            states.append(nil)
+        } else {
+            states.append(try parts.count == 2 ? parts[0] + parts[1] : parts.first ?? Tensor(zeros: outShape))
+        }
     }
-    return try Tensor.concat(concat.map { states[$0] }, axis: 1)
+    return try Tensor.concatSums(concat.map { unsummed[$0] ?? [states[$0]!] }, axis: 1)
 }
 
 /// Drops each sample's whole op output with probability p, scaling the rest by 1/(1-p).

@@ -4,14 +4,14 @@
 
 /* Small-dimension matrix products for 1x1 convolutions, where OpenBLAS's packing of a thin
    matrix costs more than the product. A block of R output rows by V 16-float vectors lives in
-   registers. With AVX-512: R = 4, V = 2 (8 sums; 2 loads and 4 broadcasts per 8 products, where
-   16 x 1 took 17 loads per 16), columns first so that every row block runs on a column block
-   while b's lines are in L1, and the first row block prefetching b PF floats ahead (b is one
-   stream per row, k of them 4 KB apart at 32x32: more than the hardware prefetcher follows).
-   Against the former 16 x 1 rows-first kernel on products streamed from memory as in a step:
-   1.1-1.9x (Tools/bench/gemm_rows_block.c; docs/benchmarks.md). With AVX2, where a 16-float
-   vector takes two of 16 registers: R = 4, V = 1, rows first (16 rows spilled). Every block sums
-   each output in the same order, so the two give identical results. */
+   registers. With AVX-512: R = 8, V = 2 where the rows allow (16 sums: 2 loads and 8 broadcasts
+   per 16 products), else R = 4, V = 2; columns first so that every row block runs on a column
+   block while b's lines are in L1, and the first row block prefetching b PF floats ahead (b is
+   one stream per row, k of them 4 KB apart at 32x32: more than the hardware prefetcher follows).
+   8 x 2 against 4 x 2 in 512-bit code: 1.03-1.13x streamed from memory, 1.1-1.3x from cache
+   (Tools/bench/gemm_rows_block.c; docs/benchmarks.md). With AVX2, where a 16-float vector takes
+   two of 16 registers: R = 4, V = 1, rows first (16 rows spilled). Every block sums each output
+   in the same order, so all give identical results. */
 /* 0: by the CPU; 16 forces the AVX-512 blocks, 4 the AVX2 ones (tests run both on any machine). */
 int nsas_gemm_rows_block = 0;
 
@@ -53,18 +53,27 @@ INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long
             vst(cj, r);                                                                                    \
         }                                                                                                  \
 }
+GEMM_ROWS_BLOCK(8, 2)
 GEMM_ROWS_BLOCK(4, 2)
 GEMM_ROWS_BLOCK(4, 1)
 
-/* AVX-512: columns first, blocks of 4 rows x 2 vectors (one vector where n % 32 == 16), the
-   first row block of a column block prefetching b. m % 4 == 0, n % 16 == 0. */
+/* AVX-512: columns first, blocks of 8 rows x 2 vectors where m % 8 == 0, else 4 x 2; one vector
+   where n % 32 == 16; the first row block of a column block prefetching b. m % 4 == 0,
+   n % 16 == 0. */
 INLINE void gemm_rows_wide(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n,
                            int accumulate, int relu_b, const float *scale, const float *shift, const float *mask) {
     long p = 0;
-    for (; p + 2 * VL <= n; p += 2 * VL)
-        for (int m0 = 0; m0 < m; m0 += 4)
-            gemm_rows_block4x2(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
-                               scale, shift, mask, m0 == 0 && p + GEMM_ROWS_PF < n);
+    for (; p + 2 * VL <= n; p += 2 * VL) {
+        int pf = p + GEMM_ROWS_PF < n;
+        if (m % 8 == 0)
+            for (int m0 = 0; m0 < m; m0 += 8)
+                gemm_rows_block8x2(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
+                                   scale, shift, mask, m0 == 0 && pf);
+        else
+            for (int m0 = 0; m0 < m; m0 += 4)
+                gemm_rows_block4x2(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,
+                                   scale, shift, mask, m0 == 0 && pf);
+    }
     for (; p < n; p += VL)
         for (int m0 = 0; m0 < m; m0 += 4)
             gemm_rows_block4x1(c, a + (long)m0 * sam, sam, sak, b, m0, k, n, p, accumulate, relu_b,

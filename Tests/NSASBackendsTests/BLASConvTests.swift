@@ -136,12 +136,15 @@ import Testing
         assertClose(dwb, dwr, atol: 1e-4, "backward weight \(g)")
     }
 
-    /// The 1x1 kernels' AVX2 register blocks (4 rows, 2x2 weight-gradient blocks) give the same
-    /// results as the AVX-512 ones (16 rows, 4x4), on every shape, both forced on this machine.
+    /// The 1x1 kernels' AVX2 register blocks (4 rows x 1 vector, 2x2 weight-gradient blocks) give
+    /// the same results as the AVX-512 ones (8 x 2 vectors where the rows allow, else 4 x 2, one
+    /// vector at the last 16 columns; 4x4), on every shape, both forced on this machine.
     @Test func fourAndSixteenRowBlocksAgree() {
         defer { nsas_gemm_rows_block = 0 }
         for g in Self.shapes + [ConvGeometry(n: 2, cIn: 16, h: 4, w: 8, cOut: 32, kH: 1, kW: 1),
-                                ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 64, kH: 1, kW: 1, reluInput: true)] {
+                                ConvGeometry(n: 3, cIn: 32, h: 4, w: 8, cOut: 64, kH: 1, kW: 1, reluInput: true),
+                                ConvGeometry(n: 2, cIn: 16, h: 4, w: 12, cOut: 24, kH: 1, kW: 1),   // 8 x 2, then 4 x 1
+                                ConvGeometry(n: 2, cIn: 16, h: 8, w: 8, cOut: 12, kH: 1, kW: 1)] {   // 4 x 2 (12 rows)
             let x = randomArray(g.n * g.cIn * g.h * g.w, seed: 31), w = randomArray(g.weightCount, seed: 32)
             let dy = randomArray(g.n * g.cOut * g.outH * g.outW, seed: 33)
             var out: [[Float]] = []

@@ -1,7 +1,10 @@
 /* The register block of the 1x1-convolution weight-gradient kernel (nsas_gemm_nt_batched_add in
  * Sources/NSASKernels/gemm.c) for the AVX2 and AVX-512 builds on one machine: 4x4 against 2x2 outputs.
  *
- *   for a in x86-64-v3 x86-64-v4; do clang -O3 -fno-math-errno -march=$a Tools/bench/gemm_nt_block.c -o /tmp/nt-$a && /tmp/nt-$a; done
+ *   clang -O3 -fno-math-errno -march=x86-64-v3 Tools/bench/gemm_nt_block.c -o /tmp/nt-v3 && /tmp/nt-v3
+ *   clang -O3 -fno-math-errno -march=x86-64-v4 -mprefer-vector-width=512 Tools/bench/gemm_nt_block.c -o /tmp/nt-v4 && /tmp/nt-v4
+ * (without -mprefer-vector-width=512 clang builds 256-bit code for x86-64-v4, unlike the package's
+ * AVX-512 clones: see Tools/bench/gemm_rows_block.c)
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,13 +1,21 @@
 /* The register block and loop order of the 1x1-convolution kernel (Sources/NSASKernels/gemm.c),
  * measured for the AVX2 and AVX-512 builds on one machine, on products streamed from memory as
- * in a training step (64 images, each product reading its own b and writing its own c):
- *   rows16  16 rows x 1 vector, rows first (the AVX-512 kernel before this one);
- *   rows4   4 x 1, rows first (the AVX2 kernel, before and now);
+ * in a training step (64 images, each product reading its own b and writing its own c), or
+ * cache-resident with HOT defined (every image reads the same b and writes the same c):
+ *   rows16  16 rows x 1 vector, rows first (the AVX-512 kernel before the column-first ones);
+ *   rows4   4 x 1, rows first (the AVX2 kernel);
  *   c4x2    4 rows x 2 vectors, columns first with every row block on a column block, b
- *           prefetched 128 floats ahead (the AVX-512 kernel now);
- *   c2x2, c4x1  the same with 2 x 2 and 4 x 1 (tried for AVX2: no faster than rows4 there).
+ *           prefetched 128 floats ahead (the AVX-512 kernel where m % 8 == 4);
+ *   c8x2    the same with 8 rows (the AVX-512 kernel where m % 8 == 0); c4x4, c2x2, c4x1 likewise.
  *
- *   for a in x86-64-v3 x86-64-v4; do clang -O3 -march=$a Tools/bench/gemm_rows_block.c -o /tmp/rows-$a && /tmp/rows-$a; done
+ * -mprefer-vector-width=512 matters: with -march=x86-64-v4 alone clang splits each 16-float
+ * vector into two 256-bit halves (its tuning prefers 256-bit vectors), while the package's
+ * AVX-512 clones (target_clones) use 512-bit registers. Figures measured without it (before
+ * 2026-12-01's last session) were of 256-bit code.
+ *
+ *   clang -O3 -march=x86-64-v3 Tools/bench/gemm_rows_block.c -o /tmp/rows-v3 && /tmp/rows-v3
+ *   clang -O3 -march=x86-64-v4 -mprefer-vector-width=512 Tools/bench/gemm_rows_block.c -o /tmp/rows-v4 && /tmp/rows-v4
+ *   (add -DHOT for the cache-resident figures)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +39,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 ROWS_FIRST(16)
 ROWS_FIRST(4)
 COLS_FIRST(4, 2)
+COLS_FIRST(8, 2)
+COLS_FIRST(4, 4)
 COLS_FIRST(2, 2)
 COLS_FIRST(4, 1)
 typedef void (*kernel)(float *, const float *, long, long, const float *, int, int, long);
@@ -38,9 +48,9 @@ double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.t
 int main() {
     /* (m, k, n) of the C=16 search network's 1x1 products per image: edges and preprocessing per stage */
     int shapes[][3] = {{16, 16, 1024}, {16, 64, 1024}, {32, 32, 256}, {32, 128, 256}, {64, 64, 64}, {64, 256, 64}};
-    kernel f[] = {rows16, rows4, c4x2, c2x2, c4x1};
-    const char *names[] = {"rows16", "rows4", "c4x2", "c2x2", "c4x1"};
-    int kernels = 5, images = 64;
+    kernel f[] = {rows16, rows4, c4x2, c8x2, c4x4, c2x2, c4x1};
+    const char *names[] = {"rows16", "rows4", "c4x2", "c8x2", "c4x4", "c2x2", "c4x1"};
+    int kernels = 7, images = 64;
     for (int s = 0; s < 6; s++) {
         int m = shapes[s][0], k = shapes[s][1]; long n = shapes[s][2];
         float *a = aligned_alloc(64, sizeof(float) * m * k), *b = aligned_alloc(64, sizeof(float) * k * n * images);
@@ -48,11 +58,15 @@ int main() {
         for (long i = 0; i < m * k; i++) a[i] = i % 7;
         for (long i = 0; i < k * n * images; i++) b[i] = i % 5;
         for (long i = 0; i < m * n * images; i++) c[i] = 0;
-        double best[5] = {1e9, 1e9, 1e9, 1e9, 1e9};
+        double best[7] = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
         for (int t = 0; t < 7; t++)
             for (int i = 0; i < kernels; i++) {
                 double t0 = now();
+#ifdef HOT
+                for (int r = 0; r < images; r++) f[i](c, a, k, 1, b, m, k, n);
+#else
                 for (int r = 0; r < images; r++) f[i](c + (long)r * m * n, a, k, 1, b + (long)r * k * n, m, k, n);
+#endif
                 double d = now() - t0;
                 if (d < best[i]) best[i] = d;
             }

@@ -165,10 +165,12 @@ struct SupernetStep: ParsableCommand {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
                 var obj = try JSONSerialization.jsonObject(with: enc.encode(r)) as! [String: Any]
                 obj["sgemm_gflops"] = sgemm; obj["load"] = load; obj["threads"] = Parallel.threads
-                obj["train_fraction_of_sgemm"] = r.trainAchievedGflops.median / sgemm
+                obj["train_fraction_of_sgemm"] = r.trainGflopPerStep.median / trainMedian / sgemm
                 if rounds > 1 {
+                    // the top-level figures are the last round's; these are over all rounds
                     obj["rounds"] = try results.map { try JSONSerialization.jsonObject(with: enc.encode($0)) }
                     obj["peer_rounds"] = peers
+                    obj["train_step_median_of_rounds_s"] = trainMedian; obj["infer_median_of_rounds_s"] = inferMedian
                 }
                 if let peer = peers.last {
                     obj["peer"] = peer

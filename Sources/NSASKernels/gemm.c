@@ -126,7 +126,7 @@ INLINE void gemm_rows_wide(float *c, const float *a, long sam, long sak, const f
    columns of a row (n % 24 is 0, 8 or 16 when n % 16 == 0), and all of them with the ReLU, in
    4 x 2 and 4 x 1; no prefetch (columns first, 2 x 2 blocks or
    prefetching were no faster in the AVX2 build here). 4 x 3 against the former 4 rows x one
-   16-float vector in the AVX2 build: 1.04-1.16x (Tools/bench/gemm_rows_half.c; docs/benchmarks.md). */
+   16-float vector in the AVX2 build: 1.05-1.37x at the step's widths (h4x3 in Tools/bench/gemm_rows_block.c; docs/benchmarks.md). */
 INLINE void gemm_rows_narrow(float *c, const float *a, long sam, long sak, const float *b, int m, int k, long n,
                              int accumulate, int relu_b, const float *scale, const float *shift, const float *mask) {
     for (int m0 = 0; m0 < m; m0 += 4) {

@@ -136,9 +136,10 @@ import Testing
         assertClose(dwb, dwr, atol: 1e-4, "backward weight \(g)")
     }
 
-    /// The 1x1 kernels' AVX2 register blocks (4 rows x 1 vector, 2x2 weight-gradient blocks) give
+    /// The 1x1 kernels' AVX2 register blocks (4 rows x 3 or 2 8-float vectors, 2x2 weight-gradient blocks) give
     /// the same results as the AVX-512 ones (8 x 2 vectors where the rows allow, else 4 x 2, one
-    /// vector at the last 16 columns; 4x4), on every shape, both forced on this machine.
+    /// vector at the last 16 columns; 4x4), on every shape, both forced on this machine: forward,
+    /// forward with evaluation-mode batch norm folded in, and both gradients.
     @Test func fourAndSixteenRowBlocksAgree() {
         defer { nsas_gemm_rows_block = 0 }
         for g in Self.shapes + [ConvGeometry(n: 2, cIn: 16, h: 4, w: 8, cOut: 32, kH: 1, kW: 1),
@@ -147,15 +148,17 @@ import Testing
                                 ConvGeometry(n: 2, cIn: 16, h: 8, w: 8, cOut: 12, kH: 1, kW: 1)] {   // 4 x 2 (12 rows)
             let x = randomArray(g.n * g.cIn * g.h * g.w, seed: 31), w = randomArray(g.weightCount, seed: 32)
             let dy = randomArray(g.n * g.cOut * g.outH * g.outW, seed: 33)
+            let scale = randomArray(g.cOut, seed: 34), shift = randomArray(g.cOut, seed: 35)
             var out: [[Float]] = []
             for block: Int32 in [16, 4] {
                 nsas_gemm_rows_block = block
                 var y = [Float](repeating: 0, count: dy.count), dx = [Float](repeating: 0, count: x.count)
-                var dw = [Float](repeating: 0, count: w.count)
+                var dw = [Float](repeating: 0, count: w.count), ya = y
                 BLASBackend.shared.conv2dForward(g, y: &y, x: x, w: w)
+                BLASBackend.shared.conv2dForwardAffine(g, y: &ya, x: x, w: w, scale: scale, shift: shift)   // eval-mode BN folded in
                 BLASBackend.shared.conv2dBackwardData(g, dx: &dx, dy: dy, w: w, x: x)
                 BLASBackend.shared.conv2dBackwardWeight(g, dw: &dw, x: x, dy: dy)
-                out.append(y + dx + dw)
+                out.append(y + ya + dx + dw)
             }
             #expect(out[0] == out[1], "\(g)")
         }

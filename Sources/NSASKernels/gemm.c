@@ -23,21 +23,27 @@ static inline int wide_blocks(void) {
 }
 
 #define GEMM_ROWS_PF 128
-#define GEMM_ROWS_BLOCK(R, V)                                                                              \
-INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long sak, const float *b,      \
-                                     int m0, int k, long n, long p, int accumulate, int relu_b,           \
-                                     const float *scale, const float *shift, const float *mask, int pf) {  \
-    v16 acc[R][V];                                                                                         \
+/* One block, for a vector type T (W floats, IT its lane mask type): 16-float vectors (one AVX-512
+   register) and, for AVX2, 8-float ones (one AVX2 register). */
+#define GEMM_ROWS_BLOCK_OF(NAME, T, IT, W, R, V)                                                          \
+INLINE void NAME(float *c, const float *arow, long sam, long sak, const float *b, int m0, int k, long n,  \
+                 long p, int accumulate, int relu_b, const float *scale, const float *shift,              \
+                 const float *mask, int pf) {                                                             \
+    const T zero = {0};                                                                                    \
+    T acc[R][V];                                                                                           \
     /* accumulating: from c's values (with a mask: the masked product is added at the end, to 0 when   \
        not accumulating) */                                                                                \
     for (int j = 0; j < R; j++)                                                                            \
         for (int v = 0; v < V; v++)                                                                        \
-            acc[j][v] = accumulate && !mask ? vld(c + (long)(m0 + j) * n + p + v * VL) : vsplat(0);       \
+            acc[j][v] = accumulate && !mask ? *(const T *)(c + (long)(m0 + j) * n + p + v * W) : zero;    \
     for (int q = 0; q < k; q++) {                                                                          \
         const float *bq = b + (long)q * n + p;                                                             \
-        v16 bv[V];                                                                                         \
-        for (int v = 0; v < V; v++) bv[v] = VRELU_IF(vld(bq + v * VL), relu_b);                            \
-        if (pf) for (int v = 0; v < V; v++) __builtin_prefetch(bq + GEMM_ROWS_PF + v * VL);                \
+        T bv[V];                                                                                           \
+        for (int v = 0; v < V; v++) {                                                                      \
+            bv[v] = *(const T *)(bq + v * W);                                                              \
+            if (relu_b) bv[v] = __builtin_elementwise_max(bv[v], zero);                                   \
+        }                                                                                                  \
+        if (pf) for (int v = 0; v < V; v++) __builtin_prefetch(bq + GEMM_ROWS_PF + v * W);                 \
         const float *aq = arow + (long)q * sak;                                                            \
         for (int j = 0; j < R; j++) {                                                                      \
             float s = aq[(long)j * sam];                                                                   \
@@ -46,55 +52,22 @@ INLINE void gemm_rows_block##R##x##V(float *c, const float *arow, long sam, long
     }                                                                                                      \
     for (int j = 0; j < R; j++)                                                                            \
         for (int v = 0; v < V; v++) {                                                                      \
-            float *cj = c + (long)(m0 + j) * n + p + v * VL;                                               \
-            v16 r = acc[j][v];                                                                             \
-            if (scale) r = r * vsplat(scale[m0 + j]) + vsplat(shift[m0 + j]);                              \
-            if (mask) r = (accumulate ? vld(cj) : vsplat(0)) + VMASK(r, vld(mask + (cj - c)) > vsplat(0));  \
-            vst(cj, r);                                                                                    \
+            float *cj = c + (long)(m0 + j) * n + p + v * W;                                                \
+            T r = acc[j][v];                                                                               \
+            if (scale) r = r * scale[m0 + j] + shift[m0 + j];                                              \
+            if (mask) r = (accumulate ? *(const T *)cj : zero) + (T)((IT)r & (*(const T *)(mask + (cj - c)) > zero)); \
+            *(T *)cj = r;                                                                                  \
         }                                                                                                  \
 }
+#define GEMM_ROWS_BLOCK(R, V) GEMM_ROWS_BLOCK_OF(gemm_rows_block##R##x##V, v16, i16, VL, R, V)
 GEMM_ROWS_BLOCK(8, 2)
 GEMM_ROWS_BLOCK(4, 2)
 GEMM_ROWS_BLOCK(4, 1)
 
-/* The same block in 8-float vectors for AVX2 (one register each): 4 rows x V of them; 4 x 3 keeps
-   12 sums in AVX2's 16 registers, where 4 rows of one 16-float vector keep 8. Same sums, same
-   order, same epilogue. */
+/* For AVX2, 4 rows x V 8-float vectors; 4 x 3 keeps 12 sums in AVX2's 16 registers, where 4 rows
+   of one 16-float vector keep 8. Same sums, same order, same epilogue. */
 typedef int i8 __attribute__((vector_size(32), aligned(4)));
-#define GEMM_ROWS_HALF_BLOCK(V)                                                                            \
-INLINE void gemm_rows_half4x##V(float *c, const float *arow, long sam, long sak, const float *b, int m0,    \
-                                int k, long n, long p, int accumulate, int relu_b, const float *scale,     \
-                                const float *shift, const float *mask) {                                   \
-    const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};                                                              \
-    v8 acc[4][V];                                                                                          \
-    for (int j = 0; j < 4; j++)                                                                            \
-        for (int v = 0; v < V; v++)                                                                        \
-            acc[j][v] = accumulate && !mask ? *(const v8 *)(c + (long)(m0 + j) * n + p + v * 8) : zero;   \
-    for (int q = 0; q < k; q++) {                                                                          \
-        const float *bq = b + (long)q * n + p;                                                             \
-        v8 bv[V];                                                                                          \
-        for (int v = 0; v < V; v++) {                                                                      \
-            bv[v] = *(const v8 *)(bq + v * 8);                                                             \
-            if (relu_b) bv[v] = __builtin_elementwise_max(bv[v], zero);                                   \
-        }                                                                                                  \
-        const float *aq = arow + (long)q * sak;                                                            \
-        for (int j = 0; j < 4; j++) {                                                                      \
-            float s = aq[(long)j * sam];                                                                   \
-            for (int v = 0; v < V; v++) acc[j][v] += s * bv[v];                                            \
-        }                                                                                                  \
-    }                                                                                                      \
-    for (int j = 0; j < 4; j++)                                                                            \
-        for (int v = 0; v < V; v++) {                                                                      \
-            float *cj = c + (long)(m0 + j) * n + p + v * 8;                                                \
-            v8 r = acc[j][v];                                                                              \
-            if (scale) {                                                                                   \
-                float sc = scale[m0 + j], sh = shift[m0 + j];                                              \
-                r = r * (v8){sc, sc, sc, sc, sc, sc, sc, sc} + (v8){sh, sh, sh, sh, sh, sh, sh, sh};       \
-            }                                                                                              \
-            if (mask) r = (accumulate ? *(const v8 *)cj : zero) + (v8)((i8)r & (*(const v8 *)(mask + (cj - c)) > zero)); \
-            *(v8 *)cj = r;                                                                                 \
-        }                                                                                                  \
-}
+#define GEMM_ROWS_HALF_BLOCK(V) GEMM_ROWS_BLOCK_OF(gemm_rows_half4x##V, v8, i8, 8, 4, V)
 GEMM_ROWS_HALF_BLOCK(3)
 GEMM_ROWS_HALF_BLOCK(2)
 GEMM_ROWS_HALF_BLOCK(1)
@@ -134,10 +107,10 @@ INLINE void gemm_rows_narrow(float *c, const float *a, long sam, long sak, const
         long p = 0;
         if (!relu_b)   /* with the ReLU, 4 x 3 needs a 17th register (the zero) and spills */
             for (; p + 24 <= n; p += 24)
-                gemm_rows_half4x3(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask);
+                gemm_rows_half4x3(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask, 0);
         for (; p + 16 <= n; p += 16)
-            gemm_rows_half4x2(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask);
-        if (n - p == 8) gemm_rows_half4x1(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask);
+            gemm_rows_half4x2(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask, 0);
+        if (n - p == 8) gemm_rows_half4x1(c, arow, sam, sak, b, m0, k, n, p, accumulate, relu_b, scale, shift, mask, 0);
     }
 }
 

@@ -182,22 +182,25 @@ INLINE void gemm_nt_clear(float *scratch, int m, int n) {
     for (long t = 0; t < (long)m * n; t++) vst(scratch + t * VL, vsplat(0));
 }
 
+/* `wide`: wide_blocks() read once per kernel call, so that the scratch's block layout cannot
+   change between the images and the reduction (tests force the blocks while others run). */
 INLINE void gemm_nt_images(float *scratch, const float *a, long a_step, const float *b, long b_step,
-                           int m, int n, long k, int count, int relu_b) {
-    if (wide_blocks()) gemm_nt_images4(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
+                           int m, int n, long k, int count, int relu_b, int wide) {
+    if (wide) gemm_nt_images4(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
     else gemm_nt_images2(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
 }
 
-INLINE void gemm_nt_reduce(float *c, const float *scratch, int m, int n) {
-    if (wide_blocks()) gemm_nt_reduce4(c, scratch, m, n);
+INLINE void gemm_nt_reduce(float *c, const float *scratch, int m, int n, int wide) {
+    if (wide) gemm_nt_reduce4(c, scratch, m, n);
     else gemm_nt_reduce2(c, scratch, m, n);
 }
 
 CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_step, const float *b, long b_step,
                                      int m, int n, long k, int count, int relu_b) {
+    int wide = wide_blocks();
     gemm_nt_clear(scratch, m, n);
-    gemm_nt_images(scratch, a, a_step, b, b_step, m, n, k, count, relu_b);
-    gemm_nt_reduce(c, scratch, m, n);
+    gemm_nt_images(scratch, a, a_step, b, b_step, m, n, k, count, relu_b, wide);
+    gemm_nt_reduce(c, scratch, m, n, wide);
 }
 
 /* Both gradients of a 1x1 stride-1 convolution (cout x cin weights, planes of hw floats) over
@@ -211,14 +214,15 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
    cout % 4 == 0, cin % 16 == 0, hw % 16 == 0; scratch holds cout*cin*16 floats. */
 CLONES void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
                                   int cout, int cin, long hw, int count, int relu, int accumulate) {
+    int wide = wide_blocks();
     gemm_nt_clear(scratch, cout, cin);
     for (int img = 0; img < count; img++) {
         const float *dyi = dy + (long)img * cout * hw, *xi = x + (long)img * cin * hw;
         float *dxi = dx + (long)img * cin * hw;
         gemm_rows16_body(dxi, w, 1, cin, dyi, cin, cout, hw, accumulate, 0, 0, 0, relu ? xi : 0);
-        gemm_nt_images(scratch, dyi, 0, xi, 0, cout, cin, hw, 1, relu);
+        gemm_nt_images(scratch, dyi, 0, xi, 0, cout, cin, hw, 1, relu, wide);
     }
-    gemm_nt_reduce(dw, scratch, cout, cin);
+    gemm_nt_reduce(dw, scratch, cout, cin, wide);
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):

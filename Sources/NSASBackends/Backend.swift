@@ -41,6 +41,14 @@ public protocol Backend: AnyObject, Sendable {
     func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>, mid: UnsafeMutablePointer<Float>?,
                                    x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
                                    scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?)
+    /// Its gradients, the ones not nil: dx (overwritten unless `accumulate`), dwd and dwp added
+    /// to; dy is y's gradient, mid the depthwise output `depthwisePointwiseForward` kept, and dmid
+    /// (gp.n * gp.cIn * gp.h * gp.w floats) scratch for mid's gradient, which a backend working
+    /// image by image may leave unused.
+    func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                    dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                    mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>)
     /// FactorizedReduce's convolutions: y (N, c1 + c2, OH, OW) = the stride-2 1x1 convolution `g`
     /// of x by w1 (c1 outputs), then that of x shifted by one pixel (from row and column 1) by w2
     /// (c2 outputs, the same inputs), along channels; ReLU on x with `g.reluInput`. H and W even.
@@ -255,6 +263,25 @@ extension Backend {
         conv2dForward(gd, y: t, x: x, w: wd)
         if let scale, let shift { conv2dForwardAffine(gp, y: y, x: t, w: wp, scale: scale, shift: shift) }
         else { conv2dForward(gp, y: y, x: t, w: wp) }
+    }
+
+    /// The definition (`depthwisePointwiseBackwardApart`).
+    public func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                           dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                           mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                           wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        depthwisePointwiseBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, mid: mid, dmid: dmid,
+                                        x: x, wd: wd, wp: wp)
+    }
+
+    /// depthwisePointwiseBackward as its definition: the 1x1 convolution's gradients over the
+    /// batch (mid's into dmid), then the depthwise convolution's.
+    public func depthwisePointwiseBackwardApart(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                                dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?,
+                                                dy: UnsafePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>,
+                                                x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        conv2dBackward(gp, dx: dmid, accumulate: false, dw: dwp, dy: dy, w: wp, x: mid)
+        conv2dBackward(gd, dx: dx, accumulate: accumulate, dw: dwd, dy: UnsafePointer(dmid), w: wd, x: x)
     }
 
     /// The definition: the input gradient, then the weight gradient.

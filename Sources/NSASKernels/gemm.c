@@ -203,6 +203,26 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
     gemm_nt_reduce(c, scratch, m, n, wide);
 }
 
+/* nsas_conv1x1_backward (below) over a run of images given in parts: `first` clears the scratch sums
+   before the part, `last` adds them into dw after it; the parts between carry the sums over, so
+   a run given in parts sums in the same order as given at once (a caller works on each part's dx
+   while it is in cache). `wide`: nsas_conv1x1_wide() read once for the whole run, as the
+   scratch's layout depends on it (tests force the blocks while other tests run). */
+CLONES void nsas_conv1x1_backward_part(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
+                                       int cout, int cin, long hw, int count, int relu, int accumulate, int wide,
+                                       int first, int last) {
+    if (first) gemm_nt_clear(scratch, cout, cin);
+    for (int img = 0; img < count; img++) {
+        const float *dyi = dy + (long)img * cout * hw, *xi = x + (long)img * cin * hw;
+        float *dxi = dx + (long)img * cin * hw;
+        gemm_rows16_body(dxi, w, 1, cin, dyi, cin, cout, hw, accumulate, 0, 0, 0, relu ? xi : 0);
+        gemm_nt_images(scratch, dyi, 0, xi, 0, cout, cin, hw, 1, relu, wide);
+    }
+    if (last) gemm_nt_reduce(dw, scratch, cout, cin, wide);
+}
+
+int nsas_conv1x1_wide(void) { return wide_blocks(); }
+
 /* Both gradients of a 1x1 stride-1 convolution (cout x cin weights, planes of hw floats) over
    `count` consecutive images, image by image, so that the weight gradient reads each image's dy
    and x while the input gradient has just brought them into cache (two passes over them from
@@ -214,15 +234,7 @@ CLONES void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, l
    cout % 4 == 0, cin % 16 == 0, hw % 16 == 0; scratch holds cout*cin*16 floats. */
 CLONES void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
                                   int cout, int cin, long hw, int count, int relu, int accumulate) {
-    int wide = wide_blocks();
-    gemm_nt_clear(scratch, cout, cin);
-    for (int img = 0; img < count; img++) {
-        const float *dyi = dy + (long)img * cout * hw, *xi = x + (long)img * cin * hw;
-        float *dxi = dx + (long)img * cin * hw;
-        gemm_rows16_body(dxi, w, 1, cin, dyi, cin, cout, hw, accumulate, 0, 0, 0, relu ? xi : 0);
-        gemm_nt_images(scratch, dyi, 0, xi, 0, cout, cin, hw, 1, relu, wide);
-    }
-    gemm_nt_reduce(dw, scratch, cout, cin, wide);
+    nsas_conv1x1_backward_part(dx, dw, scratch, dy, w, x, cout, cin, hw, count, relu, accumulate, wide_blocks(), 1, 1);
 }
 
 /* The im2col and col2im of a 1x1 convolution with a stride and no padding (FactorizedReduce):

@@ -15,12 +15,12 @@ extension Tensor {
         let mid = wanted ? Storage(count: gp.n * gp.cIn * gp.h * gp.w, zeroed: false) : nil
         let out = Tensor.result([gp.n, gp.cOut, gp.outH, gp.outW], [self, depthwise, pointwise]) { out in
             guard let mid else { return }
-            let dmid = Storage(count: mid.count, zeroed: false)
-            b.conv2dBackward(gp, dx: dmid.ptr, accumulate: false, dw: pointwise.requiresGrad ? pointwise.gradPtr : nil,
-                             dy: out.gradPtr, w: pointwise.ptr, x: mid.ptr)
+            let dmid = Storage(count: mid.count, zeroed: false)   // untouched where the backend works image by image
             let dx = self.requiresGrad ? self.gradForWrite() : nil
-            b.conv2dBackward(gd, dx: dx?.0, accumulate: dx?.1 ?? true, dw: depthwise.requiresGrad ? depthwise.gradPtr : nil,
-                             dy: dmid.ptr, w: depthwise.ptr, x: self.ptr)
+            b.depthwisePointwiseBackward(gd, gp, dx: dx?.0, accumulate: dx?.1 ?? true,
+                                         dwd: depthwise.requiresGrad ? depthwise.gradPtr : nil,
+                                         dwp: pointwise.requiresGrad ? pointwise.gradPtr : nil, dy: out.gradPtr, mid: mid.ptr,
+                                         dmid: dmid.ptr, x: self.ptr, wd: depthwise.ptr, wp: pointwise.ptr)
         }
         b.depthwisePointwiseForward(gd, gp, y: out.ptr, mid: mid?.ptr, x: ptr, wd: depthwise.ptr, wp: pointwise.ptr, scale: nil, shift: nil)
         Engine.multiplyAdds?.total += gd.multiplyAdds + gp.multiplyAdds

@@ -49,6 +49,31 @@ import Testing
         }
     }
 
+    /// The fast backend's image-by-image gradients where a chunk of images runs in several parts
+    /// (5 images of 16 32x32 planes: parts of 2) and the input's gradient is added to (the input
+    /// read by two of them), against the two convolutions one after the other.
+    @Test func gradientsInPartsAndAddedToTheInputs() throws {
+        try withBackend(BackendKind.blas.make()) {
+            let x = randomTensor([5, 16, 32, 32], seed: 7)
+            for (k, stride, pad, dil) in [(3, 1, 1, 1), (5, 2, 2, 1), (3, 1, 2, 2)] {
+                let wd = randomTensor([16, 1, k, k], seed: 8), wp = randomTensor([32, 16, 1, 1], seed: 9)
+                let wd2 = randomTensor([16, 1, k, k], seed: 10), wp2 = randomTensor([32, 16, 1, 1], seed: 11)
+                let inputs = [x, wd, wp, wd2, wp2]
+                let fused = try tapeGradients(inputs) {
+                    try x.depthwisePointwise(wd, wp, stride: stride, padding: pad, dilation: dil, reluInput: true)
+                        + x.depthwisePointwise(wd2, wp2, stride: stride, padding: pad, dilation: dil, reluInput: false)
+                }
+                let apart = try tapeGradients(inputs) {
+                    try x.conv2d(wd, stride: stride, padding: pad, dilation: dil, groups: 16, reluInput: true).conv2d(wp)
+                        + x.conv2d(wd2, stride: stride, padding: pad, dilation: dil, groups: 16).conv2d(wp2)
+                }
+                for (j, name) in ["dx", "d depthwise", "d pointwise", "d depthwise 2", "d pointwise 2"].enumerated() {
+                    assertClose(fused[j], apart[j], atol: 1e-3, "\(name) k\(k) s\(stride) d\(dil)")
+                }
+            }
+        }
+    }
+
     @Test func gradientsByCentralDifferences() throws {
         let x = randomTensor([2, 4, 6, 6], seed: 1), wd = randomTensor([4, 1, 3, 3], seed: 2), wp = randomTensor([3, 4, 1, 1], seed: 3)
         try checkGradients([x, wd, wp], "depthwise 3x3 then 1x1") { try x.depthwisePointwise(wd, wp, padding: 1) }

@@ -34,4 +34,61 @@ extension BLASBackend {
             }
         }
     }
+
+    /// depthwisePointwiseForward's gradients image by image where it ran so and all three are
+    /// wanted: for a few images at a time (their part of mid's gradient at most about 128 KB, so it
+    /// stays in cache), the 1x1 convolution's two gradients (nsas_conv1x1_backward_part: its weight
+    /// gradient sums in the same order as over the whole chunk at once), then the depthwise input
+    /// gradient and weight gradient reading that part of mid's gradient back from cache, instead
+    /// of writing it for the whole batch and reading it twice. Each chunk of images adds its
+    /// weight gradients into its own buffers, summed in chunk order (thread timing cannot change
+    /// the result). dmid stays unused. Other shapes run the two backward passes one after the other.
+    public func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                           dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                           mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                           wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        let c = gd.cIn, ohw = gp.h * gp.w, hw = gd.h * gd.w, kk = gd.kH * gd.kW
+        guard let dx, let dwd, let dwp, isDirectDepthwise(gd), isPointwise(gp), gp.groups == 1, !gp.reluInput,
+              Self.thin(gp.cIn, ohw), gp.cOut % 4 == 0 else {
+            return depthwisePointwiseBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, mid: mid,
+                                                   dmid: dmid, x: x, wd: wd, wp: wp)
+        }
+        let perImage = c * ohw, part = max(1, (32 * 1024) / perImage)
+        let wide = nsas_conv1x1_wide()
+        let cost = (gd.multiplyAdds + gp.multiplyAdds) / gd.n * 2
+        let chunks = Parallel.chunks(gd.n, costPerItem: cost), weights = gp.weightCount + gd.weightCount
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * weights)
+        partial.update(repeating: 0, count: chunks * weights)
+        defer { partial.deallocate() }
+        Parallel.forChunks(gd.n, costPerItem: cost) { chunk, images in
+            let accP = partial + chunk * weights, accD = accP + gp.weightCount
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: gp.cOut * gp.cIn * 16)
+            let g = UnsafeMutablePointer<Float>.allocate(capacity: part * perImage)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_dw_scratch(Int32(gd.h), Int32(gd.w), Int32(gd.kH),
+                                                                                           Int32(gd.padH), Int32(gd.dilationH)))
+            defer { sums.deallocate(); g.deallocate(); scratch.deallocate() }
+            for first in stride(from: images.lowerBound, to: images.upperBound, by: part) {
+                let count = min(part, images.upperBound - first)
+                nsas_conv1x1_backward_part(g, accP, sums, dy + first * gp.cOut * ohw, wp, mid + first * perImage,
+                                           Int32(gp.cOut), Int32(gp.cIn), ohw, Int32(count), 0, 0, wide,
+                                           first == images.lowerBound ? 1 : 0, first + count == images.upperBound ? 1 : 0)
+                let dxPart = dx + first * c * hw, xPart = x + first * c * hw
+                if !accumulate { dxPart.update(repeating: 0, count: count * c * hw) }
+                nsas_dw_backward_data_planes_add(dxPart, g, wd, scratch, 0, Int32(count * c), Int32(c), Int32(gd.h), Int32(gd.w),
+                                                 Int32(gd.outH), Int32(gd.outW), Int32(gd.kH), Int32(gd.strideH), Int32(gd.padH),
+                                                 Int32(gd.dilationH), gd.reluInput ? xPart : nil)
+                for ch in 0..<c {
+                    nsas_dw_backward_weight_planes_add(accD + ch * kk, xPart + ch * hw, g + ch * ohw, scratch, Int32(count),
+                                                       c * hw, perImage, Int32(gd.h), Int32(gd.w), Int32(gd.outH), Int32(gd.outW),
+                                                       Int32(gd.kH), Int32(gd.strideH), Int32(gd.padH), Int32(gd.dilationH),
+                                                       gd.reluInput ? 1 : 0)
+                }
+            }
+        }
+        for chunk in 0..<chunks {
+            let accP = partial + chunk * weights, accD = accP + gp.weightCount
+            for i in 0..<gp.weightCount { dwp[i] += accP[i] }
+            for i in 0..<gd.weightCount { dwd[i] += accD[i] }
+        }
+    }
 }

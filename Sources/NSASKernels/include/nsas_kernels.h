@@ -81,6 +81,12 @@ void nsas_gemm_nt_batched_add(float *c, float *scratch, const float *a, long a_s
    hw % 16 == 0; scratch holds cout*cin*16 floats. */
 void nsas_conv1x1_backward(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
                            int cout, int cin, long hw, int count, int relu, int accumulate);
+/* The same over a run of images given in parts, in the same order: `first` starts the run's
+   sums in scratch, `last` adds them into dw; `wide` is nsas_conv1x1_wide() read once for the run
+   (the scratch's layout). */
+int nsas_conv1x1_wide(void);
+void nsas_conv1x1_backward_part(float *dx, float *dw, float *scratch, const float *dy, const float *w, const float *x,
+                                int cout, int cin, long hw, int count, int relu, int accumulate, int wide, int first, int last);
 /* A 1x1 convolution's im2col with stride (sy, sx) and no padding: dst (planes, oh, ow) = src
    (planes, h, w) at (at + oy*sy, at + ox*sx), relu'd when asked; and its adjoint: dst at those
    positions += src, only where mask > 0 when a mask is given. at + (oh-1)*sy < h, at + (ow-1)*sx < w. */

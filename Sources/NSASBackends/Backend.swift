@@ -49,6 +49,17 @@ public protocol Backend: AnyObject, Sendable {
                                     dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
                                     mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                                     wd: UnsafePointer<Float>, wp: UnsafePointer<Float>)
+    /// The gradients of depthwisePointwiseForward followed by training-mode batch norm without
+    /// affine parameters, normalised in place: dy is the normalised output's gradient, xhat that
+    /// output and invStd the batch's 1 / sqrt(variance + eps) per channel; the convolution output's
+    /// gradient invStd * (dy - mean(dy) - xhat * mean(dy * xhat)) (per channel, over the batch)
+    /// goes into the scratch dconv (gp's output size) or stays in cache image by image; then as
+    /// depthwisePointwiseBackward.
+    func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                             dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?,
+                                             dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                             dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>,
+                                             x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>)
     /// FactorizedReduce's convolutions: y (N, c1 + c2, OH, OW) = the stride-2 1x1 convolution `g`
     /// of x by w1 (c1 outputs), then that of x shifted by one pixel (from row and column 1) by w2
     /// (c2 outputs, the same inputs), along channels; ReLU on x with `g.reluInput`. H and W even.
@@ -282,6 +293,39 @@ extension Backend {
                                                 x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
         conv2dBackward(gp, dx: dmid, accumulate: false, dw: dwp, dy: dy, w: wp, x: mid)
         conv2dBackward(gd, dx: dx, accumulate: accumulate, dw: dwd, dy: UnsafePointer(dmid), w: wd, x: x)
+    }
+
+    /// The definition (`depthwisePointwiseBatchNormBackwardApart`).
+    public func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
+                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
+                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
+                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        depthwisePointwiseBatchNormBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, xhat: xhat,
+                                                 invStd: invStd, dconv: dconv, mid: mid, dmid: dmid, x: x, wd: wd, wp: wp)
+    }
+
+    /// depthwisePointwiseBatchNormBackward as its definition: batch norm's input gradient over the
+    /// batch into dconv (batchNormBackward with x-hat as the input: mean 0, invStd 1, and invStd
+    /// as the gain), then depthwisePointwiseBackward.
+    public func depthwisePointwiseBatchNormBackwardApart(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
+                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
+                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
+                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        let c = gp.cOut
+        let zero = UnsafeMutablePointer<Float>.allocate(capacity: c), one = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        defer { zero.deallocate(); one.deallocate() }
+        zero.initialize(repeating: 0, count: c)
+        one.initialize(repeating: 1, count: c)
+        batchNormBackward(n: gp.n, c: c, s: gp.outH * gp.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero,
+                          invStd: one, gamma: invStd, accumulate: false)
+        depthwisePointwiseBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: UnsafePointer(dconv), mid: mid,
+                                   dmid: dmid, x: x, wd: wd, wp: wp)
     }
 
     /// The definition: the input gradient, then the weight gradient.

@@ -46,6 +46,47 @@ extension Tensor {
         return out
     }
 
+    /// depthwisePointwise followed by training-mode batch norm without affine parameters (DARTS's
+    /// SepConv and DilConv halves while searching): equals `depthwisePointwise(...).batchNorm(stats,
+    /// training: true, overwritingInput: true)`, the running statistics moved alike. The backward
+    /// pass runs the normalisation's input gradient and the two convolutions' gradients image by
+    /// image where the backend can (`Backend.depthwisePointwiseBatchNormBackward`).
+    public func depthwisePointwiseBatchNorm(_ depthwise: Tensor, _ pointwise: Tensor, stride: Int = 1, padding: Int = 0,
+                                            dilation: Int = 1, reluInput: Bool = false, stats: BatchNormStats) throws -> Tensor {
+        let (gd, gp) = try depthwisePointwiseGeometry(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation,
+                                                      reluInput: reluInput)
+        let c = gp.cOut, s = gp.outH * gp.outW
+        guard stats.runningMean.shape == [c] else {
+            throw TensorError.shape(op: "depthwisePointwiseBatchNorm",
+                                    message: "running statistics have shape \(stats.runningMean.shape), the output needs [\(c)]")
+        }
+        guard gp.n * s >= 2 else {
+            throw TensorError.shape(op: "depthwisePointwiseBatchNorm", message: "training needs more than one value per channel, got \(gp.n) images of \(s)")
+        }
+        let b = Engine.backend
+        let wanted = Engine.gradEnabled && (requiresGrad || depthwise.requiresGrad || pointwise.requiresGrad)
+        let mid = wanted ? Storage(count: gp.n * gp.cIn * gp.h * gp.w, zeroed: false) : nil
+        let mean = Storage(count: c), variance = Storage(count: c), invStd = Storage(count: c)
+        let out = Tensor.result([gp.n, c, gp.outH, gp.outW], [self, depthwise, pointwise]) { out in
+            guard let mid else { return }
+            // scratch the backend leaves untouched where it works image by image
+            let dconv = Storage(count: out.count, zeroed: false), dmid = Storage(count: mid.count, zeroed: false)
+            let dx = self.requiresGrad ? self.gradForWrite() : nil
+            b.depthwisePointwiseBatchNormBackward(gd, gp, dx: dx?.0, accumulate: dx?.1 ?? true,
+                                                  dwd: depthwise.requiresGrad ? depthwise.gradPtr : nil,
+                                                  dwp: pointwise.requiresGrad ? pointwise.gradPtr : nil, dy: out.gradPtr,
+                                                  xhat: out.ptr, invStd: invStd.ptr, dconv: dconv.ptr, mid: mid.ptr, dmid: dmid.ptr,
+                                                  x: self.ptr, wd: depthwise.ptr, wp: pointwise.ptr)
+        }
+        b.depthwisePointwiseForward(gd, gp, y: out.ptr, mid: mid?.ptr, x: ptr, wd: depthwise.ptr, wp: pointwise.ptr, scale: nil, shift: nil)
+        b.batchNormTrainingForward(n: gp.n, c: c, s: s, y: out.ptr, x: out.ptr, mean: mean.ptr, variance: variance.ptr, eps: stats.eps,
+                                   gamma: nil, beta: nil)
+        stats.record(mean: mean.ptr, variance: variance.ptr, values: gp.n * s)
+        for i in 0..<c { invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot() }
+        Engine.multiplyAdds?.total += gd.multiplyAdds + gp.multiplyAdds
+        return out
+    }
+
     /// The two convolutions' geometries, checked.
     func depthwisePointwiseGeometry(_ depthwise: Tensor, _ pointwise: Tensor, stride: Int, padding: Int, dilation: Int,
                                     reluInput: Bool) throws -> (ConvGeometry, ConvGeometry) {

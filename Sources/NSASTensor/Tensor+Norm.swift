@@ -14,6 +14,18 @@ public final class BatchNormStats {
     }
 }
 
+extension BatchNormStats {
+    /// Moves the running averages toward a training batch's statistics (`values` per channel; the
+    /// variance made unbiased, as PyTorch).
+    func record(mean: UnsafePointer<Float>, variance: UnsafePointer<Float>, values: Int) {
+        let m = momentum, unbias = Float(values) / Float(values - 1)
+        for i in 0..<runningMean.count {
+            runningMean.ptr[i] = (1 - m) * runningMean.ptr[i] + m * mean[i]
+            runningVar.ptr[i] = (1 - m) * runningVar.ptr[i] + m * variance[i] * unbias
+        }
+    }
+}
+
 extension Tensor {
     /// Batch normalisation of (N,C,H,W) or (N,C). Training mode normalises with the batch's
     /// statistics and updates the running averages (unbiased variance, as PyTorch); evaluation mode
@@ -84,11 +96,7 @@ extension Tensor {
         if training {
             b.batchNormTrainingForward(n: n, c: c, s: s, y: out.ptr, x: ptr, mean: mean.ptr, variance: variance.ptr,
                                        eps: stats.eps, gamma: gamma?.ptr, beta: beta?.ptr)
-            let m = stats.momentum, unbias = Float(n * s) / Float(n * s - 1)
-            for i in 0..<c {
-                stats.runningMean.ptr[i] = (1 - m) * stats.runningMean.ptr[i] + m * mean.ptr[i]
-                stats.runningVar.ptr[i] = (1 - m) * stats.runningVar.ptr[i] + m * variance.ptr[i] * unbias
-            }
+            stats.record(mean: mean.ptr, variance: variance.ptr, values: n * s)
         } else {
             mean.ptr.update(from: stats.runningMean.ptr, count: c)
             variance.ptr.update(from: stats.runningVar.ptr, count: c)

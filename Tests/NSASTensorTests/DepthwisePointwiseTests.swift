@@ -74,6 +74,44 @@ import Testing
         }
     }
 
+    /// `depthwisePointwiseBatchNorm` (training-mode batch norm fused in: its input gradient image by
+    /// image on the fast backend) against depthwisePointwise then batchNorm in place: outputs,
+    /// running statistics and gradients, the input read twice (its gradient added to), in parts
+    /// (5 images of 32x32) and shapes the fast backend runs apart.
+    @Test(arguments: BackendKind.allCases)
+    func batchNormFusedInEqualsTheTwoOps(_ kind: BackendKind) throws {
+        try withBackend(kind.make()) {
+            let cases = [([5, 16, 32, 32], 3, 1, 1, 1), ([5, 16, 32, 32], 5, 2, 2, 1), ([3, 16, 16, 16], 3, 1, 2, 2), ([2, 4, 7, 7], 3, 1, 1, 1)]
+            for (i, (shape, k, stride, pad, dil)) in cases.enumerated() {
+                let c = shape[1], seed = UInt64(20 * i)
+                let x = randomTensor(shape, seed: seed)
+                let w = (0..<4).map { randomTensor($0 % 2 == 0 ? [c, 1, k, k] : [2 * c, c, 1, 1], seed: seed + 1 + UInt64($0)) }
+                let what = "\(shape) k\(k) s\(stride) d\(dil)"
+                func run(_ fused: Bool) throws -> (grads: [[Float]], y: [Float], stats: [Float]) {
+                    let s1 = BatchNormStats(channels: 2 * c), s2 = BatchNormStats(channels: 2 * c)
+                    var y: [Float] = []
+                    let grads = try tapeGradients([x] + w) {
+                        func half(_ wd: Tensor, _ wp: Tensor, _ stats: BatchNormStats, relu: Bool) throws -> Tensor {
+                            fused ? try x.depthwisePointwiseBatchNorm(wd, wp, stride: stride, padding: pad, dilation: dil, reluInput: relu, stats: stats)
+                                : try x.depthwisePointwise(wd, wp, stride: stride, padding: pad, dilation: dil, reluInput: relu)
+                                    .batchNorm(stats, training: true, overwritingInput: true)
+                        }
+                        let out = try half(w[0], w[1], s1, relu: true) + half(w[2], w[3], s2, relu: false)
+                        y = out.array
+                        return out
+                    }
+                    return (grads, y, [s1, s2].flatMap { $0.runningMean.array + $0.runningVar.array })
+                }
+                let (fused, apart) = (try run(true), try run(false))
+                assertClose(fused.y, apart.y, atol: 1e-5, "output \(what)")
+                assertClose(fused.stats, apart.stats, atol: 1e-6, "running statistics \(what)")
+                for (j, name) in ["dx", "d depthwise", "d pointwise", "d depthwise 2", "d pointwise 2"].enumerated() {
+                    assertClose(fused.grads[j], apart.grads[j], atol: 1e-3, "\(name) \(what)")
+                }
+            }
+        }
+    }
+
     @Test func gradientsByCentralDifferences() throws {
         let x = randomTensor([2, 4, 6, 6], seed: 1), wd = randomTensor([4, 1, 3, 3], seed: 2), wp = randomTensor([3, 4, 1, 1], seed: 3)
         try checkGradients([x, wd, wp], "depthwise 3x3 then 1x1") { try x.depthwisePointwise(wd, wp, padding: 1) }

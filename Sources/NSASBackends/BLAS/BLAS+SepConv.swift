@@ -36,24 +36,76 @@ extension BLASBackend {
     }
 
     /// depthwisePointwiseForward's gradients image by image where it ran so and all three are
-    /// wanted: for a few images at a time (their part of mid's gradient at most about 128 KB, so it
-    /// stays in cache), the 1x1 convolution's two gradients (nsas_conv1x1_backward_part: its weight
-    /// gradient sums in the same order as over the whole chunk at once), then the depthwise input
-    /// gradient and weight gradient reading that part of mid's gradient back from cache, instead
-    /// of writing it for the whole batch and reading it twice. Each chunk of images adds its
-    /// weight gradients into its own buffers, summed in chunk order (thread timing cannot change
-    /// the result). dmid stays unused. Other shapes run the two backward passes one after the other.
+    /// wanted (`imageByImageBackward`); other shapes run the two backward passes one after the other.
     public func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
                                            dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
                                            mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                                            wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        let c = gd.cIn, ohw = gp.h * gp.w, hw = gd.h * gd.w, kk = gd.kH * gd.kW
-        guard let dx, let dwd, let dwp, isDirectDepthwise(gd), isPointwise(gp), gp.groups == 1, !gp.reluInput,
-              Self.thin(gp.cIn, ohw), gp.cOut % 4 == 0 else {
+        guard let dx, let dwd, let dwp, imageByImage(gd, gp) else {
             return depthwisePointwiseBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, mid: mid,
                                                    dmid: dmid, x: x, wd: wd, wp: wp)
         }
-        let perImage = c * ohw, part = max(1, (32 * 1024) / perImage)
+        imageByImageBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, mid: mid, x: x, wd: wd, wp: wp) { first, _, _ in
+            dy + first * gp.cOut * gp.outH * gp.outW
+        }
+    }
+
+    /// The same after batch norm in place: the batch norm's per-channel sums over the batch first
+    /// (the one pass its input gradient needs before any of it is known), then image by image, the
+    /// 1x1 output's gradient of a few images at a time written into cache and read from there,
+    /// instead of written for the batch and read back. dconv and dmid stay unused.
+    public func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
+                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
+                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
+                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        guard let dx, let dwd, let dwp, imageByImage(gd, gp) else {
+            return depthwisePointwiseBatchNormBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy,
+                                                            xhat: xhat, invStd: invStd, dconv: dconv, mid: mid, dmid: dmid, x: x,
+                                                            wd: wd, wp: wp)
+        }
+        let c = gp.cOut, s = gp.outH * gp.outW
+        // per channel: the input gradient is k * (dy - meanDy - xhat * slope)
+        let coef = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)
+        defer { coef.deallocate() }
+        Parallel.forRanges(c, costPerItem: 2 * gp.n * s) { channels in
+            for ch in channels {
+                var sumDy = 0.0, sumDyXhat = 0.0
+                for i in 0..<gp.n { nsas_sum_dy_dyxc(dy + (i * c + ch) * s, xhat + (i * c + ch) * s, 0, s, &sumDy, &sumDyXhat) }
+                let count = Double(gp.n * s)
+                (coef[ch], coef[c + ch], coef[2 * c + ch]) = (invStd[ch], Float(sumDy / count), Float(sumDyXhat / count))
+            }
+        }
+        imageByImageBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, mid: mid, x: x, wd: wd, wp: wp) { first, count, buffer in
+            for i in 0..<count * c {
+                let ch = i % c, o = (first * c + i) * s
+                nsas_bn_dx(buffer + i * s, dy + o, xhat + o, coef[ch], coef[c + ch], 0, coef[2 * c + ch], s, 0)
+            }
+            return UnsafePointer(buffer)
+        }
+    }
+
+    /// Shapes `imageByImageBackward` takes: a direct depthwise convolution, then a thin 1x1 one.
+    private func imageByImage(_ gd: ConvGeometry, _ gp: ConvGeometry) -> Bool {
+        isDirectDepthwise(gd) && isPointwise(gp) && gp.groups == 1 && !gp.reluInput && Self.thin(gp.cIn, gp.h * gp.w) && gp.cOut % 4 == 0
+    }
+
+    /// For a few images at a time (their part of mid's gradient at most about 128 KB, so it stays
+    /// in cache): the 1x1 convolution's two gradients (nsas_conv1x1_backward_part: its weight
+    /// gradient sums in the same order as over the whole chunk at once), then the depthwise input
+    /// gradient and weight gradient reading that part of mid's gradient back from cache, instead
+    /// of writing it for the whole batch and reading it twice. `dyOf(first, count, buffer)` gives
+    /// the 1x1 output's gradient of images first..<first + count (`buffer` holds count images of
+    /// it, for a caller computing it). Each chunk of images adds its weight gradients into its own
+    /// buffers, summed in chunk order (thread timing cannot change the result).
+    private func imageByImageBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                      dwd: UnsafeMutablePointer<Float>, dwp: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
+                                      x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
+                                      dyOf: (Int, Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
+        let c = gd.cIn, ohw = gp.h * gp.w, hw = gd.h * gd.w, kk = gd.kH * gd.kW
+        let perImage = c * ohw, part = max(1, (32 * 1024) / max(perImage, gp.cOut * ohw))
         let wide = nsas_conv1x1_wide()
         let cost = (gd.multiplyAdds + gp.multiplyAdds) / gd.n * 2
         let chunks = Parallel.chunks(gd.n, costPerItem: cost), weights = gp.weightCount + gd.weightCount
@@ -64,12 +116,13 @@ extension BLASBackend {
             let accP = partial + chunk * weights, accD = accP + gp.weightCount
             let sums = UnsafeMutablePointer<Float>.allocate(capacity: gp.cOut * gp.cIn * 16)
             let g = UnsafeMutablePointer<Float>.allocate(capacity: part * perImage)
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: part * gp.cOut * ohw)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_dw_scratch(Int32(gd.h), Int32(gd.w), Int32(gd.kH),
                                                                                            Int32(gd.padH), Int32(gd.dilationH)))
-            defer { sums.deallocate(); g.deallocate(); scratch.deallocate() }
+            defer { sums.deallocate(); g.deallocate(); buffer.deallocate(); scratch.deallocate() }
             for first in stride(from: images.lowerBound, to: images.upperBound, by: part) {
                 let count = min(part, images.upperBound - first)
-                nsas_conv1x1_backward_part(g, accP, sums, dy + first * gp.cOut * ohw, wp, mid + first * perImage,
+                nsas_conv1x1_backward_part(g, accP, sums, dyOf(first, count, buffer), wp, mid + first * perImage,
                                            Int32(gp.cOut), Int32(gp.cIn), ohw, Int32(count), 0, 0, wide,
                                            first == images.lowerBound ? 1 : 0, first + count == images.upperBound ? 1 : 0)
                 let dxPart = dx + first * c * hw, xPart = x + first * c * hw

@@ -61,13 +61,16 @@ public final class BatchNorm: Layer {
 
     /// `overwritingInput`: x is an op's output that nothing else reads (see Tensor.batchNorm).
     public func callAsFunction(_ x: Tensor, _ ctx: ForwardContext, overwritingInput: Bool = false) throws -> Tensor {
-        if let r = ctx.recalibration, ctx.training {
-            let saved = stats.momentum
-            stats.momentum = r.momentum(for: stats)
-            defer { stats.momentum = saved }
-            return try x.batchNorm(stats, gamma: gamma, beta: beta, training: true, overwritingInput: overwritingInput)
-        }
-        return try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training, overwritingInput: overwritingInput)
+        try withMomentum(ctx) { try x.batchNorm(stats, gamma: gamma, beta: beta, training: ctx.training, overwritingInput: overwritingInput) }
+    }
+
+    /// body with the statistics' momentum a recalibration sets while it runs in training mode.
+    private func withMomentum(_ ctx: ForwardContext, _ body: () throws -> Tensor) rethrows -> Tensor {
+        guard let r = ctx.recalibration, ctx.training else { return try body() }
+        let saved = stats.momentum
+        stats.momentum = r.momentum(for: stats)
+        defer { stats.momentum = saved }
+        return try body()
     }
 
     /// This BN after a convolution of x by w: in evaluation mode one fused pass (the
@@ -85,9 +88,16 @@ public final class BatchNorm: Layer {
 
     /// This BN after a ReLU, a depthwise convolution and a 1x1 convolution (DARTS's DilConv and
     /// SepConv halves), the two convolutions image by image (`Tensor.depthwisePointwise`); as
-    /// `afterConv`, fused with the normalisation in evaluation mode.
+    /// `afterConv`, fused with the normalisation in evaluation mode, and in training without
+    /// affine parameters (`Tensor.depthwisePointwiseBatchNorm`: gradients image by image).
     public func afterDepthwisePointwise(_ x: Tensor, _ depthwise: Tensor, _ pointwise: Tensor, stride: Int, padding: Int, dilation: Int,
                                         _ ctx: ForwardContext) throws -> Tensor {
+        if ctx.training && gamma == nil {
+            return try withMomentum(ctx) {
+                try x.depthwisePointwiseBatchNorm(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation,
+                                                  reluInput: true, stats: stats)
+            }
+        }
         if ctx.training {
             return try self(x.depthwisePointwise(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation, reluInput: true),
                             ctx, overwritingInput: true)

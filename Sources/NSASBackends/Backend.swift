@@ -41,25 +41,16 @@ public protocol Backend: AnyObject, Sendable {
     func depthwisePointwiseForward(_ gd: ConvGeometry, _ gp: ConvGeometry, y: UnsafeMutablePointer<Float>, mid: UnsafeMutablePointer<Float>?,
                                    x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
                                    scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?)
-    /// Its gradients, the ones not nil: dx (overwritten unless `accumulate`), dwd and dwp added
-    /// to; dy is y's gradient, mid the depthwise output `depthwisePointwiseForward` kept, and dmid
-    /// (gp.n * gp.cIn * gp.h * gp.w floats) scratch for mid's gradient, which a backend working
-    /// image by image may leave unused.
-    func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                                    dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                    mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>)
+    /// Its gradients (`DepthwisePointwiseGradients`).
+    func depthwisePointwiseBackward(_ a: DepthwisePointwiseGradients)
     /// The gradients of depthwisePointwiseForward followed by training-mode batch norm without
-    /// affine parameters, normalised in place: dy is the normalised output's gradient, xhat that
-    /// output and invStd the batch's 1 / sqrt(variance + eps) per channel; the convolution output's
-    /// gradient invStd * (dy - mean(dy) - xhat * mean(dy * xhat)) (per channel, over the batch)
-    /// goes into the scratch dconv (gp's output size) or stays in cache image by image; then as
-    /// depthwisePointwiseBackward.
-    func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                                             dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?,
-                                             dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-                                             dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>,
-                                             x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>)
+    /// affine parameters, normalised in place: `a.dy` is the normalised output's gradient, xhat
+    /// that output and invStd the batch's 1 / sqrt(variance + eps) per channel; the convolution
+    /// output's gradient invStd * (dy - mean(dy) - xhat * mean(dy * xhat)) (per channel, over the
+    /// batch) goes into the scratch dconv (gp's output size) or stays in cache image by image;
+    /// then as depthwisePointwiseBackward.
+    func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                             dconv: UnsafeMutablePointer<Float>)
     /// FactorizedReduce's convolutions: y (N, c1 + c2, OH, OW) = the stride-2 1x1 convolution `g`
     /// of x by w1 (c1 outputs), then that of x shifted by one pixel (from row and column 1) by w2
     /// (c2 outputs, the same inputs), along channels; ReLU on x with `g.reluInput`. H and W even.
@@ -277,55 +268,36 @@ extension Backend {
     }
 
     /// The definition (`depthwisePointwiseBackwardApart`).
-    public func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                                           dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                           mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                           wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        depthwisePointwiseBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, mid: mid, dmid: dmid,
-                                        x: x, wd: wd, wp: wp)
-    }
+    public func depthwisePointwiseBackward(_ a: DepthwisePointwiseGradients) { depthwisePointwiseBackwardApart(a) }
 
     /// depthwisePointwiseBackward as its definition: the 1x1 convolution's gradients over the
     /// batch (mid's into dmid), then the depthwise convolution's.
-    public func depthwisePointwiseBackwardApart(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                                                dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?,
-                                                dy: UnsafePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>,
-                                                x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        conv2dBackward(gp, dx: dmid, accumulate: false, dw: dwp, dy: dy, w: wp, x: mid)
-        conv2dBackward(gd, dx: dx, accumulate: accumulate, dw: dwd, dy: UnsafePointer(dmid), w: wd, x: x)
+    public func depthwisePointwiseBackwardApart(_ a: DepthwisePointwiseGradients) {
+        conv2dBackward(a.gp, dx: a.dmid, accumulate: false, dw: a.dwp, dy: a.dy, w: a.wp, x: a.mid)
+        conv2dBackward(a.gd, dx: a.dx, accumulate: a.accumulate, dw: a.dwd, dy: UnsafePointer(a.dmid), w: a.wd, x: a.x)
     }
 
     /// The definition (`depthwisePointwiseBatchNormBackwardApart`).
-    public func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
-                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
-                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
-                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        depthwisePointwiseBatchNormBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, xhat: xhat,
-                                                 invStd: invStd, dconv: dconv, mid: mid, dmid: dmid, x: x, wd: wd, wp: wp)
+    public func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                                    dconv: UnsafeMutablePointer<Float>) {
+        depthwisePointwiseBatchNormBackwardApart(a, xhat: xhat, invStd: invStd, dconv: dconv)
     }
 
     /// depthwisePointwiseBatchNormBackward as its definition: batch norm's input gradient over the
     /// batch into dconv (batchNormBackward with x-hat as the input: mean 0, invStd 1, and invStd
-    /// as the gain), then depthwisePointwiseBackward.
-    public func depthwisePointwiseBatchNormBackwardApart(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
-                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
-                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
-                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        let c = gp.cOut
+    /// as the gain), then depthwisePointwiseBackward from there.
+    public func depthwisePointwiseBatchNormBackwardApart(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>,
+                                                         invStd: UnsafePointer<Float>, dconv: UnsafeMutablePointer<Float>) {
+        let c = a.gp.cOut
         let zero = UnsafeMutablePointer<Float>.allocate(capacity: c), one = UnsafeMutablePointer<Float>.allocate(capacity: c)
         defer { zero.deallocate(); one.deallocate() }
         zero.initialize(repeating: 0, count: c)
         one.initialize(repeating: 1, count: c)
-        batchNormBackward(n: gp.n, c: c, s: gp.outH * gp.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero,
+        batchNormBackward(n: a.gp.n, c: c, s: a.gp.outH * a.gp.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: a.dy, x: xhat, mean: zero,
                           invStd: one, gamma: invStd, accumulate: false)
-        depthwisePointwiseBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: UnsafePointer(dconv), mid: mid,
-                                   dmid: dmid, x: x, wd: wd, wp: wp)
+        var convGradients = a
+        convGradients.dy = UnsafePointer(dconv)
+        depthwisePointwiseBackward(convGradients)
     }
 
     /// The definition: the input gradient, then the weight gradient.
@@ -352,6 +324,24 @@ extension Backend {
         defer { zero.deallocate() }
         zero.initialize(repeating: 0, count: g.cOut)
         channelAffine(n: g.n, c: g.cOut, s: g.outH * g.outW, y: y, x: UnsafePointer(y), scale: scale, shift: shift, mean: zero)
+    }
+}
+
+/// What the gradients of `depthwisePointwiseForward` take: the two geometries, dy (y's
+/// gradient), mid (the depthwise output the forward pass kept), x and the weights; dx
+/// (overwritten unless `accumulate`), dwd and dwp (added to) where not nil; dmid, scratch for
+/// mid's gradient (gp's input size), which a backend working image by image may leave unused.
+public struct DepthwisePointwiseGradients {
+    public var gd: ConvGeometry, gp: ConvGeometry
+    public var dx: UnsafeMutablePointer<Float>?, accumulate: Bool
+    public var dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?
+    public var dy: UnsafePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>
+    public var x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>
+    public init(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
+                dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>,
+                x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
+        (self.gd, self.gp, self.dx, self.accumulate, self.dwd, self.dwp) = (gd, gp, dx, accumulate, dwd, dwp)
+        (self.dy, self.mid, self.dmid, self.x, self.wd, self.wp) = (dy, mid, dmid, x, wd, wp)
     }
 }
 

@@ -16,11 +16,7 @@ extension Tensor {
         let out = Tensor.result([gp.n, gp.cOut, gp.outH, gp.outW], [self, depthwise, pointwise]) { out in
             guard let mid else { return }
             let dmid = Storage(count: mid.count, zeroed: false)   // untouched where the backend works image by image
-            let dx = self.requiresGrad ? self.gradForWrite() : nil
-            b.depthwisePointwiseBackward(gd, gp, dx: dx?.0, accumulate: dx?.1 ?? true,
-                                         dwd: depthwise.requiresGrad ? depthwise.gradPtr : nil,
-                                         dwp: pointwise.requiresGrad ? pointwise.gradPtr : nil, dy: out.gradPtr, mid: mid.ptr,
-                                         dmid: dmid.ptr, x: self.ptr, wd: depthwise.ptr, wp: pointwise.ptr)
+            b.depthwisePointwiseBackward(self.gradients(gd, gp, depthwise, pointwise, dy: out.gradPtr, mid: mid, dmid: dmid))
         }
         b.depthwisePointwiseForward(gd, gp, y: out.ptr, mid: mid?.ptr, x: ptr, wd: depthwise.ptr, wp: pointwise.ptr, scale: nil, shift: nil)
         Engine.multiplyAdds?.total += gd.multiplyAdds + gp.multiplyAdds
@@ -71,12 +67,8 @@ extension Tensor {
             guard let mid else { return }
             // scratch the backend leaves untouched where it works image by image
             let dconv = Storage(count: out.count, zeroed: false), dmid = Storage(count: mid.count, zeroed: false)
-            let dx = self.requiresGrad ? self.gradForWrite() : nil
-            b.depthwisePointwiseBatchNormBackward(gd, gp, dx: dx?.0, accumulate: dx?.1 ?? true,
-                                                  dwd: depthwise.requiresGrad ? depthwise.gradPtr : nil,
-                                                  dwp: pointwise.requiresGrad ? pointwise.gradPtr : nil, dy: out.gradPtr,
-                                                  xhat: out.ptr, invStd: invStd.ptr, dconv: dconv.ptr, mid: mid.ptr, dmid: dmid.ptr,
-                                                  x: self.ptr, wd: depthwise.ptr, wp: pointwise.ptr)
+            b.depthwisePointwiseBatchNormBackward(self.gradients(gd, gp, depthwise, pointwise, dy: out.gradPtr, mid: mid, dmid: dmid),
+                                                  xhat: out.ptr, invStd: invStd.ptr, dconv: dconv.ptr)
         }
         b.depthwisePointwiseForward(gd, gp, y: out.ptr, mid: mid?.ptr, x: ptr, wd: depthwise.ptr, wp: pointwise.ptr, scale: nil, shift: nil)
         b.batchNormTrainingForward(n: gp.n, c: c, s: s, y: out.ptr, x: out.ptr, mean: mean.ptr, variance: variance.ptr, eps: stats.eps,
@@ -85,6 +77,16 @@ extension Tensor {
         for i in 0..<c { invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot() }
         Engine.multiplyAdds?.total += gd.multiplyAdds + gp.multiplyAdds
         return out
+    }
+
+    /// What the backend's depthwisePointwise gradients take, for self (the input) and the two
+    /// weights: the gradients each wants, dx added to when self already has one.
+    private func gradients(_ gd: ConvGeometry, _ gp: ConvGeometry, _ depthwise: Tensor, _ pointwise: Tensor, dy: UnsafePointer<Float>,
+                           mid: Storage, dmid: Storage) -> DepthwisePointwiseGradients {
+        let dx = requiresGrad ? gradForWrite() : nil
+        return DepthwisePointwiseGradients(gd, gp, dx: dx?.0, accumulate: dx?.1 ?? true, dwd: depthwise.requiresGrad ? depthwise.gradPtr : nil,
+                                           dwp: pointwise.requiresGrad ? pointwise.gradPtr : nil, dy: dy, mid: mid.ptr, dmid: dmid.ptr,
+                                           x: ptr, wd: depthwise.ptr, wp: pointwise.ptr)
     }
 
     /// The two convolutions' geometries, checked.

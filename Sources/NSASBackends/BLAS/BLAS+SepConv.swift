@@ -37,48 +37,31 @@ extension BLASBackend {
 
     /// depthwisePointwiseForward's gradients image by image where it ran so and all three are
     /// wanted (`imageByImageBackward`); other shapes run the two backward passes one after the other.
-    public func depthwisePointwiseBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
-                                           dwd: UnsafeMutablePointer<Float>?, dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                           mid: UnsafePointer<Float>, dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                           wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        guard let dx, let dwd, let dwp, imageByImage(gd, gp) else {
-            return depthwisePointwiseBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy, mid: mid,
-                                                   dmid: dmid, x: x, wd: wd, wp: wp)
-        }
-        imageByImageBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, mid: mid, x: x, wd: wd, wp: wp) { first, _, _ in
-            dy + first * gp.cOut * gp.outH * gp.outW
-        }
+    public func depthwisePointwiseBackward(_ a: DepthwisePointwiseGradients) {
+        guard imageByImage(a) else { return depthwisePointwiseBackwardApart(a) }
+        imageByImageBackward(a) { first, _, _ in a.dy + first * a.gp.cOut * a.gp.outH * a.gp.outW }
     }
 
     /// The same after batch norm in place: the batch norm's per-channel sums over the batch first
     /// (the one pass its input gradient needs before any of it is known), then image by image, the
     /// 1x1 output's gradient of a few images at a time written into cache and read from there,
     /// instead of written for the batch and read back. dconv and dmid stay unused.
-    public func depthwisePointwiseBatchNormBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>?,
-                                                    accumulate: Bool, dwd: UnsafeMutablePointer<Float>?,
-                                                    dwp: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
-                                                    xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-                                                    dconv: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
-                                                    dmid: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                                    wd: UnsafePointer<Float>, wp: UnsafePointer<Float>) {
-        guard let dx, let dwd, let dwp, imageByImage(gd, gp) else {
-            return depthwisePointwiseBatchNormBackwardApart(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, dy: dy,
-                                                            xhat: xhat, invStd: invStd, dconv: dconv, mid: mid, dmid: dmid, x: x,
-                                                            wd: wd, wp: wp)
-        }
-        let c = gp.cOut, s = gp.outH * gp.outW
+    public func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                                    dconv: UnsafeMutablePointer<Float>) {
+        guard imageByImage(a) else { return depthwisePointwiseBatchNormBackwardApart(a, xhat: xhat, invStd: invStd, dconv: dconv) }
+        let c = a.gp.cOut, s = a.gp.outH * a.gp.outW, n = a.gp.n, dy = a.dy
         // per channel: the input gradient is k * (dy - meanDy - xhat * slope)
         let coef = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)
         defer { coef.deallocate() }
-        Parallel.forRanges(c, costPerItem: 2 * gp.n * s) { channels in
+        Parallel.forRanges(c, costPerItem: 2 * n * s) { channels in
             for ch in channels {
                 var sumDy = 0.0, sumDyXhat = 0.0
-                for i in 0..<gp.n { nsas_sum_dy_dyxc(dy + (i * c + ch) * s, xhat + (i * c + ch) * s, 0, s, &sumDy, &sumDyXhat) }
-                let count = Double(gp.n * s)
+                for i in 0..<n { nsas_sum_dy_dyxc(dy + (i * c + ch) * s, xhat + (i * c + ch) * s, 0, s, &sumDy, &sumDyXhat) }
+                let count = Double(n * s)
                 (coef[ch], coef[c + ch], coef[2 * c + ch]) = (invStd[ch], Float(sumDy / count), Float(sumDyXhat / count))
             }
         }
-        imageByImageBackward(gd, gp, dx: dx, accumulate: accumulate, dwd: dwd, dwp: dwp, mid: mid, x: x, wd: wd, wp: wp) { first, count, buffer in
+        imageByImageBackward(a) { first, count, buffer in
             for i in 0..<count * c {
                 let ch = i % c, o = (first * c + i) * s
                 nsas_bn_dx(buffer + i * s, dy + o, xhat + o, coef[ch], coef[c + ch], 0, coef[2 * c + ch], s, 0)
@@ -87,9 +70,12 @@ extension BLASBackend {
         }
     }
 
-    /// Shapes `imageByImageBackward` takes: a direct depthwise convolution, then a thin 1x1 one.
-    private func imageByImage(_ gd: ConvGeometry, _ gp: ConvGeometry) -> Bool {
-        isDirectDepthwise(gd) && isPointwise(gp) && gp.groups == 1 && !gp.reluInput && Self.thin(gp.cIn, gp.h * gp.w) && gp.cOut % 4 == 0
+    /// What `imageByImageBackward` takes: every gradient wanted, a direct depthwise convolution,
+    /// then a thin 1x1 one.
+    private func imageByImage(_ a: DepthwisePointwiseGradients) -> Bool {
+        let (gd, gp) = (a.gd, a.gp)
+        return a.dx != nil && a.dwd != nil && a.dwp != nil && isDirectDepthwise(gd) && isPointwise(gp) && gp.groups == 1
+            && !gp.reluInput && Self.thin(gp.cIn, gp.h * gp.w) && gp.cOut % 4 == 0
     }
 
     /// For a few images at a time (their part of mid's gradient at most about 128 KB, so it stays
@@ -100,10 +86,10 @@ extension BLASBackend {
     /// the 1x1 output's gradient of images first..<first + count (`buffer` holds count images of
     /// it, for a caller computing it). Each chunk of images adds its weight gradients into its own
     /// buffers, summed in chunk order (thread timing cannot change the result).
-    private func imageByImageBackward(_ gd: ConvGeometry, _ gp: ConvGeometry, dx: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                      dwd: UnsafeMutablePointer<Float>, dwp: UnsafeMutablePointer<Float>, mid: UnsafePointer<Float>,
-                                      x: UnsafePointer<Float>, wd: UnsafePointer<Float>, wp: UnsafePointer<Float>,
+    private func imageByImageBackward(_ a: DepthwisePointwiseGradients,
                                       dyOf: (Int, Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
+        let (gd, gp, mid, x, wd, wp, accumulate) = (a.gd, a.gp, a.mid, a.x, a.wd, a.wp, a.accumulate)
+        guard let dx = a.dx, let dwd = a.dwd, let dwp = a.dwp else { return }
         let c = gd.cIn, ohw = gp.h * gp.w, hw = gd.h * gd.w, kk = gd.kH * gd.kW
         let perImage = c * ohw, part = max(1, (32 * 1024) / max(perImage, gp.cOut * ohw))
         let wide = nsas_conv1x1_wide()

@@ -178,23 +178,32 @@ void nsas_dw_forward_planes(float *y, const float *x, const float *w, float *scr
     }
 }
 
-void nsas_dw_backward_data_planes_add(float *dx, const float *dy, const float *w, float *scratch, long first, int count,
-                                      int channels, int h, int wd, int oh, int ow, int k, int stride, int pad, int dil,
-                                      const float *relu_input) {
+void nsas_dw_backward_data_planes(float *dx, const float *dy, const float *w, float *scratch, long first, int count,
+                                  int channels, int h, int wd, int oh, int ow, int k, int stride, int pad, int dil,
+                                  const float *relu_input, int accumulate) {
     long xs = (long)h * wd, ys = (long)oh * ow, kk = (long)k * k;
-    int p = 0;
-    if (wd == VL && dw_direct(h, wd, oh, ow, k, stride, pad, dil))
+    int p = 0, direct = dw_direct(h, wd, oh, ow, k, stride, pad, dil);
+    /* stride 1, 'same' padding: the correlation of dy with the kernel turned by 180 degrees, each
+       output row stored once (written, or added to dx) */
+    if (wd == VL && direct)
         for (; p + 1 < count; p += 2) {
             long a = first + p;
             float fa[25], fb[25];
             const float *wa = w + a % channels * kk, *wb = w + (a + 1) % channels * kk;
             for (int t = 0; t < kk; t++) { fa[t] = wa[kk - 1 - t]; fb[t] = wb[kk - 1 - t]; }
-            dw_direct_rows_pair(dx + a * xs, dy + a * ys, fa, fb, relu_input ? relu_input + a * xs : 0, h, k, dil, 0, 1);
+            dw_direct_rows_pair(dx + a * xs, dy + a * ys, fa, fb, relu_input ? relu_input + a * xs : 0, h, k, dil, 0, accumulate);
         }
     for (; p < count; p++) {
         long a = first + p;
-        nsas_dw_backward_data_add(dx + a * xs, dy + a * ys, w + a % channels * kk, scratch, h, wd, oh, ow, k, stride, pad, dil,
-                                  relu_input ? relu_input + a * xs : 0);
+        const float *mask = relu_input ? relu_input + a * xs : 0, *wa = w + a % channels * kk;
+        if (direct) {
+            float fa[25];
+            for (int t = 0; t < kk; t++) fa[t] = wa[kk - 1 - t];
+            dw_direct_rows(dx + a * xs, dy + a * ys, fa, mask, h, wd, k, dil, 0, accumulate);
+            continue;
+        }
+        if (!accumulate) memset(dx + a * xs, 0, sizeof(float) * (size_t)xs);   /* the other kernels add */
+        nsas_dw_backward_data_add(dx + a * xs, dy + a * ys, wa, scratch, h, wd, oh, ow, k, stride, pad, dil, mask);
     }
 }
 

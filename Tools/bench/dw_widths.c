@@ -6,6 +6,7 @@
  *
  *   K=Sources/NSASKernels; for f in depthwise depthwise_direct; do
  *     clang -O3 -fno-math-errno -I$K/include -c $K/$f.c -o /tmp/$f.o; done
+ *   (nsas_dw_backward_data_planes takes `accumulate` from 2026-12-01 on: older checkouts name it _add, without it)
  *   clang -O3 -I$K/include Tools/bench/dw_widths.c /tmp/depthwise.o /tmp/depthwise_direct.o -o /tmp/dw_widths
  *   for a in "28 3 1" "28 5 2" "14 3 1" "7 5 2" "8 3 1" "32 3 1" "28 3 1 2"; do /tmp/dw_widths $a; done
  *   # size, kernel, dilation [, stride]
@@ -38,7 +39,7 @@ int main(int argc, char **argv) {
         t[2] = now();
         for (int r = 0; r < 5; r++) nsas_dw_forward_planes(y, x, w, scratch, 0, planes, channels, h, h, oh, oh, k, st, pad, dil, 1);
         t[3] = now();
-        for (int r = 0; r < 5; r++) nsas_dw_backward_data_planes_add(x, dy, w, scratch, 0, planes, channels, h, h, oh, oh, k, st, pad, dil, y);
+        for (int r = 0; r < 5; r++) nsas_dw_backward_data_planes(x, dy, w, scratch, 0, planes, channels, h, h, oh, oh, k, st, pad, dil, y, 1);
         t[4] = now();
         for (int i = 0; i < 4; i++) if (t[i + 1] - t[i] < best[i]) best[i] = t[i + 1] - t[i];
     }

@@ -249,18 +249,13 @@ extension BLASBackend {
 
     private func depthwiseBackwardData(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>,
                                        dy: UnsafePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>, accumulate: Bool) {
-        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW, hw = g.h * g.w
+        let oh = g.outH, ow = g.outW, kk = g.kH * g.kW
         Parallel.forRanges(g.n * g.cIn, costPerItem: oh * ow * kk) { planes in
             let scratch = depthwiseScratch(g)
             defer { scratch.deallocate() }
-            // 16 planes at a time (an even count: the kernel takes 16-wide planes in pairs)
-            for first in stride(from: planes.lowerBound, to: planes.upperBound, by: 16) {
-                let count = min(16, planes.upperBound - first)
-                if !accumulate { (dx + first * hw).update(repeating: 0, count: count * hw) }
-                nsas_dw_backward_data_planes_add(dx, dy, w, scratch, first, Int32(count), Int32(g.cIn),
-                                                 Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH),
-                                                 Int32(g.padH), Int32(g.dilationH), g.reluInput ? x : nil)
-            }
+            nsas_dw_backward_data_planes(dx, dy, w, scratch, planes.lowerBound, Int32(planes.count), Int32(g.cIn),
+                                         Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.kH), Int32(g.strideH),
+                                         Int32(g.padH), Int32(g.dilationH), g.reluInput ? x : nil, accumulate ? 1 : 0)
         }
     }
 

@@ -112,10 +112,9 @@ extension BLASBackend {
                                            Int32(gp.cOut), Int32(gp.cIn), ohw, Int32(count), 0, 0, wide,
                                            first == images.lowerBound ? 1 : 0, first + count == images.upperBound ? 1 : 0)
                 let dxPart = dx + first * c * hw, xPart = x + first * c * hw
-                if !accumulate { dxPart.update(repeating: 0, count: count * c * hw) }
-                nsas_dw_backward_data_planes_add(dxPart, g, wd, scratch, 0, Int32(count * c), Int32(c), Int32(gd.h), Int32(gd.w),
-                                                 Int32(gd.outH), Int32(gd.outW), Int32(gd.kH), Int32(gd.strideH), Int32(gd.padH),
-                                                 Int32(gd.dilationH), gd.reluInput ? xPart : nil)
+                nsas_dw_backward_data_planes(dxPart, g, wd, scratch, 0, Int32(count * c), Int32(c), Int32(gd.h), Int32(gd.w),
+                                             Int32(gd.outH), Int32(gd.outW), Int32(gd.kH), Int32(gd.strideH), Int32(gd.padH),
+                                             Int32(gd.dilationH), gd.reluInput ? xPart : nil, accumulate ? 1 : 0)
                 for ch in 0..<c {
                     nsas_dw_backward_weight_planes_add(accD + ch * kk, xPart + ch * hw, g + ch * ohw, scratch, Int32(count),
                                                        c * hw, perImage, Int32(gd.h), Int32(gd.w), Int32(gd.outH), Int32(gd.outW),

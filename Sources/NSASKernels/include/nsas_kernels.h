@@ -29,12 +29,13 @@ void nsas_dw_forward(float *y, const float *x, const float *w, float *scratch, i
 void nsas_dw_backward_data_add(float *dx, const float *dy, const float *w, float *scratch, int h, int wd, int oh, int ow,
                                int k, int stride, int pad, int dil, const float *relu_input);
 /* The forward pass and input gradient of planes first .. first+count-1 of an (N, C, h, w) tensor
-   (y, x, dx, dy, relu_input point at the tensors; plane p's kernel at w + (p % channels)*k*k). */
+   (y, x, dx, dy, relu_input point at the tensors; plane p's kernel at w + (p % channels)*k*k); the
+   input gradient written, or added to dx when accumulating. */
 void nsas_dw_forward_planes(float *y, const float *x, const float *w, float *scratch, long first, int count, int channels,
                             int h, int wd, int oh, int ow, int k, int stride, int pad, int dil, int relu);
-void nsas_dw_backward_data_planes_add(float *dx, const float *dy, const float *w, float *scratch, long first, int count,
-                                      int channels, int h, int wd, int oh, int ow, int k, int stride, int pad, int dil,
-                                      const float *relu_input);
+void nsas_dw_backward_data_planes(float *dx, const float *dy, const float *w, float *scratch, long first, int count,
+                                  int channels, int h, int wd, int oh, int ow, int k, int stride, int pad, int dil,
+                                  const float *relu_input, int accumulate);
 void nsas_dw_backward_weight_add(float *dw, const float *x, const float *dy, float *scratch, int h, int wd, int oh, int ow,
                                  int k, int stride, int pad, int dil, int relu);
 /* The same over `planes` planes (one channel of several images: x planes x_step floats apart,

@@ -288,3 +288,36 @@ CLONES void nsas_scatter_strided_add(float *restrict dst, const float *restrict 
             }
         }
 }
+
+/* FactorizedReduce's input gradient written instead of added: for stride 2 on both axes and h, w
+   even, the rows at, at + 2, ... of dst (planes, h, w) written whole: src's values (zero where
+   mask <= 0) at the columns at, at + 2, ..., zeros between. The two halves (at 0 and 1) together
+   write every element of dst once, so dst needs no clearing and is not read. */
+CLONES void nsas_scatter_stride2_write(float *restrict dst, const float *restrict src, int planes, int h, int w, int at,
+                                       const float *restrict mask) {
+    v16 zero = vsplat(0);
+    int oh = h / 2, ow = w / 2;
+    for (long p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++) {
+            long r = (p * h + at + 2L * oy) * w;
+            float *restrict row = dst + r;
+            const float *restrict m = mask ? mask + r : 0;
+            const float *restrict g = src + (p * oh + oy) * (long)ow;
+            int ox = 0;
+            for (; 2 * (ox + VL) <= w; ox += VL) {
+                v16 v = vld(g + ox);
+                v16 lo = at ? ZIPLO(zero, v) : ZIPLO(v, zero), hi = at ? ZIPHI(zero, v) : ZIPHI(v, zero);
+                if (m) {
+                    lo = VMASK(lo, vld(m + 2 * ox) > zero);
+                    hi = VMASK(hi, vld(m + 2 * ox + VL) > zero);
+                }
+                vst(row + 2 * ox, lo);
+                vst(row + 2 * ox + VL, hi);
+            }
+            for (; ox < ow; ox++) {
+                long i = 2L * ox + at;
+                row[i] = !m || m[i] > 0 ? g[ox] : 0;
+                row[2L * ox + 1 - at] = 0;
+            }
+        }
+}

@@ -36,14 +36,18 @@ extension BLASBackend {
             let col = UnsafeMutablePointer<Float>.allocate(capacity: g.cIn * ohw)
             defer { col.deallocate() }
             for img in images {
-                let xi = x + img * g.cIn * hw
-                if let dx, !accumulate { (dx + img * g.cIn * hw).update(repeating: 0, count: g.cIn * hw) }
+                let xi = x + img * g.cIn * hw, mask = g.reluInput ? xi : nil
                 for (w, c, at, first, wanted) in [(w1, c1, 0, 0, dw1 != nil), (w2, c2, 1, c1, dw2 != nil)] {
                     let dyh = dy + (img * (c1 + c2) + first) * ohw
                     if let dx {
                         Self.product(col, a: w, aRowStride: 1, aColStride: g.cIn, b: dyh, m: g.cIn, k: c, n: ohw, accumulate: false)
-                        nsas_scatter_strided_add(dx + img * g.cIn * hw, col, Int32(g.cIn), Int32(g.h), Int32(g.w), Int32(g.outH),
-                                                 Int32(g.outW), Int32(g.strideH), Int32(g.strideW), Int32(at), g.reluInput ? xi : nil)
+                        // not accumulating, the two halves write every element of the image's dx between them
+                        if accumulate {
+                            nsas_scatter_strided_add(dx + img * g.cIn * hw, col, Int32(g.cIn), Int32(g.h), Int32(g.w), Int32(g.outH),
+                                                     Int32(g.outW), Int32(g.strideH), Int32(g.strideW), Int32(at), mask)
+                        } else {
+                            nsas_scatter_stride2_write(dx + img * g.cIn * hw, col, Int32(g.cIn), Int32(g.h), Int32(g.w), Int32(at), mask)
+                        }
                     }
                     if wanted {
                         gather(g, col: col, x: xi, at: at)

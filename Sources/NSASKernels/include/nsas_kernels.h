@@ -94,6 +94,9 @@ void nsas_conv1x1_backward_part(float *dx, float *dw, float *scratch, const floa
 void nsas_gather_strided(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int at, int relu);
 void nsas_scatter_strided_add(float *dst, const float *src, int planes, int h, int w, int oh, int ow, int sy, int sx, int at,
                               const float *mask);
+/* For stride 2 (h, w even): rows at, at+2, ... of dst written whole, src's values (where mask > 0)
+   at columns at, at+2, ... and zeros between; at 0 and 1 together write all of dst. */
+void nsas_scatter_stride2_write(float *dst, const float *src, int planes, int h, int w, int at, const float *mask);
 /* The register blocks of the 1x1-convolution kernels: 0 (default) by the CPU (with AVX-512 4
    rows by 2 vectors of products and 4x4 weight-gradient blocks, else 4 by 1 and 2x2); tests set
    16 (the AVX-512 blocks) or 4 (the AVX2 ones) to run both code paths on one machine. */

@@ -51,6 +51,12 @@ public protocol Backend: AnyObject, Sendable {
     /// then as depthwisePointwiseBackward.
     func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
                                              dconv: UnsafeMutablePointer<Float>)
+    /// The same for a convolution (`conv2dForward`) followed by that batch norm: dx (overwritten
+    /// unless `accumulate`) and dw (added to) where not nil; the convolution output's gradient
+    /// into the scratch dconv or, image by image, kept in cache.
+    func convBatchNormBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
+                               dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                               dconv: UnsafeMutablePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>)
     /// FactorizedReduce's convolutions: y (N, c1 + c2, OH, OW) = the stride-2 1x1 convolution `g`
     /// of x by w1 (c1 outputs), then that of x shifted by one pixel (from row and column 1) by w2
     /// (c2 outputs, the same inputs), along channels; ReLU on x with `g.reluInput`. H and W even.
@@ -288,16 +294,41 @@ extension Backend {
     /// as the gain), then depthwisePointwiseBackward from there.
     public func depthwisePointwiseBatchNormBackwardApart(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>,
                                                          invStd: UnsafePointer<Float>, dconv: UnsafeMutablePointer<Float>) {
-        let c = a.gp.cOut
+        batchNormInPlaceBackward(a.gp, dconv: dconv, dy: a.dy, xhat: xhat, invStd: invStd)
+        var convGradients = a
+        convGradients.dy = UnsafePointer(dconv)
+        depthwisePointwiseBackward(convGradients)
+    }
+
+    /// The definition (`convBatchNormBackwardApart`).
+    public func convBatchNormBackward(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>?,
+                                      dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                                      dconv: UnsafeMutablePointer<Float>, w: UnsafePointer<Float>, x: UnsafePointer<Float>) {
+        convBatchNormBackwardApart(g, dx: dx, accumulate: accumulate, dw: dw, dy: dy, xhat: xhat, invStd: invStd, dconv: dconv, w: w, x: x)
+    }
+
+    /// convBatchNormBackward as its definition: batch norm's input gradient over the batch into
+    /// dconv, then conv2dBackward from there.
+    public func convBatchNormBackwardApart(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                           dw: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
+                                           invStd: UnsafePointer<Float>, dconv: UnsafeMutablePointer<Float>, w: UnsafePointer<Float>,
+                                           x: UnsafePointer<Float>) {
+        batchNormInPlaceBackward(g, dconv: dconv, dy: dy, xhat: xhat, invStd: invStd)
+        conv2dBackward(g, dx: dx, accumulate: accumulate, dw: dw, dy: UnsafePointer(dconv), w: w, x: x)
+    }
+
+    /// The input gradient (into dconv, g's output size) of training-mode batch norm without affine
+    /// parameters normalised in place: batchNormBackward with x-hat as the input (mean 0, invStd 1)
+    /// and invStd as the gain.
+    func batchNormInPlaceBackward(_ g: ConvGeometry, dconv: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
+                                  invStd: UnsafePointer<Float>) {
+        let c = g.cOut
         let zero = UnsafeMutablePointer<Float>.allocate(capacity: c), one = UnsafeMutablePointer<Float>.allocate(capacity: c)
         defer { zero.deallocate(); one.deallocate() }
         zero.initialize(repeating: 0, count: c)
         one.initialize(repeating: 1, count: c)
-        batchNormBackward(n: a.gp.n, c: c, s: a.gp.outH * a.gp.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: a.dy, x: xhat, mean: zero,
+        batchNormBackward(n: g.n, c: c, s: g.outH * g.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero,
                           invStd: one, gamma: invStd, accumulate: false)
-        var convGradients = a
-        convGradients.dy = UnsafePointer(dconv)
-        depthwisePointwiseBackward(convGradients)
     }
 
     /// The definition: the input gradient, then the weight gradient.

@@ -18,6 +18,28 @@ extension Tensor {
         return out
     }
 
+    /// conv2d followed by training-mode batch norm without affine parameters (the preprocessing
+    /// of DARTS cells while searching): equals `conv2d(...).batchNorm(stats, training: true,
+    /// overwritingInput: true)`, the running statistics moved alike. The backward pass computes the
+    /// normalisation's input gradient and the convolution's gradients image by image where the
+    /// backend can (`Backend.convBatchNormBackward`).
+    public func conv2dBatchNorm(_ weight: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+                                reluInput: Bool = false, stats: BatchNormStats) throws -> Tensor {
+        let g = try convGeometry(weight, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput)
+        try InPlaceNorm.check(stats, channels: g.cOut, images: g.n, values: g.outH * g.outW, op: "conv2dBatchNorm")
+        let b = Engine.backend, norm = InPlaceNorm(channels: g.cOut)
+        let out = Tensor.result([g.n, g.cOut, g.outH, g.outW], [self, weight]) { out in
+            let dconv = Storage(count: out.count, zeroed: false)   // untouched where the backend works image by image
+            let dx = self.requiresGrad ? self.gradForWrite() : nil
+            b.convBatchNormBackward(g, dx: dx?.0, accumulate: dx?.1 ?? true, dw: weight.requiresGrad ? weight.gradPtr : nil, dy: out.gradPtr,
+                                    xhat: out.ptr, invStd: norm.invStd.ptr, dconv: dconv.ptr, w: weight.ptr, x: self.ptr)
+        }
+        b.conv2dForward(g, y: out.ptr, x: ptr, w: weight.ptr)
+        norm.normalise(out, stats)
+        Engine.multiplyAdds?.total += g.multiplyAdds
+        return out
+    }
+
     /// conv2d followed by evaluation-mode batch norm (running statistics, optional affine), in one
     /// pass where the backend can: for inference. When a gradient is wanted it runs the two ops.
     public func conv2dBatchNormEval(_ weight: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,

@@ -51,30 +51,21 @@ extension Tensor {
                                             dilation: Int = 1, reluInput: Bool = false, stats: BatchNormStats) throws -> Tensor {
         let (gd, gp) = try depthwisePointwiseGeometry(depthwise, pointwise, stride: stride, padding: padding, dilation: dilation,
                                                       reluInput: reluInput)
-        let c = gp.cOut, s = gp.outH * gp.outW
-        guard stats.runningMean.shape == [c] else {
-            throw TensorError.shape(op: "depthwisePointwiseBatchNorm",
-                                    message: "running statistics have shape \(stats.runningMean.shape), the output needs [\(c)]")
-        }
-        guard gp.n * s >= 2 else {
-            throw TensorError.shape(op: "depthwisePointwiseBatchNorm", message: "training needs more than one value per channel, got \(gp.n) images of \(s)")
-        }
+        let c = gp.cOut
+        try InPlaceNorm.check(stats, channels: c, images: gp.n, values: gp.outH * gp.outW, op: "depthwisePointwiseBatchNorm")
         let b = Engine.backend
         let wanted = Engine.gradEnabled && (requiresGrad || depthwise.requiresGrad || pointwise.requiresGrad)
         let mid = wanted ? Storage(count: gp.n * gp.cIn * gp.h * gp.w, zeroed: false) : nil
-        let mean = Storage(count: c), variance = Storage(count: c), invStd = Storage(count: c)
+        let norm = InPlaceNorm(channels: c)
         let out = Tensor.result([gp.n, c, gp.outH, gp.outW], [self, depthwise, pointwise]) { out in
             guard let mid else { return }
             // scratch the backend leaves untouched where it works image by image
             let dconv = Storage(count: out.count, zeroed: false), dmid = Storage(count: mid.count, zeroed: false)
             b.depthwisePointwiseBatchNormBackward(self.gradients(gd, gp, depthwise, pointwise, dy: out.gradPtr, mid: mid, dmid: dmid),
-                                                  xhat: out.ptr, invStd: invStd.ptr, dconv: dconv.ptr)
+                                                  xhat: out.ptr, invStd: norm.invStd.ptr, dconv: dconv.ptr)
         }
         b.depthwisePointwiseForward(gd, gp, y: out.ptr, mid: mid?.ptr, x: ptr, wd: depthwise.ptr, wp: pointwise.ptr, scale: nil, shift: nil)
-        b.batchNormTrainingForward(n: gp.n, c: c, s: s, y: out.ptr, x: out.ptr, mean: mean.ptr, variance: variance.ptr, eps: stats.eps,
-                                   gamma: nil, beta: nil)
-        stats.record(mean: mean.ptr, variance: variance.ptr, values: gp.n * s)
-        for i in 0..<c { invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot() }
+        norm.normalise(out, stats)
         Engine.multiplyAdds?.total += gd.multiplyAdds + gp.multiplyAdds
         return out
     }

@@ -26,6 +26,34 @@ extension BatchNormStats {
     }
 }
 
+/// Training-mode batch norm without affine parameters, normalising a convolution's output in
+/// place, for the ops that fuse it (`conv2dBatchNorm`, `depthwisePointwiseBatchNorm`): the same
+/// backend calls and running-statistics update as `batchNorm(stats, training: true,
+/// overwritingInput: true)`; `invStd` kept for the backward pass.
+struct InPlaceNorm {
+    let mean: Storage, variance: Storage, invStd: Storage
+    init(channels c: Int) { (mean, variance, invStd) = (Storage(count: c), Storage(count: c), Storage(count: c)) }
+
+    /// The checks batchNorm makes: statistics of the output's channels, more than one value per channel.
+    static func check(_ stats: BatchNormStats, channels c: Int, images n: Int, values s: Int, op: String) throws {
+        guard stats.runningMean.shape == [c] else {
+            throw TensorError.shape(op: op, message: "running statistics have shape \(stats.runningMean.shape), the output needs [\(c)]")
+        }
+        guard n * s >= 2 else {
+            throw TensorError.shape(op: op, message: "training needs more than one value per channel, got \(n) images of \(s)")
+        }
+    }
+
+    /// Normalises out (N, C, H, W) in place with its batch statistics and records them in stats.
+    func normalise(_ out: Tensor, _ stats: BatchNormStats) {
+        let n = out.shape[0], c = out.shape[1], s = out.shape[2] * out.shape[3]
+        Engine.backend.batchNormTrainingForward(n: n, c: c, s: s, y: out.ptr, x: out.ptr, mean: mean.ptr, variance: variance.ptr,
+                                                eps: stats.eps, gamma: nil, beta: nil)
+        stats.record(mean: mean.ptr, variance: variance.ptr, values: n * s)
+        for i in 0..<c { invStd.ptr[i] = 1 / (variance.ptr[i] + stats.eps).squareRoot() }
+    }
+}
+
 extension Tensor {
     /// Batch normalisation of (N,C,H,W) or (N,C). Training mode normalises with the batch's
     /// statistics and updates the running averages (unbiased variance, as PyTorch); evaluation mode

@@ -43,6 +43,31 @@ public func tapeGradients(_ inputs: [Tensor], seed: UInt64 = 99, _ forward: () t
     return inputs.map { $0.grad ?? [Float](repeating: 0, count: $0.count) }
 }
 
+/// A fused op with training-mode batch norm against its definition (the ops apart): `forward`
+/// runs once each way (`fused` true, then false) with two fresh BN statistics of `channels`
+/// channels; the outputs, the running statistics and the gradients of `inputs` (named by
+/// `names`) must agree.
+public func assertFusedTrainingMatches(_ inputs: [Tensor], names: [String], channels: Int, _ what: String,
+                                       sourceLocation: SourceLocation = #_sourceLocation,
+                                       _ forward: (_ fused: Bool, _ stats: [BatchNormStats]) throws -> Tensor) throws {
+    func run(_ fused: Bool) throws -> (grads: [[Float]], y: [Float], stats: [Float]) {
+        let stats = [BatchNormStats(channels: channels), BatchNormStats(channels: channels)]
+        var y: [Float] = []
+        let grads = try tapeGradients(inputs) {
+            let out = try forward(fused, stats)
+            y = out.array
+            return out
+        }
+        return (grads, y, stats.flatMap { $0.runningMean.array + $0.runningVar.array })
+    }
+    let (fused, apart) = (try run(true), try run(false))
+    assertClose(fused.y, apart.y, atol: 1e-5, "output \(what)", sourceLocation: sourceLocation)
+    assertClose(fused.stats, apart.stats, atol: 1e-6, "running statistics \(what)", sourceLocation: sourceLocation)
+    for (j, name) in names.enumerated() {
+        assertClose(fused.grads[j], apart.grads[j], atol: 1e-3, "\(name) \(what)", sourceLocation: sourceLocation)
+    }
+}
+
 /// The same gradients by central differences, the loss accumulated in Double.
 public func numericalGradients(_ inputs: [Tensor], seed: UInt64 = 99, eps: Float = 1e-2,
                                _ forward: () throws -> Tensor) throws -> [[Float]] {

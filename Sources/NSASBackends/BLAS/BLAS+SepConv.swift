@@ -49,23 +49,10 @@ extension BLASBackend {
     public func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
                                                     dconv: UnsafeMutablePointer<Float>) {
         guard imageByImage(a) else { return depthwisePointwiseBatchNormBackwardApart(a, xhat: xhat, invStd: invStd, dconv: dconv) }
-        let c = a.gp.cOut, s = a.gp.outH * a.gp.outW, n = a.gp.n, dy = a.dy
-        // per channel: the input gradient is k * (dy - meanDy - xhat * slope)
-        let coef = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)
+        let coef = inPlaceNormGradientCoefficients(a.gp, dy: a.dy, xhat: xhat, invStd: invStd)
         defer { coef.deallocate() }
-        Parallel.forRanges(c, costPerItem: 2 * n * s) { channels in
-            for ch in channels {
-                var sumDy = 0.0, sumDyXhat = 0.0
-                for i in 0..<n { nsas_sum_dy_dyxc(dy + (i * c + ch) * s, xhat + (i * c + ch) * s, 0, s, &sumDy, &sumDyXhat) }
-                let count = Double(n * s)
-                (coef[ch], coef[c + ch], coef[2 * c + ch]) = (invStd[ch], Float(sumDy / count), Float(sumDyXhat / count))
-            }
-        }
         imageByImageBackward(a) { first, count, buffer in
-            for i in 0..<count * c {
-                let ch = i % c, o = (first * c + i) * s
-                nsas_bn_dx(buffer + i * s, dy + o, xhat + o, coef[ch], coef[c + ch], 0, coef[2 * c + ch], s, 0)
-            }
+            inPlaceNormGradient(a.gp, into: buffer, images: first..<first + count, dy: a.dy, xhat: xhat, coef: coef)
             return UnsafePointer(buffer)
         }
     }

@@ -74,9 +74,16 @@ public final class BatchNorm: Layer {
     }
 
     /// This BN after a convolution of x by w: in evaluation mode one fused pass (the
-    /// normalisation applied as the convolution writes its output), in training the two ops.
+    /// normalisation applied as the convolution writes its output); in training without affine
+    /// parameters `Tensor.conv2dBatchNorm` (gradients image by image), else the two ops.
     public func afterConv(_ x: Tensor, _ w: Tensor, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1,
                           reluInput: Bool = false, _ ctx: ForwardContext) throws -> Tensor {
+        if ctx.training && gamma == nil {
+            return try withMomentum(ctx) {
+                try x.conv2dBatchNorm(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput,
+                                      stats: stats)
+            }
+        }
         if ctx.training {
             // the convolution's output is this normalisation's alone: normalised in place
             return try self(x.conv2d(w, stride: stride, padding: padding, dilation: dilation, groups: groups, reluInput: reluInput), ctx,

@@ -78,6 +78,12 @@ public protocol Backend: AnyObject, Sendable {
     func pool2dBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>,
                         dy: UnsafePointer<Float>, x: UnsafePointer<Float>)
 
+    /// The gradient of pool2dForward followed by training-mode batch norm without affine
+    /// parameters normalised in place (as depthwisePointwiseBatchNormBackward), added to dx; the
+    /// pool output's gradient into the scratch dpool or, a few planes at a time, kept in cache.
+    func poolBatchNormBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
+                               invStd: UnsafePointer<Float>, dpool: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
+
     /// Per-channel statistics of x (N,C,S): mean and biased variance, written to mean/variance (C).
     func channelMoments(n: Int, c: Int, s: Int, mean: UnsafeMutablePointer<Float>,
                         variance: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>)
@@ -294,7 +300,7 @@ extension Backend {
     /// as the gain), then depthwisePointwiseBackward from there.
     public func depthwisePointwiseBatchNormBackwardApart(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>,
                                                          invStd: UnsafePointer<Float>, dconv: UnsafeMutablePointer<Float>) {
-        batchNormInPlaceBackward(a.gp, dconv: dconv, dy: a.dy, xhat: xhat, invStd: invStd)
+        batchNormInPlaceBackward(n: a.gp.n, c: a.gp.cOut, s: a.gp.outH * a.gp.outW, dx: dconv, dy: a.dy, xhat: xhat, invStd: invStd)
         var convGradients = a
         convGradients.dy = UnsafePointer(dconv)
         depthwisePointwiseBackward(convGradients)
@@ -313,22 +319,37 @@ extension Backend {
                                            dw: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
                                            invStd: UnsafePointer<Float>, dconv: UnsafeMutablePointer<Float>, w: UnsafePointer<Float>,
                                            x: UnsafePointer<Float>) {
-        batchNormInPlaceBackward(g, dconv: dconv, dy: dy, xhat: xhat, invStd: invStd)
+        batchNormInPlaceBackward(n: g.n, c: g.cOut, s: g.outH * g.outW, dx: dconv, dy: dy, xhat: xhat, invStd: invStd)
         conv2dBackward(g, dx: dx, accumulate: accumulate, dw: dw, dy: UnsafePointer(dconv), w: w, x: x)
     }
 
-    /// The input gradient (into dconv, g's output size) of training-mode batch norm without affine
-    /// parameters normalised in place: batchNormBackward with x-hat as the input (mean 0, invStd 1)
-    /// and invStd as the gain.
-    func batchNormInPlaceBackward(_ g: ConvGeometry, dconv: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
-                                  invStd: UnsafePointer<Float>) {
-        let c = g.cOut
+    /// The input gradient (into dx, overwritten) of training-mode batch norm without affine
+    /// parameters normalised in place, over (n, c, s): batchNormBackward with x-hat as the input
+    /// (mean 0, invStd 1) and invStd as the gain.
+    func batchNormInPlaceBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                  xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>) {
         let zero = UnsafeMutablePointer<Float>.allocate(capacity: c), one = UnsafeMutablePointer<Float>.allocate(capacity: c)
         defer { zero.deallocate(); one.deallocate() }
         zero.initialize(repeating: 0, count: c)
         one.initialize(repeating: 1, count: c)
-        batchNormBackward(n: g.n, c: c, s: g.outH * g.outW, dx: dconv, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero,
-                          invStd: one, gamma: invStd, accumulate: false)
+        batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero, invStd: one, gamma: invStd,
+                          accumulate: false)
+    }
+
+    /// The definition (`poolBatchNormBackwardApart`).
+    public func poolBatchNormBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                      xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>, dpool: UnsafeMutablePointer<Float>,
+                                      x: UnsafePointer<Float>) {
+        poolBatchNormBackwardApart(g, dx: dx, dy: dy, xhat: xhat, invStd: invStd, dpool: dpool, x: x)
+    }
+
+    /// poolBatchNormBackward as its definition: batch norm's input gradient over the batch into
+    /// dpool, then pool2dBackward from there.
+    public func poolBatchNormBackwardApart(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                           xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>, dpool: UnsafeMutablePointer<Float>,
+                                           x: UnsafePointer<Float>) {
+        batchNormInPlaceBackward(n: g.n, c: g.c, s: g.outH * g.outW, dx: dpool, dy: dy, xhat: xhat, invStd: invStd)
+        pool2dBackward(g, dx: dx, dy: UnsafePointer(dpool), x: x)
     }
 
     /// The definition: the input gradient, then the weight gradient.

@@ -25,6 +25,30 @@ extension Tensor {
         try pool(.average, kernel: kernel, stride: stride, padding: padding)
     }
 
+    /// max or average pooling (as maxPool2d / avgPool2d) followed by training-mode batch norm
+    /// without affine parameters (DARTS's search-time pool ops): equals `maxPool2d(...)` or
+    /// `avgPool2d(...)` then `.batchNorm(stats, training: true, overwritingInput: true)`, the
+    /// running statistics moved alike; the backward pass computes the normalisation's input
+    /// gradient a few planes at a time in cache where the backend can
+    /// (`Backend.poolBatchNormBackward`).
+    public func poolBatchNorm(max isMax: Bool, kernel: Int, stride: Int, padding: Int, stats: BatchNormStats) throws -> Tensor {
+        let op = "poolBatchNorm"
+        guard rank == 4 else { throw TensorError.shape(op: op, message: "input must be (N,C,H,W), got \(shape)") }
+        let g = PoolGeometry(kind: isMax ? .max : .average, n: shape[0], c: shape[1], h: shape[2], w: shape[3],
+                             kernel: kernel, stride: stride, padding: padding)
+        if let problem = g.problem() { throw TensorError.shape(op: op, message: problem + " (input \(shape))") }
+        try InPlaceNorm.check(stats, channels: g.c, images: g.n, values: g.outH * g.outW, op: op)
+        let b = Engine.backend, norm = InPlaceNorm(channels: g.c)
+        let out = Tensor.result([g.n, g.c, g.outH, g.outW], [self]) { out in
+            let dpool = Storage(count: out.count, zeroed: false)   // untouched where the backend works a few planes at a time
+            b.poolBatchNormBackward(g, dx: self.gradPtr, dy: out.gradPtr, xhat: out.ptr, invStd: norm.invStd.ptr, dpool: dpool.ptr,
+                                    x: self.ptr)
+        }
+        b.pool2dForward(g, y: out.ptr, x: ptr)
+        norm.normalise(out, stats)
+        return out
+    }
+
     /// (N,C,H,W) -> (N,C): the mean over each plane.
     public func globalAvgPool() throws -> Tensor {
         guard rank == 4 else { throw TensorError.shape(op: "globalAvgPool", message: "input must be (N,C,H,W), got \(shape)") }

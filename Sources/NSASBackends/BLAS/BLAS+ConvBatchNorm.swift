@@ -15,7 +15,7 @@ extension BLASBackend {
             return convBatchNormBackwardApart(g, dx: dx, accumulate: accumulate, dw: dw, dy: dy, xhat: xhat, invStd: invStd,
                                               dconv: dconv, w: w, x: x)
         }
-        let coef = inPlaceNormGradientCoefficients(g, dy: dy, xhat: xhat, invStd: invStd)
+        let coef = inPlaceNormGradientCoefficients(n: g.n, c: g.cOut, s: ohw, dy: dy, xhat: xhat, invStd: invStd)
         defer { coef.deallocate() }
         let part = max(1, (32 * 1024) / (g.cOut * ohw)), wide = nsas_conv1x1_wide()
         weightGradientInChunks(g, dw: dw) { acc, images in
@@ -24,7 +24,8 @@ extension BLASBackend {
             defer { sums.deallocate(); buffer.deallocate() }
             for first in stride(from: images.lowerBound, to: images.upperBound, by: part) {
                 let count = min(part, images.upperBound - first)
-                inPlaceNormGradient(g, into: buffer, images: first..<first + count, dy: dy, xhat: xhat, coef: coef)
+                inPlaceNormGradient(c: g.cOut, s: ohw, into: buffer, planes: first * g.cOut..<(first + count) * g.cOut, dy: dy, xhat: xhat,
+                                    coef: coef)
                 nsas_conv1x1_backward_part(dx + first * g.cIn * ohw, acc, sums, buffer, w, x + first * g.cIn * ohw,
                                            Int32(g.cOut), Int32(g.cIn), ohw, Int32(count), g.reluInput ? 1 : 0, accumulate ? 1 : 0, wide,
                                            first == images.lowerBound ? 1 : 0, first + count == images.upperBound ? 1 : 0)
@@ -32,13 +33,12 @@ extension BLASBackend {
         }
     }
 
-    /// Per channel of g's output, (k, mean(dy), mean(dy * x-hat)) at coef[ch], coef[c + ch],
-    /// coef[2c + ch]: the input gradient of batch norm without affine parameters normalised in
-    /// place is k * (dy - mean(dy) - x-hat * mean(dy * x-hat)), k = invStd. The same sums and
-    /// operations as batchNormBackward's in-place form. The caller deallocates.
-    func inPlaceNormGradientCoefficients(_ g: ConvGeometry, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
+    /// Per channel of an (n, c, s) output, (k, mean(dy), mean(dy * x-hat)) at coef[ch],
+    /// coef[c + ch], coef[2c + ch]: the input gradient of batch norm without affine parameters
+    /// normalised in place is k * (dy - mean(dy) - x-hat * mean(dy * x-hat)), k = invStd. The same
+    /// sums and operations as batchNormBackward's in-place form. The caller deallocates.
+    func inPlaceNormGradientCoefficients(n: Int, c: Int, s: Int, dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>,
                                          invStd: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let c = g.cOut, s = g.outH * g.outW, n = g.n
         let coef = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)
         Parallel.forRanges(c, costPerItem: 2 * n * s) { channels in
             for ch in channels {
@@ -51,12 +51,11 @@ extension BLASBackend {
         return coef
     }
 
-    /// That input gradient for `images` (g's output layout), written into buffer from its start.
-    func inPlaceNormGradient(_ g: ConvGeometry, into buffer: UnsafeMutablePointer<Float>, images: Range<Int>, dy: UnsafePointer<Float>,
+    /// That input gradient for `planes` (of c channels, s values each), written into buffer from its start.
+    func inPlaceNormGradient(c: Int, s: Int, into buffer: UnsafeMutablePointer<Float>, planes: Range<Int>, dy: UnsafePointer<Float>,
                              xhat: UnsafePointer<Float>, coef: UnsafePointer<Float>) {
-        let c = g.cOut, s = g.outH * g.outW
-        for i in 0..<images.count * c {
-            let ch = i % c, o = (images.lowerBound * c + i) * s
+        for (i, p) in planes.enumerated() {
+            let ch = p % c, o = p * s
             nsas_bn_dx(buffer + i * s, dy + o, xhat + o, coef[ch], coef[c + ch], 0, coef[2 * c + ch], s, 0)
         }
     }

@@ -47,11 +47,7 @@ extension BLASBackend {
             Parallel.forRanges(g.n * g.c, costPerItem: oh * ow * 9) { planes in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
                 defer { scratch.deallocate() }
-                let p = planes.lowerBound, count = Int32(planes.count)
-                let (dxp, dyp, xp) = (dx + p * g.h * g.w, dy + p * oh * ow, x + p * g.h * g.w)
-                let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(oh), Int32(ow), Int32(g.stride))
-                if g.kind == .max { nsas_pool3_max_backward_add(dxp, dyp, xp, scratch, count, h, w, o1, o2, s) }
-                else { nsas_pool3_avg_backward_add(dxp, dyp, scratch, count, h, w, o1, o2, s) }
+                pool3BackwardAdd(g, dx: dx, dy: dy + planes.lowerBound * oh * ow, x: x, planes: planes, scratch: scratch)
             }
             return
         }
@@ -76,6 +72,41 @@ extension BLASBackend {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The 3x3 (padding 1) kernels' dx += for `planes`, dy pointing at the first plane's gradient.
+    private func pool3BackwardAdd(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                  planes: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let p = planes.lowerBound, count = Int32(planes.count)
+        let (dxp, xp) = (dx + p * g.h * g.w, x + p * g.h * g.w)
+        let (h, w, o1, o2, s) = (Int32(g.h), Int32(g.w), Int32(g.outH), Int32(g.outW), Int32(g.stride))
+        if g.kind == .max { nsas_pool3_max_backward_add(dxp, dy, xp, scratch, count, h, w, o1, o2, s) }
+        else { nsas_pool3_avg_backward_add(dxp, dy, scratch, count, h, w, o1, o2, s) }
+    }
+
+    /// A 3x3 pool's gradient after batch norm in place: batch norm's per-channel sums over the
+    /// batch, then per worker 16 planes at a time, the pool output's gradient computed into cache
+    /// and the pool's gradient read from there, instead of written for the batch and read back.
+    /// dpool stays unused. Other pools run the two passes apart.
+    public func poolBatchNormBackward(_ g: PoolGeometry, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                      xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>, dpool: UnsafeMutablePointer<Float>,
+                                      x: UnsafePointer<Float>) {
+        guard g.k == 3 && g.pad == 1 else {
+            return poolBatchNormBackwardApart(g, dx: dx, dy: dy, xhat: xhat, invStd: invStd, dpool: dpool, x: x)
+        }
+        let s = g.outH * g.outW
+        let coef = inPlaceNormGradientCoefficients(n: g.n, c: g.c, s: s, dy: dy, xhat: xhat, invStd: invStd)
+        defer { coef.deallocate() }
+        Parallel.forRanges(g.n * g.c, costPerItem: s * 9) { planes in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nsas_pool3_scratch(Int32(g.h), Int32(g.w)))
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 16 * s)
+            defer { scratch.deallocate(); buffer.deallocate() }
+            for first in stride(from: planes.lowerBound, to: planes.upperBound, by: 16) {
+                let part = first..<min(first + 16, planes.upperBound)
+                inPlaceNormGradient(c: g.c, s: s, into: buffer, planes: part, dy: dy, xhat: xhat, coef: coef)
+                pool3BackwardAdd(g, dx: dx, dy: buffer, x: x, planes: part, scratch: scratch)
             }
         }
     }

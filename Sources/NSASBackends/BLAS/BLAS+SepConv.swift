@@ -49,10 +49,11 @@ extension BLASBackend {
     public func depthwisePointwiseBatchNormBackward(_ a: DepthwisePointwiseGradients, xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
                                                     dconv: UnsafeMutablePointer<Float>) {
         guard imageByImage(a) else { return depthwisePointwiseBatchNormBackwardApart(a, xhat: xhat, invStd: invStd, dconv: dconv) }
-        let coef = inPlaceNormGradientCoefficients(a.gp, dy: a.dy, xhat: xhat, invStd: invStd)
+        let c = a.gp.cOut, s = a.gp.outH * a.gp.outW
+        let coef = inPlaceNormGradientCoefficients(n: a.gp.n, c: c, s: s, dy: a.dy, xhat: xhat, invStd: invStd)
         defer { coef.deallocate() }
         imageByImageBackward(a) { first, count, buffer in
-            inPlaceNormGradient(a.gp, into: buffer, images: first..<first + count, dy: a.dy, xhat: xhat, coef: coef)
+            inPlaceNormGradient(c: c, s: s, into: buffer, planes: first * c..<(first + count) * c, dy: a.dy, xhat: xhat, coef: coef)
             return UnsafePointer(buffer)
         }
     }

@@ -93,6 +93,17 @@ public final class BatchNorm: Layer {
                                          stats: stats, gamma: gamma, beta: beta)
     }
 
+    /// This BN after a 3x3 pool (padding 1) of x: in training without affine parameters
+    /// `Tensor.poolBatchNorm` (its input gradient a few planes at a time), else the two ops, the
+    /// pool's output normalised in place (it is the BN's alone).
+    public func afterPool(_ x: Tensor, max isMax: Bool, stride: Int, _ ctx: ForwardContext) throws -> Tensor {
+        if ctx.training && gamma == nil {
+            return try withMomentum(ctx) { try x.poolBatchNorm(max: isMax, kernel: 3, stride: stride, padding: 1, stats: stats) }
+        }
+        let y = isMax ? try x.maxPool2d(kernel: 3, stride: stride, padding: 1) : try x.avgPool2d(kernel: 3, stride: stride, padding: 1)
+        return try self(y, ctx, overwritingInput: true)
+    }
+
     /// This BN after a ReLU, a depthwise convolution and a 1x1 convolution (DARTS's DilConv and
     /// SepConv halves), the two convolutions image by image (`Tensor.depthwisePointwise`); as
     /// `afterConv`, fused with the normalisation in evaluation mode, and in training without

@@ -76,8 +76,8 @@ public final class PoolOp: CellOp {
         isMax = max; self.stride = stride; bn = withBN ? BatchNorm(channels, affine: false) : nil
     }
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
-        let y = isMax ? try x.maxPool2d(kernel: 3, stride: stride, padding: 1) : try x.avgPool2d(kernel: 3, stride: stride, padding: 1)
-        return try bn.map { try $0(y, ctx, overwritingInput: true) } ?? y   // the pool's output is the BN's alone
+        if let bn { return try bn.afterPool(x, max: isMax, stride: stride, ctx) }
+        return isMax ? try x.maxPool2d(kernel: 3, stride: stride, padding: 1) : try x.avgPool2d(kernel: 3, stride: stride, padding: 1)
     }
     public var parameters: [Tensor] { bn?.parameters ?? [] }
     public func named(_ p: String) -> [(String, Tensor)] { bn?.named("\(p).bn") ?? [] }

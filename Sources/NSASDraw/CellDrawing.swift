@@ -183,7 +183,7 @@ public struct CellLayout: Sendable {
             let cost = Double(x) * 1e6 + Double(bent) * 1e4 + length
             if best == nil || cost < best!.cost { best = (cost, boxes, paths, x) }
         }
-        guard var (_, boxes, paths, crossings) = best else { return nil }
+        guard case (_, var boxes, var paths, let crossings)? = best else { return nil }
         // Curves may bulge above or below the boxes: move everything so they fit, with room for
         // labels beside them and the caption below.
         let ys = paths.flatMap { $0.map(\.y) } + boxes.flatMap { [$0.y, $0.maxY] }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct PlotsTests {
     func write(_ dir: String, _ name: String, _ text: String) -> String {
         let p = dir + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        #expect(FileManager.default.createFile(atPath: p, contents: Data(text.utf8)))
         return p
     }
 

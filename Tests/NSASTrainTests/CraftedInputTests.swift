@@ -94,8 +94,8 @@ func command(_ tool: String, _ args: [String], timeout: TimeInterval = 60) throw
         let source = run + "/epoch-0001.nsasckpt"
 
         /// Writes the run folder `name` holding epoch 1 with `section` replaced by `edit(section JSON)`.
-        func crafted(_ name: String, _ section: String, tensors: (inout [StoredTensor]) -> Void = { _ in },
-                     _ edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        func crafted(_ name: String, _ section: String, _ edit: (inout [String: Any]) -> Void = { _ in },
+                     tensors: (inout [StoredTensor]) -> Void = { _ in }) throws -> String {
             let f = try CheckpointFile(source)
             let folder = dir + "/" + name
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -26,6 +26,7 @@ import Testing
         let files = try RunDirectory.files(dir)
         #expect(files.count == 2)
         for f in files { try CheckpointFile(f).verify() }
+        _ = try CheckpointFile(files[0])   // still opens
         let last = try CheckpointFile(files[1])
         let saved = try RunSchema.config(last)
         #expect(saved.run == c && saved.tool == nsasVersion)
@@ -79,7 +80,8 @@ import Testing
         // Optimizer state in the newest two checkpoints: one damaged file never makes a run unresumable.
         #expect(try files.map { try CheckpointFile($0).has("optimizer") } == [false, true, true])
         files.remove(at: 1)
-        let first = try CheckpointFile(files[0]), last = try CheckpointFile(files[1])
+        _ = try CheckpointFile(files[0])   // still opens
+        let last = try CheckpointFile(files[1])
         #expect(try last.tensors("optimizer").allSatisfy { $0.name.hasPrefix("momentum.") })
         let paths = String(decoding: try last.read("paths"), as: UTF8.self).split(separator: "\n")
         #expect(paths.count == 4 && paths.allSatisfy { (try? Genotype(parsing: String($0))) != nil })

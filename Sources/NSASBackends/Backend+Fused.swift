@@ -65,17 +65,18 @@ extension Backend {
         conv2dBackward(g, dx: dx, accumulate: accumulate, dw: dw, dy: UnsafePointer(dconv), w: w, x: x)
     }
 
-    /// The input gradient (into dx, overwritten) of training-mode batch norm without affine
-    /// parameters normalised in place, over (n, c, s): batchNormBackward with x-hat as the input
-    /// (mean 0, invStd 1) and invStd as the gain.
-    func batchNormInPlaceBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
-                                  xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>) {
+    /// The input gradient (into dx, overwritten unless `accumulate`) of training-mode batch norm
+    /// without affine parameters normalised in place, over (n, c, s): x is gone, the output is
+    /// x-hat itself, so batchNormBackward with x-hat as the input (mean 0, invStd 1) and invStd as
+    /// the gain in gamma's place.
+    public func batchNormInPlaceBackward(n: Int, c: Int, s: Int, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                         xhat: UnsafePointer<Float>, invStd: UnsafePointer<Float>, accumulate: Bool = false) {
         let zero = UnsafeMutablePointer<Float>.allocate(capacity: c), one = UnsafeMutablePointer<Float>.allocate(capacity: c)
         defer { zero.deallocate(); one.deallocate() }
         zero.initialize(repeating: 0, count: c)
         one.initialize(repeating: 1, count: c)
         batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: nil, dbeta: nil, dy: dy, x: xhat, mean: zero, invStd: one, gamma: invStd,
-                          accumulate: false)
+                          accumulate: accumulate)
     }
 
     /// The definition (`poolBatchNormBackwardApart`).

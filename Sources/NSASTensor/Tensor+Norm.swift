@@ -95,12 +95,8 @@ extension Tensor {
                 let (dx, accumulate) = scratch.map { ($0.ptr, false) } ?? self.gradForWrite()
                 withExtendedLifetime(scratch) {
                     if inPlace {
-                        // x is gone; the output is x-hat itself: the same formula with mean 0 and
-                        // invStd 1 for x-hat, invStd as the gain in gamma's place (no affine parameters).
-                        let zero = Storage(count: c), one = Storage(count: c, zeroed: false)
-                        one.ptr.update(repeating: 1, count: c)
-                        b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: nil, dbeta: nil, dy: out.gradPtr, x: out.ptr,
-                                            mean: zero.ptr, invStd: one.ptr, gamma: invStd.ptr, accumulate: accumulate)
+                        b.batchNormInPlaceBackward(n: n, c: c, s: s, dx: dx, dy: out.gradPtr, xhat: out.ptr, invStd: invStd.ptr,
+                                                   accumulate: accumulate)
                     } else {
                         b.batchNormBackward(n: n, c: c, s: s, dx: dx, dgamma: dgamma, dbeta: dbeta, dy: out.gradPtr, x: self.ptr,
                                             mean: mean.ptr, invStd: invStd.ptr, gamma: gamma?.ptr, accumulate: accumulate)

@@ -189,13 +189,25 @@ extension BLASBackend {
     /// buffers are then summed into dw in chunk order, so the result does not depend on thread timing.
     func weightGradientInChunks(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,
                                         _ body: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
-        let cost = Int(g.flops) / g.n
-        let chunks = Parallel.chunks(g.n, costPerItem: cost)
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * g.weightCount)
-        partial.update(repeating: 0, count: chunks * g.weightCount)
+        gradientsInChunks(g.n, costPerItem: Int(g.flops) / g.n, into: [(dw, g.weightCount)], body)
+    }
+
+    /// The same for several gradients: each chunk's buffer holds one part per target, end to end,
+    /// added into the targets in chunk order (per chunk, the targets in order).
+    func gradientsInChunks(_ n: Int, costPerItem cost: Int, into targets: [(UnsafeMutablePointer<Float>, Int)],
+                           _ body: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
+        let chunks = Parallel.chunks(n, costPerItem: cost), size = targets.reduce(0) { $0 + $1.1 }
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * size)
+        partial.update(repeating: 0, count: chunks * size)
         defer { partial.deallocate() }
-        Parallel.forChunks(g.n, costPerItem: cost) { chunk, images in body(partial + chunk * g.weightCount, images) }
-        for c in 0..<chunks { for i in 0..<g.weightCount { dw[i] += partial[c * g.weightCount + i] } }
+        Parallel.forChunks(n, costPerItem: cost) { chunk, images in body(partial + chunk * size, images) }
+        for c in 0..<chunks {
+            var at = partial + c * size
+            for (dw, count) in targets {
+                for i in 0..<count { dw[i] += at[i] }
+                at += count
+            }
+        }
     }
 
     public func conv2dBackwardWeight(_ g: ConvGeometry, dw: UnsafeMutablePointer<Float>,

@@ -73,7 +73,7 @@ extension BLASBackend {
     /// of writing it for the whole batch and reading it twice. `dyOf(first, count, buffer)` gives
     /// the 1x1 output's gradient of images first..<first + count (`buffer` holds count images of
     /// it, for a caller computing it). Each chunk of images adds its weight gradients into its own
-    /// buffers, summed in chunk order (thread timing cannot change the result).
+    /// buffers (`gradientsInChunks`: thread timing cannot change the result).
     private func imageByImageBackward(_ a: DepthwisePointwiseGradients,
                                       dyOf: (Int, Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
         let (gd, gp, mid, x, wd, wp, accumulate) = (a.gd, a.gp, a.mid, a.x, a.wd, a.wp, a.accumulate)
@@ -82,12 +82,8 @@ extension BLASBackend {
         let perImage = c * ohw, part = max(1, (32 * 1024) / max(perImage, gp.cOut * ohw))
         let wide = nsas_conv1x1_wide()
         let cost = (gd.multiplyAdds + gp.multiplyAdds) / gd.n * 2
-        let chunks = Parallel.chunks(gd.n, costPerItem: cost), weights = gp.weightCount + gd.weightCount
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * weights)
-        partial.update(repeating: 0, count: chunks * weights)
-        defer { partial.deallocate() }
-        Parallel.forChunks(gd.n, costPerItem: cost) { chunk, images in
-            let accP = partial + chunk * weights, accD = accP + gp.weightCount
+        gradientsInChunks(gd.n, costPerItem: cost, into: [(dwp, gp.weightCount), (dwd, gd.weightCount)]) { accP, images in
+            let accD = accP + gp.weightCount
             let sums = UnsafeMutablePointer<Float>.allocate(capacity: gp.cOut * gp.cIn * 16)
             let g = UnsafeMutablePointer<Float>.allocate(capacity: part * perImage)
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: part * gp.cOut * ohw)
@@ -110,11 +106,6 @@ extension BLASBackend {
                                                        gd.reluInput ? 1 : 0)
                 }
             }
-        }
-        for chunk in 0..<chunks {
-            let accP = partial + chunk * weights, accD = accP + gp.weightCount
-            for i in 0..<gp.weightCount { dwp[i] += accP[i] }
-            for i in 0..<gd.weightCount { dwd[i] += accD[i] }
         }
     }
 }

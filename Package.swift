@@ -76,9 +76,9 @@ let package = Package(
                                                  .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(name: "nsas-study", dependencies: ["NSASCLI", "NSASStudy",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "CBLAS"], swiftSettings: optimize),
+        .target(name: "NSASBench", dependencies: ["NSASBackends", "NSASSearchSpace", "NSASTensor", "NSASRun", "NSASTrain", "CBLAS"], swiftSettings: optimize),
         .executableTarget(name: "nsas-bench", dependencies: [
-            "NSASBackends", "NSASBench", "NSASCLI", "NSASSearchSpace", "NSASTensor",
+            "NSASBackends", "NSASBench", "NSASCLI", "NSASRun", "NSASSearchSpace", "NSASTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "NSASDataTests", dependencies: ["NSASData", "NSASTestSupport"]),
         .testTarget(name: "NSASSearchSpaceTests", dependencies: ["NSASSearchSpace", "NSASTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "NSASDrawTests", dependencies: ["NSASDraw", "NSASIO", "NSASSearchSpace", "NSASAnalysis", "NSASTensor"]),
-        .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench"]),
+        .testTarget(name: "NSASBenchTests", dependencies: ["NSASBench", "NSASRun", "NSASSearchSpace"]),
         .testTarget(name: "NSASStudyTests", dependencies: ["NSASStudy", "NSASAnalysis", "NSASCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

@@ -3,6 +3,7 @@ import Foundation
 import NSASBackends
 import NSASBench
 import NSASCLI
+import NSASRun
 import NSASSearchSpace
 import NSASTensor
 
@@ -11,7 +12,7 @@ struct NSASBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsas-bench",
         abstract: "Benchmarks: kernels (default) and the supernet training step.",
-        subcommands: [Kernels.self, SupernetStep.self, RNNStep.self],
+        subcommands: [Kernels.self, SupernetStep.self, NSASStep.self, RNNStep.self],
         defaultSubcommand: Kernels.self)
 }
 
@@ -31,6 +32,56 @@ func runPeerScript(python: String, script: String, arguments: [String]) throws -
         throw ValidationError("the peer \(script) failed (exit \(p.terminationStatus)); run it by hand to see why")
     }
     return obj
+}
+
+struct NSASStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nsas",
+        abstract: "An NSAS step (the current path and M archived ones on one batch) against a RandomNAS step, as nsas-train runs them.",
+        discussion: """
+        Two searches of the default DARTS CNN search (--data, 8 cells, C = 16, batch 64), built as nsas-train builds
+        them with one seed, train an epoch of --steps steps each in turn, --rounds times, in this process. Both
+        sample the same current paths; an NSAS step adds M archived ones. The ratio is the mean NSAS step with a
+        full archive over the mean RandomNAS step, every round pooled (the first 2 steps of each epoch warm up;
+        means, since the archived paths' cost varies with their ops); each round's own ratio shows the spread.
+        With nothing shared between the paths the ratio would be about 1 + M. Run with -c release.
+        """)
+    @Option(help: "NSAS archive size M.") var members = 4
+    @Option(help: "Steps per epoch of each search.") var steps = 40
+    @Option(help: "Rounds of RandomNAS-then-NSAS epochs.") var rounds = 3
+    @Option(help: "Data set, as nsas-train's --data.") var data = "default"
+    @Option(help: "How the full archive is renewed, as nsas-train's --archive-policy (novelty, random, fifo).") var archivePolicy: ArchivePolicy = .novelty
+    @OptionGroup var backend: BackendOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (1...64).contains(members) else { throw ValidationError("--members must be between 1 and 64") }
+        guard (members + 3...100_000).contains(steps) else { throw ValidationError("--steps must be between --members + 3 and 100000") }
+        guard (1...50).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 50") }
+    }
+
+    func run() throws {
+        try runReportingErrors("nsas-bench nsas") {
+            let (be, line) = try backend.make()
+            var bench = NSASStepBench()
+            bench.steps = steps; bench.rounds = rounds; bench.members = members; bench.data = data
+            let policy = archivePolicy
+            bench.adjust = { $0.nsas?.policy = policy }
+            if !json {
+                print("nsas-bench nsas: \(line); M = \(members) (\(archivePolicy.rawValue) archive), \(steps) steps a round, \(rounds) rounds")
+                bench.log = { print($0); fflush(stdout) }
+            }
+            let r = try withBackend(be) { try bench.run() }
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(String(format: "NSAS step (M = %d) / RandomNAS step: %.2fx (rounds %@); mean RandomNAS step %.3f s, NSAS %.3f s; %g paths with nothing shared",
+                             members, r.ratio, r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", "),
+                             r.randomnasStep, r.nsasStep, r.passes))
+            }
+        }
+    }
 }
 
 struct RNNStep: ParsableCommand {

@@ -65,6 +65,11 @@ import Testing
         #expect(weights(plain) == weights(nsas))
         _ = try plain.trainEpoch(0); _ = try nsas.trainEpoch(0)
         #expect(plain.pathTexts == nsas.pathTexts)
+        // Step times for nsas-bench nsas: one a step, with its path passes (the archive of 2 fills
+        // during the first 2 steps, then every step runs 1 + 2 paths).
+        #expect(plain.stepTimes.map(\.passes) == [1, 1, 1, 1, 1, 1])
+        #expect(nsas.stepTimes.map(\.passes) == [1, 1, 3, 3, 3, 3])
+        #expect(nsas.stepTimes.allSatisfy { $0.seconds > 0 })
     }
 }
 

@@ -34,6 +34,14 @@ public protocol AnySearch: Replayable {
     /// The space object (`DARTSCNNSpace`, ...).
     var spaceObject: AnyObject { get }
     var dataFingerprint: String { get }
+    /// The wall time and path passes of every step of the last epoch trained (`nsas-bench nsas`).
+    var stepTimes: [StepTime] { get }
+}
+
+/// One training step's wall time (batch, method step, clipping and SGD) and its path passes.
+public struct StepTime: Sendable {
+    public var seconds: Double
+    public var passes: Double
 }
 
 /// The one search loop: epochs of batches from the space, each step the method's forward and
@@ -46,6 +54,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     public var checkpointer: RunCheckpointer?
     public var tracked: [Space.Arch] = []
     public private(set) var epochPaths: [String] = []
+    public private(set) var stepTimes: [StepTime] = []
 
     public init(space: Space, method: M, config: RunConfig, streams: RandomStreams, log: RunLog) {
         ctx = SearchContext(space: space, config: config, streams: streams, log: log)
@@ -72,8 +81,10 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
         let total = try space.beginEpoch(epoch, streams: ctx.streams)
         try method.beginEpoch(ctx)
         epochPaths = []
+        stepTimes = []
         var tally = EpochTally(label: method.name, epoch: epoch, epochs: config.epochs, total: total, unit: space.unit)
         for s in 0..<total {
+            let t0 = Timing.now()
             ctx.step = s
             let batch = try space.trainBatch(s, streams: ctx.streams)
             ctx.sgd.zeroGrad()
@@ -85,6 +96,7 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             ctx.globalStep += 1
             tally.passes += st.passes
             tally.add(st.result, step: s, log: log)
+            stepTimes.append(StepTime(seconds: Timing.now() - t0, passes: st.passes))
         }
         return tally.metrics(lr: ctx.sgd.lr)
     }

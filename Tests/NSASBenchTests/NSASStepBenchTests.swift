@@ -1,0 +1,37 @@
+import NSASBench
+import NSASRun
+import NSASSearchSpace
+import Testing
+
+@Suite struct NSASStepBenchTests {
+    /// A tiny network: the figures are timings (never checked), but which steps each mean is over
+    /// and how the result pools the rounds are.
+    @Test func meansOverWarmStepsAndFullArchiveStepsPooledOverRounds() throws {
+        var bench = NSASStepBench()
+        bench.steps = 7; bench.rounds = 2; bench.members = 3
+        bench.adjust = { c in
+            var o = DARTSCNNOptions()
+            o.layers = 3; o.channels = 4
+            c.network = try! JSONValue(encoding: o)
+            c.batch = 8
+        }
+        let r = try bench.run()
+        #expect(r.passes == 4)
+        #expect(r.rounds.count == 2)
+        // 2 warm-up steps dropped; in the first round the archive of 3 fills during steps 1-3, so
+        // NSAS's mean is over steps 4-7 only; from the second round on it is full from the start.
+        #expect(r.rounds.map(\.randomnasSteps) == [5, 5])
+        #expect(r.rounds.map(\.nsasSteps) == [4, 5])
+        for round in r.rounds { #expect(abs(round.ratio - round.nsasStep / round.randomnasStep) < 1e-12) }
+        let n = r.rounds.map { $0.nsasStep * Double($0.nsasSteps) }.reduce(0, +) / 9
+        let rn = r.rounds.map { $0.randomnasStep * 5 }.reduce(0, +) / 10
+        #expect(abs(r.nsasStep - n) < 1e-9 && abs(r.randomnasStep - rn) < 1e-9)
+        #expect(abs(r.ratio - n / rn) < 1e-9)
+    }
+
+    @Test func tooFewStepsForAFullArchiveIsOneLine() {
+        var bench = NSASStepBench()
+        bench.steps = 4; bench.members = 3
+        #expect(throws: RunError.self) { _ = try bench.run() }
+    }
+}

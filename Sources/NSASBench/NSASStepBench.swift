@@ -5,12 +5,13 @@ import NSASTrain
 
 /// An NSAS step against a RandomNAS step, as `nsas-train` runs them: two searches of the default
 /// DARTS CNN search (the embedded data, 8 cells, C = 16, batch 64) built by the same code as the
-/// command, with the same seed, trained an epoch of `steps` steps each in turn, `rounds` times, in
-/// one process. Both sample the same current paths (NSAS draws its archive from a stream of its
-/// own); an NSAS step adds M archived ones, whose cost varies with the ops they hold, so figures
-/// are mean step times (total time over steps: what a run takes), NSAS's over the steps with a
-/// full archive (1 + M path passes). The result pools every round; the rounds' own ratios show
-/// the spread.
+/// command, with the same seed, train an epoch of `steps` steps each, their steps alternating,
+/// `rounds` times, in one process. Both sample the same current paths (NSAS draws its archive
+/// from a stream of its own), so step k of each is a pair: the same current path at about the
+/// same moment, NSAS adding M archived paths. Pairs whose NSAS step ran a full archive (1 + M
+/// path passes), after 2 warm-up steps, are kept; the figures are their mean step times (an
+/// archived path's cost varies with its ops; the mean is what a run's length depends on), the
+/// result pools every round, and the rounds' own ratios show the spread.
 public struct NSASStepBench {
     public var steps = 40, rounds = 3, members = 4
     public var data = "default"
@@ -20,12 +21,19 @@ public struct NSASStepBench {
 
     public init() {}
 
+    /// Also run a third search, NSAS without ops shared between its paths (only the stem and the
+    /// preprocessing shared): what sharing ops saves, measured in the same pairs.
+    public var compareUnshared = false
+
     public struct Round: Codable, Sendable {
-        /// Mean step times and their ratio; the steps each mean is over.
+        /// Mean step times and their ratio; the step pairs they are over.
         public var randomnasStep: Double, nsasStep: Double, ratio: Double
-        public var randomnasSteps: Int, nsasSteps: Int
+        public var steps: Int
+        /// NSAS without shared ops (`compareUnshared`), and its ratio to RandomNAS.
+        public var unsharedStep: Double?, unsharedRatio: Double?
         enum CodingKeys: String, CodingKey {
-            case randomnasStep = "randomnas_step_s", nsasStep = "nsas_step_s", ratio, randomnasSteps = "randomnas_steps", nsasSteps = "nsas_steps"
+            case randomnasStep = "randomnas_step_s", nsasStep = "nsas_step_s", ratio, steps
+            case unsharedStep = "nsas_unshared_step_s", unsharedRatio = "unshared_ratio"
         }
     }
 
@@ -33,10 +41,12 @@ public struct NSASStepBench {
         public var rounds: [Round]
         /// Mean NSAS step over mean RandomNAS step, every round's steps pooled; those means.
         public var ratio: Double, randomnasStep: Double, nsasStep: Double
+        public var unsharedStep: Double?, unsharedRatio: Double?
         /// Path passes of an NSAS step with a full archive (1 + M): the ratio with nothing shared.
         public var passes: Double
         enum CodingKeys: String, CodingKey {
             case rounds, ratio, randomnasStep = "randomnas_step_s", nsasStep = "nsas_step_s", passes = "nsas_path_passes"
+            case unsharedStep = "nsas_unshared_step_s", unsharedRatio = "unshared_ratio"
         }
     }
 
@@ -52,25 +62,41 @@ public struct NSASStepBench {
         guard steps > members + 2, rounds >= 1, members >= 1 else {
             throw RunError.config("nsas-bench nsas needs --steps above --members + 2, --members and --rounds at least 1")
         }
-        let randomnas = try search(.randomnas), nsas = try search(.nsas)
+        var searches = [try search(.randomnas), try search(.nsas)]
+        if compareUnshared {
+            let s = try search(.nsas)
+            (s.spaceObject as? DARTSCNNSpace)?.sharesEdgeOps = false
+            searches.append(s)
+        }
         let full = Double(1 + members)
-        var out: [Round] = [], allR: [Double] = [], allN: [Double] = []
+        var out: [Round] = [], all = [[Double]](repeating: [], count: searches.count)
         func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
         for r in 0..<rounds {
             // Each search trains its epoch 0 again: the archive stays full after the first round,
             // the data order and sampled paths repeat (the same seed and epoch), weights move on.
-            _ = try randomnas.trainEpoch(0)
-            // The first steps of a round warm the buffer cache and the worker pool.
-            let rTimes = randomnas.stepTimes.dropFirst(2).map(\.seconds)
-            _ = try nsas.trainEpoch(0)
-            let nTimes = nsas.stepTimes.dropFirst(2).filter { $0.passes == full }.map(\.seconds)
-            guard !rTimes.isEmpty, !nTimes.isEmpty else { throw RunError.config("no NSAS step with a full archive in \(steps) steps") }
-            allR += rTimes; allN += nTimes
-            let tr = mean(rTimes), tn = mean(nTimes)
-            out.append(Round(randomnasStep: tr, nsasStep: tn, ratio: tn / tr, randomnasSteps: rTimes.count, nsasSteps: nTimes.count))
-            log(String(format: "round %d/%d: RandomNAS step %.3f s (%d steps), NSAS step %.3f s (%d steps with %g paths): %.2fx",
-                       r + 1, rounds, tr, rTimes.count, tn, nTimes.count, full, tn / tr))
+            // The searches' steps alternate (which goes first rotates), so that step k of each,
+            // with the same current path, runs seconds apart on the machine.
+            let epochs = try searches.map { try $0.beginEpoch(0) }
+            var k = 0, more = true
+            while more {
+                for i in searches.indices { more = try epochs[(i + k) % searches.count].step() }
+                k += 1
+            }
+            epochs.forEach { _ = $0.finish() }
+            // Steps after the first 2 (warm-up) whose NSAS steps ran a full archive.
+            let n = searches.map(\.stepTimes.count).min()!
+            let keep = (min(2, n)..<n).filter { k in searches.dropFirst().allSatisfy { $0.stepTimes[k].passes == full } }
+            guard !keep.isEmpty else { throw RunError.config("no NSAS step with a full archive in \(steps) steps") }
+            let times = searches.map { s in keep.map { s.stepTimes[$0].seconds } }
+            for i in times.indices { all[i] += times[i] }
+            let m = times.map(mean)
+            out.append(Round(randomnasStep: m[0], nsasStep: m[1], ratio: m[1] / m[0], steps: keep.count,
+                             unsharedStep: compareUnshared ? m[2] : nil, unsharedRatio: compareUnshared ? m[2] / m[0] : nil))
+            log(String(format: "round %d/%d: %d step pairs, RandomNAS %.3f s, NSAS %.3f s (%g paths): %.2fx", r + 1, rounds, keep.count, m[0], m[1], full, m[1] / m[0])
+                + (compareUnshared ? String(format: "; without shared ops %.3f s: %.2fx", m[2], m[2] / m[0]) : ""))
         }
-        return Result(rounds: out, ratio: mean(allN) / mean(allR), randomnasStep: mean(allR), nsasStep: mean(allN), passes: full)
+        let m = all.map(mean)
+        return Result(rounds: out, ratio: m[1] / m[0], randomnasStep: m[0], nsasStep: m[1],
+                      unsharedStep: compareUnshared ? m[2] : nil, unsharedRatio: compareUnshared ? m[2] / m[0] : nil, passes: full)
     }
 }

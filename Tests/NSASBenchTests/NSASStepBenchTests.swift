@@ -4,11 +4,11 @@ import NSASSearchSpace
 import Testing
 
 @Suite struct NSASStepBenchTests {
-    /// A tiny network: the figures are timings (never checked), but which steps each mean is over
-    /// and how the result pools the rounds are.
-    @Test func meansOverWarmStepsAndFullArchiveStepsPooledOverRounds() throws {
+    /// A tiny network: the figures are timings (never checked), but which step pairs the means are
+    /// over and how the result pools the rounds are.
+    @Test func meansOverWarmFullArchiveStepPairsPooledOverRounds() throws {
         var bench = NSASStepBench()
-        bench.steps = 7; bench.rounds = 2; bench.members = 3
+        bench.steps = 7; bench.rounds = 2; bench.members = 3; bench.compareUnshared = true
         bench.adjust = { c in
             var o = DARTSCNNOptions()
             o.layers = 3; o.channels = 4
@@ -19,14 +19,16 @@ import Testing
         #expect(r.passes == 4)
         #expect(r.rounds.count == 2)
         // 2 warm-up steps dropped; in the first round the archive of 3 fills during steps 1-3, so
-        // NSAS's mean is over steps 4-7 only; from the second round on it is full from the start.
-        #expect(r.rounds.map(\.randomnasSteps) == [5, 5])
-        #expect(r.rounds.map(\.nsasSteps) == [4, 5])
+        // the pairs are steps 4-7 only; from the second round on it is full from the start.
+        #expect(r.rounds.map(\.steps) == [4, 5])
         for round in r.rounds { #expect(abs(round.ratio - round.nsasStep / round.randomnasStep) < 1e-12) }
-        let n = r.rounds.map { $0.nsasStep * Double($0.nsasSteps) }.reduce(0, +) / 9
-        let rn = r.rounds.map { $0.randomnasStep * 5 }.reduce(0, +) / 10
+        let n = r.rounds.map { $0.nsasStep * Double($0.steps) }.reduce(0, +) / 9
+        let rn = r.rounds.map { $0.randomnasStep * Double($0.steps) }.reduce(0, +) / 9
         #expect(abs(r.nsasStep - n) < 1e-9 && abs(r.randomnasStep - rn) < 1e-9)
         #expect(abs(r.ratio - n / rn) < 1e-9)
+        // The third search (NSAS without shared ops) is timed over the same steps.
+        let u = r.rounds.map { $0.unsharedStep! * Double($0.steps) }.reduce(0, +) / 9
+        #expect(abs(r.unsharedStep! - u) < 1e-9 && abs(r.unsharedRatio! - u / rn) < 1e-9)
     }
 
     @Test func tooFewStepsForAFullArchiveIsOneLine() {

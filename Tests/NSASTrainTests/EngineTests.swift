@@ -3,6 +3,7 @@ import NSASCheckpoint
 import NSASRun
 import NSASSearchSpace
 import NSASTensor
+import NSASTestSupport
 import NSASTrain
 import Testing
 
@@ -63,13 +64,36 @@ import Testing
         let plain = try Search.make(tinyCNN(.randomnas, epochs: 1, steps: 6), log: quietLog())
         let nsas = try Search.make(tinyCNN(.nsas, epochs: 1, steps: 6), log: quietLog())
         #expect(weights(plain) == weights(nsas))
-        _ = try plain.trainEpoch(0); _ = try nsas.trainEpoch(0)
+        _ = try plain.trainEpoch(0)
+        // Step by step (as nsas-bench nsas interleaves two searches) trains as trainEpoch does.
+        let e = try nsas.beginEpoch(0)
+        var steps = 0
+        while try e.step() { steps += 1 }
+        #expect(steps == 6 && e.finish().pathPasses == 14)
         #expect(plain.pathTexts == nsas.pathTexts)
         // Step times for nsas-bench nsas: one a step, with its path passes (the archive of 2 fills
         // during the first 2 steps, then every step runs 1 + 2 paths).
         #expect(plain.stepTimes.map(\.passes) == [1, 1, 1, 1, 1, 1])
         #expect(nsas.stepTimes.map(\.passes) == [1, 1, 3, 3, 3, 3])
         #expect(nsas.stepTimes.allSatisfy { $0.seconds > 0 })
+    }
+
+    /// NSAS steps share ops of cells 0 and 1 between their paths (`SharedEdges`), and train the
+    /// weights that computing them in every path would, up to the order of float sums. (Two NSAS
+    /// steps after the archive of 2 fills: 3e-7 of a tensor's largest value apart. Over more steps
+    /// training amplifies any change of summation order, as `--threads 1` against 2 does: about
+    /// 1e-3 after 5 steps, 0.1 after 12.)
+    @Test func nsasStepsShareOpsWithoutChangingTheWeights() throws {
+        let shared = try Search.make(tinyCNN(.nsas, epochs: 1, steps: 4), log: quietLog())
+        let unshared = try Search.make(tinyCNN(.nsas, epochs: 1, steps: 4), log: quietLog())
+        let space = try #require(shared.spaceObject as? DARTSCNNSpace), off = try #require(unshared.spaceObject as? DARTSCNNSpace)
+        off.sharesEdgeOps = false
+        _ = try shared.trainEpoch(0); _ = try unshared.trainEpoch(0)
+        #expect(space.sharedOpsReused > 0 && off.sharedOpsReused == 0)
+        #expect(shared.pathTexts == unshared.pathTexts)
+        for ((name, a), (_, b)) in zip(shared.namedWeights(), unshared.namedWeights()) where !name.contains("running") {
+            assertClose(a.array, b.array, rtol: 1e-5, atol: 1e-6, name)
+        }
     }
 }
 

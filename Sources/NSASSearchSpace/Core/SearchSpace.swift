@@ -198,7 +198,9 @@ public protocol SearchSpace: AnyObject {
     func recalibrate(_ arch: Arch, batches: Int) throws
     /// A batch that several paths will train on (NSAS): what no architecture changes is computed
     /// once, here; `finishShared` back-propagates it once after every path's loss has been.
-    func shared(_ batch: Batch) throws -> Batch
+    /// `planned` are paths that will run on it (after any others): a space may compute once what
+    /// they share with each other or with a path run first.
+    func shared(_ batch: Batch, planned: [Path<Arch>]) throws -> Batch
     func finishShared(_ batch: Batch) throws
 }
 
@@ -209,7 +211,7 @@ extension SearchSpace {
     public static func all(_ options: Options) -> [Arch]? { nil }
 
     /// By default nothing is shared.
-    public func shared(_ batch: Batch) throws -> Batch { batch }
+    public func shared(_ batch: Batch, planned: [Path<Arch>]) throws -> Batch { batch }
     public func finishShared(_ batch: Batch) throws {}
 
     public func sample(_ rng: inout RNG, allowNone: Bool) -> Arch { Self.sample(options, allowNone: allowNone, &rng) }

@@ -38,6 +38,12 @@ public struct CNNConfig: Codable, Hashable, Sendable {
     public var edgesPerCell: Int { nodes * (nodes + 3) / 2 }
     /// Index of the edge from state j into node i.
     public static func edgeIndex(node i: Int, input j: Int) -> Int { i * (i + 3) / 2 + j }
+    /// The input of edge `e` (0 and 1 the cell's inputs, 2 + i node i's output).
+    public static func edgeInput(_ e: Int) -> Int {
+        var node = 0
+        while edgeIndex(node: node + 1, input: 0) <= e { node += 1 }
+        return e - edgeIndex(node: node, input: 0)
+    }
 }
 
 public enum SearchSpaceError: Error, CustomStringConvertible, Equatable {

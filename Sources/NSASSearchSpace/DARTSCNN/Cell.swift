@@ -4,7 +4,8 @@ import NSASTensor
 /// of its two edges' ops, concatenate the chosen nodes. `op(k)` gives the op of genotype edge k.
 /// `none` edges add nothing (a node of two `none` edges is zeros).
 func runCell(s0: Tensor, s1: Tensor, pre0: CellOp, pre1: CellOp, edges: [Edge], concat: [Int], reduction: Bool,
-             ctx: ForwardContext, preprocessed: (Tensor?, Tensor?) = (nil, nil), op: (Int) -> CellOp) throws -> Tensor {
+             ctx: ForwardContext, preprocessed: (Tensor?, Tensor?) = (nil, nil),
+             edgeForward: ((Int, Tensor) throws -> Tensor)? = nil, op: (Int) -> CellOp) throws -> Tensor {
     var states: [Tensor?] = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
     let p = states[1]!
     let outShape = [p.shape[0], p.shape[1], reduction ? p.shape[2] / 2 : p.shape[2], reduction ? p.shape[3] / 2 : p.shape[3]]
@@ -15,7 +16,8 @@ func runCell(s0: Tensor, s1: Tensor, pre0: CellOp, pre1: CellOp, edges: [Edge], 
     for node in 0..<(edges.count / 2) {
         var parts: [Tensor] = []
         for k in [2 * node, 2 * node + 1] where edges[k].op != .none {
-            var h = try op(k).forward(states[edges[k].input]!, ctx)
+            let x = states[edges[k].input]!
+            var h = try edgeForward?(k, x) ?? op(k).forward(x, ctx)
             if ctx.training && ctx.dropPath > 0 && !(op(k) is IdentityOp) {
                 h = try dropPath(h, ctx)
             }

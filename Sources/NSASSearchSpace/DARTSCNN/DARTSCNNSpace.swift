@@ -134,6 +134,7 @@ public final class DARTSCNNSpace: StandaloneSpace, ImageFed {
     public func loss(_ path: Path<Genotype>, _ batch: ImageBatch, regularized: Bool) throws -> PathLoss {
         let ctx = ForwardContext(training: true)
         let logits: Tensor
+        batch.leaves?.edges?.starting(supernet.sharedKeys(path))
         switch path {
         case .arch(let g):
             logits = try batch.leaves.map { try supernet.forward(prefix: $0, x: nil, arch: g, ctx) } ?? supernet.forward(batch.x, arch: g, ctx)
@@ -146,16 +147,23 @@ public final class DARTSCNNSpace: StandaloneSpace, ImageFed {
     }
 
     /// The stem and the preprocessing that reads only the stem's output, once for every path of the
-    /// batch (their BN statistics then move once a step, however many paths share it).
-    public func shared(_ batch: ImageBatch) throws -> ImageBatch {
+    /// batch, and the ops of cells 0 and 1 on those inputs that several paths share (their BN
+    /// statistics then move once a step, however many paths share them).
+    public func shared(_ batch: ImageBatch, planned: [Path<Genotype>]) throws -> ImageBatch {
         var b = batch
         let p = try supernet.prefix(batch.x, ForwardContext(training: true))
-        b.prefix = p; b.leaves = p.shared()
+        b.prefix = p; b.leaves = p.shared(planned: planned, of: sharesEdgeOps ? supernet : nil)
         return b
     }
 
+    /// Whether `shared` also shares ops between paths (`SharedEdges`); off only to measure what that saves.
+    public var sharesEdgeOps = true
+    /// Op outputs paths took from another path of their batch instead of computing them, so far.
+    public private(set) var sharedOpsReused = 0
+
     public func finishShared(_ batch: ImageBatch) throws {
         guard let p = batch.prefix, let l = batch.leaves else { return }
+        sharedOpsReused += l.edges?.reused ?? 0
         try p.backward(from: l)
     }
 

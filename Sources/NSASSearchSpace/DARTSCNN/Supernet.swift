@@ -33,9 +33,9 @@ public final class Supernet: Layer {
         guard arch.nodes == config.nodes else {
             throw SearchSpaceError.genotype("it has \(arch.nodes) nodes per cell, the supernet \(config.nodes)")
         }
-        return try run(prefix, x, ctx) { cell, s0, s1, pre in
+        return try run(prefix, x, ctx) { cell, s0, s1, pre, share in
             try cell.forward(s0, s1, cell.plan.reduction ? arch.reduce : arch.normal,
-                             concat: cell.plan.reduction ? arch.reduceConcat : arch.normalConcat, ctx, preprocessed: pre)
+                             concat: cell.plan.reduction ? arch.reduceConcat : arch.normalConcat, ctx, preprocessed: pre, share: share)
         }
     }
 
@@ -49,9 +49,9 @@ public final class Supernet: Layer {
             throw SearchSpaceError.genotype("GDAS paths need one op per edge (\(e) per cell)")
         }
         if let x { try check(x) }
-        return try run(prefix, x, ctx) { cell, s0, s1, pre in
+        return try run(prefix, x, ctx) { cell, s0, s1, pre, share in
             let red = cell.plan.reduction
-            return try cell.forwardAllEdges(s0, s1, red ? reduceOps : normalOps, red ? reduceWeights : normalWeights, ctx, preprocessed: pre)
+            return try cell.forwardAllEdges(s0, s1, red ? reduceOps : normalOps, red ? reduceWeights : normalWeights, ctx, preprocessed: pre, share: share)
         }
     }
 
@@ -63,14 +63,14 @@ public final class Supernet: Layer {
 
     /// The cells in order from the stem (or a prefix), then the classifier.
     func run(_ prefix: SharedPrefix?, _ x: Tensor?, _ ctx: ForwardContext,
-             _ cellForward: (SupernetCell, Tensor, Tensor, (Tensor?, Tensor?)) throws -> Tensor) throws -> Tensor {
+             _ cellForward: (SupernetCell, Tensor, Tensor, (Tensor?, Tensor?), EdgeShare?) throws -> Tensor) throws -> Tensor {
         guard let stemOut = try prefix?.stem ?? x.map({ try stem.forward($0, ctx) }) else {
             throw TensorError.argument(op: "Supernet", message: "needs images or a prefix")
         }
         var s0 = stemOut, s1 = stemOut
         for (i, cell) in cells.enumerated() {
             let pre: (Tensor?, Tensor?) = i == 0 ? (prefix?.cell0Pre0, prefix?.cell0Pre1) : i == 1 ? (prefix?.cell1Pre0, nil) : (nil, nil)
-            let out = try cellForward(cell, s0, s1, pre)
+            let out = try cellForward(cell, s0, s1, pre, i < 2 ? prefix?.edges.map { EdgeShare(edges: $0, cell: i) } : nil)
             s0 = s1; s1 = out
         }
         return try classifier.forward(s1)
@@ -85,6 +85,23 @@ public final class Supernet: Layer {
         let s = try stem.forward(x, ctx)
         return SharedPrefix(stem: s, cell0Pre0: try cells[0].pre0.forward(s, ctx), cell0Pre1: try cells[0].pre1.forward(s, ctx),
                             cell1Pre0: cells.count > 1 ? try cells[1].pre0.forward(s, ctx) : nil)
+    }
+
+    /// The ops of cells 0 and 1 that `path` runs on shared inputs (see `SharedEdges`).
+    public func sharedKeys(_ path: Path<Genotype>) -> [SharedEdges.Key] {
+        cells.prefix(2).enumerated().flatMap { i, cell -> [SharedEdges.Key] in
+            switch path {
+            case .arch(let g):
+                let edges = cell.plan.reduction ? g.reduce : g.normal
+                return edges.indices.compactMap { k in
+                    cell.sharedKey(cell: i, edge: CNNConfig.edgeIndex(node: k / 2, input: edges[k].input), op: DARTSCNNSpace.ops.firstIndex(of: edges[k].op)!,
+                                   input: edges[k].input)
+                }
+            case .edges(let e, _):
+                let ops = e.cells[cell.plan.reduction ? 1 : 0]
+                return ops.indices.compactMap { cell.sharedKey(cell: i, edge: $0, op: ops[$0], input: CNNConfig.edgeInput($0)) }
+            }
+        }
     }
 
     public var parameters: [Tensor] { stem.parameters + cells.flatMap(\.parameters) + classifier.parameters }
@@ -126,15 +143,32 @@ final class SupernetCell: Layer {
     }
 
     func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext,
-                 preprocessed: (Tensor?, Tensor?) = (nil, nil)) throws -> Tensor {
+                 preprocessed: (Tensor?, Tensor?) = (nil, nil), share: EdgeShare? = nil) throws -> Tensor {
         try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx,
-                    preprocessed: preprocessed) {
+                    preprocessed: preprocessed, edgeForward: { k, input in
+            let e = edges[k]
+            return try self.forward(share, edge: CNNConfig.edgeIndex(node: k / 2, input: e.input), op: DARTSCNNSpace.ops.firstIndex(of: e.op)!,
+                                    input: e.input, input, ctx)
+        }) {
             op(edges, $0)
         }
     }
 
+    /// The key of an op on an edge of this cell (cell `cell` of the supernet) when its input is a
+    /// shared prefix tensor and the op computes something (not `none`, not an identity).
+    func sharedKey(cell: Int, edge: Int, op: Int, input: Int) -> SharedEdges.Key? {
+        guard cell == 0 ? input < 2 : cell == 1 && input == 0, DARTSCNNSpace.ops[op] != .none, !(ops[edge][op] is IdentityOp) else { return nil }
+        return SharedEdges.Key(cell: cell, edge: edge, op: op)
+    }
+
+    /// One edge's op output: shared with the batch's other paths where it can be.
+    func forward(_ share: EdgeShare?, edge: Int, op: Int, input j: Int, _ x: Tensor, _ ctx: ForwardContext) throws -> Tensor {
+        guard let share, let key = sharedKey(cell: share.cell, edge: edge, op: op, input: j) else { return try ops[edge][op].forward(x, ctx) }
+        return try share.edges.output(key) { try ops[edge][op].forward(x, ctx) }
+    }
+
     func forwardAllEdges(_ s0: Tensor, _ s1: Tensor, _ opIndex: [Int], _ weights: [Tensor?], _ ctx: ForwardContext,
-                         preprocessed: (Tensor?, Tensor?) = (nil, nil)) throws -> Tensor {
+                         preprocessed: (Tensor?, Tensor?) = (nil, nil), share: EdgeShare? = nil) throws -> Tensor {
         var states = [try preprocessed.0 ?? pre0.forward(s0, ctx), try preprocessed.1 ?? pre1.forward(s1, ctx)]
         let p = states[1]
         let outShape = [p.shape[0], p.shape[1], plan.reduction ? p.shape[2] / 2 : p.shape[2], plan.reduction ? p.shape[3] / 2 : p.shape[3]]
@@ -143,7 +177,7 @@ final class SupernetCell: Layer {
             for j in 0..<(2 + i) {
                 let e = CNNConfig.edgeIndex(node: i, input: j)
                 guard DARTSCNNSpace.ops[opIndex[e]] != .none else { continue }
-                var h = try ops[e][opIndex[e]].forward(states[j], ctx)
+                var h = try forward(share, edge: e, op: opIndex[e], input: j, states[j], ctx)
                 if let w = weights[e] { h = try h.scaled(byTensor: w) }
                 sum = try sum.map { try $0 + h } ?? h
             }
@@ -165,19 +199,31 @@ final class SupernetCell: Layer {
     }
 }
 
+/// Cell `cell`'s view of a batch's shared edges.
+struct EdgeShare {
+    let edges: SharedEdges, cell: Int
+}
+
 /// The architecture-independent start of a supernet forward pass (see `Supernet.prefix`).
 public struct SharedPrefix {
     public var stem: Tensor, cell0Pre0: Tensor, cell0Pre1: Tensor, cell1Pre0: Tensor?
+    /// The leaves' ops of cells 0 and 1 that several paths share (nil: none are).
+    public var edges: SharedEdges? = nil
     var all: [Tensor] { [stem, cell0Pre0, cell0Pre1] + (cell1Pre0.map { [$0] } ?? []) }
 
-    /// Copies of the values as leaves that collect the gradients of every path run from them.
-    public func shared() -> SharedPrefix {
+    /// Copies of the values as leaves that collect the gradients of every path run from them;
+    /// with `planned` paths (of `net`), the ops they share with each other or with a path run
+    /// first are computed once (`SharedEdges`).
+    public func shared(planned: [Path<Genotype>] = [], of net: Supernet? = nil) -> SharedPrefix {
         func leaf(_ t: Tensor) -> Tensor { t.detach().requiringGrad(t.requiresGrad) }
-        return SharedPrefix(stem: leaf(stem), cell0Pre0: leaf(cell0Pre0), cell0Pre1: leaf(cell0Pre1), cell1Pre0: cell1Pre0.map(leaf))
+        return SharedPrefix(stem: leaf(stem), cell0Pre0: leaf(cell0Pre0), cell0Pre1: leaf(cell0Pre1), cell1Pre0: cell1Pre0.map(leaf),
+                            edges: net.map { n in SharedEdges(planned: planned.map(n.sharedKeys)) })
     }
 
-    /// Sends the gradients the leaves collected through the prefix (this one, on the tape), once.
+    /// Sends the gradients the leaves collected through the shared ops and the prefix (this one,
+    /// on the tape), once.
     public func backward(from leaves: SharedPrefix) throws {
+        try leaves.edges?.backward()
         let seeds = zip(all, leaves.all).compactMap { t, l in l.gradTensor.map { (tensor: t, gradient: $0) } }
         try Tensor.backward(seeds: seeds)
     }

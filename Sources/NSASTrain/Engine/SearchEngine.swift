@@ -36,6 +36,14 @@ public protocol AnySearch: Replayable {
     var dataFingerprint: String { get }
     /// The wall time and path passes of every step of the last epoch trained (`nsas-bench nsas`).
     var stepTimes: [StepTime] { get }
+    func beginEpoch(_ epoch: Int) throws -> EpochSteps
+}
+
+/// The steps of one epoch: `step()` trains the next (false when none is left), `finish()` gives
+/// the epoch's metrics.
+public struct EpochSteps {
+    public let step: () throws -> Bool
+    public let finish: () -> EpochMetrics
 }
 
 /// One training step's wall time (batch, method step, clipping and SGD) and its path passes.
@@ -76,6 +84,14 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
     }
 
     public func trainEpoch(_ epoch: Int) throws -> EpochMetrics {
+        let e = try beginEpoch(epoch)
+        while try e.step() {}
+        return e.finish()
+    }
+
+    /// An epoch trained step by step (`trainEpoch` runs it through; `nsas-bench nsas` interleaves
+    /// the steps of two searches).
+    public func beginEpoch(_ epoch: Int) throws -> EpochSteps {
         ctx.epoch = epoch
         ctx.sgd.lr = config.lr(epoch: epoch)
         let total = try space.beginEpoch(epoch, streams: ctx.streams)
@@ -83,7 +99,9 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
         epochPaths = []
         stepTimes = []
         var tally = EpochTally(label: method.name, epoch: epoch, epochs: config.epochs, total: total, unit: space.unit)
-        for s in 0..<total {
+        var s = 0
+        return EpochSteps(step: { [self] in
+            guard s < total else { return false }
             let t0 = Timing.now()
             ctx.step = s
             let batch = try space.trainBatch(s, streams: ctx.streams)
@@ -97,8 +115,9 @@ public final class SearchEngine<M: SearchMethod>: AnySearch {
             tally.passes += st.passes
             tally.add(st.result, step: s, log: log)
             stepTimes.append(StepTime(seconds: Timing.now() - t0, passes: st.passes))
-        }
-        return tally.metrics(lr: ctx.sgd.lr)
+            s += 1
+            return true
+        }, finish: { [self] in tally.metrics(lr: ctx.sgd.lr) })
     }
 
     var log: RunLog { ctx.log }

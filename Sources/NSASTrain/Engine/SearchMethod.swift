@@ -53,6 +53,8 @@ public protocol SearchMethod: AnyObject {
     func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Member>
     /// The training loss of an archived member on `batch`, not yet back-propagated.
     func loss(of member: Member, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss
+    /// The path `loss(of:)` trains for a member.
+    func path(of member: Member) -> Path<Space.Arch>
     /// Adds the method's fields to an epoch's metrics (GDAS: tau, argmax genotype).
     func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws
     /// The architecture the search ends with, its held-out score, and fields for the log.
@@ -65,10 +67,12 @@ public protocol SearchMethod: AnyObject {
 
 extension SearchMethod where Member == Space.Arch {
     public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try ctx.space.check(member) }
+    public func path(of member: Member) -> Path<Space.Arch> { .arch(member) }
 }
 
 extension SearchMethod where Member == EdgeOps {
     public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try Space.check(member, options: ctx.space.options) }
+    public func path(of member: Member) -> Path<Space.Arch> { .edges(member, weights: nil) }
 }
 
 extension SearchContext {

@@ -44,8 +44,9 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
             if options.normalize { w /= 1 + options.beta }
             switch options.mode {
             case .loss:
-                // The 1 + M paths share the batch: what no architecture changes runs forward and backward once.
-                let shared = try ctx.space.shared(batch)
+                // The 1 + M paths share the batch: what no architecture changes, and ops several of
+                // them run on it alike, run forward and backward once.
+                let shared = try ctx.space.shared(batch, planned: archive.members.map(base.path(of:)))
                 r = try base.step(shared, weight: current * weight, ctx)
                 for m in archive.members { try base.loss(of: m, shared, ctx).loss.scaled(by: w * weight).backward() }
                 try ctx.space.finishShared(shared)
@@ -73,6 +74,7 @@ public final class NSAS<Base: SearchMethod>: SearchMethod {
     }
 
     public func check(_ member: Member, _ ctx: SearchContext<Space>) throws { try base.check(member, ctx) }
+    public func path(of member: Member) -> Path<Space.Arch> { base.path(of: member) }
 
     public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws { try base.annotate(&metrics, ctx) }
     public func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any]) { try base.select(ctx) }

@@ -18,7 +18,7 @@ public final class RandomNAS<Space: SearchSpace>: SearchMethod {
         let arch = ctx.space.sample(&ctx.streams[RandomStreams.sampling], allowNone: ctx.config.allowNone)
         guard pathsPerStep > 1 else { return MethodStep(result: try pathStep(arch, batch, weight: weight, ctx), member: arch, path: arch.canonical) }
         // The extra paths come from their own stream: the current paths are those of every other arm.
-        let shared = try ctx.space.shared(batch)
+        let shared = try ctx.space.shared(batch, planned: [])
         let r = try pathStep(arch, shared, weight: weight, ctx)
         var extra: [String] = []
         for _ in 1..<pathsPerStep {

@@ -94,8 +94,8 @@ public final class Supernet: Layer {
             case .arch(let g):
                 let edges = cell.plan.reduction ? g.reduce : g.normal
                 return edges.indices.compactMap { k in
-                    cell.sharedKey(cell: i, edge: CNNConfig.edgeIndex(node: k / 2, input: edges[k].input), op: DARTSCNNSpace.ops.firstIndex(of: edges[k].op)!,
-                                   input: edges[k].input)
+                    let p = SupernetCell.place(edges, k)
+                    return cell.sharedKey(cell: i, edge: p.edge, op: p.op, input: edges[k].input)
                 }
             case .edges(let e, _):
                 let ops = e.cells[cell.plan.reduction ? 1 : 0]
@@ -137,18 +137,22 @@ final class SupernetCell: Layer {
         self.ops = ops
     }
 
+    /// The supernet edge and op index of genotype edge k.
+    static func place(_ edges: [Edge], _ k: Int) -> (edge: Int, op: Int) {
+        (CNNConfig.edgeIndex(node: k / 2, input: edges[k].input), DARTSCNNSpace.ops.firstIndex(of: edges[k].op)!)
+    }
+
     func op(_ edges: [Edge], _ k: Int) -> CellOp {
-        let e = edges[k]
-        return ops[CNNConfig.edgeIndex(node: k / 2, input: e.input)][DARTSCNNSpace.ops.firstIndex(of: e.op)!]
+        let p = Self.place(edges, k)
+        return ops[p.edge][p.op]
     }
 
     func forward(_ s0: Tensor, _ s1: Tensor, _ edges: [Edge], concat: [Int], _ ctx: ForwardContext,
                  preprocessed: (Tensor?, Tensor?) = (nil, nil), share: EdgeShare? = nil) throws -> Tensor {
         try runCell(s0: s0, s1: s1, pre0: pre0, pre1: pre1, edges: edges, concat: concat, reduction: plan.reduction, ctx: ctx,
-                    preprocessed: preprocessed, edgeForward: { k, input in
-            let e = edges[k]
-            return try self.forward(share, edge: CNNConfig.edgeIndex(node: k / 2, input: e.input), op: DARTSCNNSpace.ops.firstIndex(of: e.op)!,
-                                    input: e.input, input, ctx)
+                    preprocessed: preprocessed, edgeForward: { k, x in
+            let p = Self.place(edges, k)
+            return try self.forward(share, edge: p.edge, op: p.op, input: edges[k].input, x, ctx)
         }) {
             op(edges, $0)
         }

@@ -66,7 +66,7 @@ import Testing
         }
         #expect(n == 2 * 4 * 64 * 27 + 2 * 3 * 16 * 9 + 70 + 70)
         // Nothing counted outside the scope.
-        #expect(try countingMultiplyAdds {} == 0)
+        #expect(countingMultiplyAdds {} == 0)
     }
 
     @Test(arguments: BackendKind.allCases)

@@ -51,9 +51,10 @@ public protocol SearchMethod: AnyObject {
     /// Forward and backward of the current path's loss times `weight` on `batch` (gradients
     /// accumulate in the weights); may run passes of its own first (GDAS's architecture step).
     func step(_ batch: Space.Batch, weight: Float, _ ctx: SearchContext<Space>) throws -> MethodStep<Member>
-    /// The training loss of an archived member on `batch`, not yet back-propagated.
+    /// The training loss of an archived member on `batch`, not yet back-propagated (by default
+    /// the space's loss of `path(of:)`).
     func loss(of member: Member, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss
-    /// The path `loss(of:)` trains for a member.
+    /// The path an archived member trains: the architecture's, or a GDAS path at weight 1.
     func path(of member: Member) -> Path<Space.Arch>
     /// Adds the method's fields to an epoch's metrics (GDAS: tau, argmax genotype).
     func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws
@@ -63,6 +64,12 @@ public protocol SearchMethod: AnyObject {
     func restore(_ f: CheckpointFile, _ ctx: SearchContext<Space>) throws
     /// Checks that an archived member read from a checkpoint fits the space (one line if not).
     func check(_ member: Member, _ ctx: SearchContext<Space>) throws
+}
+
+extension SearchMethod {
+    public func loss(of member: Member, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
+        try ctx.space.loss(path(of: member), batch, regularized: true)
+    }
 }
 
 extension SearchMethod where Member == Space.Arch {

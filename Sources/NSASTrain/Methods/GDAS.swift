@@ -91,10 +91,6 @@ public final class GDAS<Space: SearchSpace>: SearchMethod {
     }
 
     /// An archived path as sampled, every edge at weight 1 (no gradient reaches the logits).
-    public func loss(of member: EdgeOps, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
-        try ctx.space.loss(.edges(member, weights: nil), batch, regularized: true)
-    }
-
     public func genotype(_ ctx: SearchContext<Space>) throws -> Space.Arch { try Space.genotype(logits: alphas, options: ctx.space.options) }
 
     public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws {

@@ -30,10 +30,6 @@ public final class RandomNAS<Space: SearchSpace>: SearchMethod {
         return MethodStep(result: r, member: arch, path: ([arch.canonical] + extra).joined(separator: " + "), passes: Double(pathsPerStep))
     }
 
-    public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
-        try ctx.space.loss(.arch(member), batch, regularized: true)
-    }
-
     public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws {}
     public func select(_ ctx: SearchContext<Space>) throws -> (arch: Space.Arch, score: ArchScore, record: [String: Any]) { try ctx.randomSearch() }
     public func sections(_ ctx: SearchContext<Space>) throws -> [CheckpointWriter.Section] { [] }
@@ -71,10 +67,6 @@ public final class WPL<Space: SearchSpace>: SearchMethod {
         let r = try pathStep(arch, batch, weight: weight, ctx)
         try penalty.apply(ctx.space.parameters, eps: options.eps, decay: options.fisherDecay)
         return MethodStep(result: r, member: arch, path: arch.canonical)
-    }
-
-    public func loss(of member: Space.Arch, _ batch: Space.Batch, _ ctx: SearchContext<Space>) throws -> PathLoss {
-        try ctx.space.loss(.arch(member), batch, regularized: true)
     }
 
     public func annotate(_ metrics: inout EpochMetrics, _ ctx: SearchContext<Space>) throws {}

@@ -14,6 +14,8 @@ import NSASTrain
 /// result pools every round, and the rounds' own ratios show the spread.
 public struct NSASStepBench {
     public var steps = 40, rounds = 3, members = 4
+    /// The base method: RandomNAS (NSAS is `nsas`) or GDAS (`gdas-nsas`).
+    public var gdas = false
     public var data = "default"
     /// Changes to both searches' settings after the defaults (tests run a smaller network).
     public var adjust: (inout RunConfig) -> Void = { _ in }
@@ -27,12 +29,12 @@ public struct NSASStepBench {
 
     public struct Round: Codable, Sendable {
         /// Mean step times and their ratio; the step pairs they are over.
-        public var randomnasStep: Double, nsasStep: Double, ratio: Double
+        public var baseStep: Double, nsasStep: Double, ratio: Double
         public var steps: Int
         /// NSAS without shared ops (`compareUnshared`), and its ratio to RandomNAS.
         public var unsharedStep: Double?, unsharedRatio: Double?
         enum CodingKeys: String, CodingKey {
-            case randomnasStep = "randomnas_step_s", nsasStep = "nsas_step_s", ratio, steps
+            case baseStep = "base_step_s", nsasStep = "nsas_step_s", ratio, steps
             case unsharedStep = "nsas_unshared_step_s", unsharedRatio = "unshared_ratio"
         }
     }
@@ -40,12 +42,13 @@ public struct NSASStepBench {
     public struct Result: Codable, Sendable {
         public var rounds: [Round]
         /// Mean NSAS step over mean RandomNAS step, every round's steps pooled; those means.
-        public var ratio: Double, randomnasStep: Double, nsasStep: Double
+        public var ratio: Double, baseStep: Double, nsasStep: Double
         public var unsharedStep: Double?, unsharedRatio: Double?
-        /// Path passes of an NSAS step with a full archive (1 + M): the ratio with nothing shared.
+        /// 1 + M: the ratio over RandomNAS with nothing shared (over GDAS, whose steps also run an
+        /// architecture step, (2 + M) / 2 of the passes).
         public var passes: Double
         enum CodingKeys: String, CodingKey {
-            case rounds, ratio, randomnasStep = "randomnas_step_s", nsasStep = "nsas_step_s", passes = "nsas_path_passes"
+            case rounds, ratio, baseStep = "base_step_s", nsasStep = "nsas_step_s", passes = "nsas_path_passes"
             case unsharedStep = "nsas_unshared_step_s", unsharedRatio = "unshared_ratio"
         }
     }
@@ -62,13 +65,13 @@ public struct NSASStepBench {
         guard steps > members + 2, rounds >= 1, members >= 1 else {
             throw RunError.config("nsas-bench nsas needs --steps above --members + 2, --members and --rounds at least 1")
         }
-        var searches = [try search(.randomnas), try search(.nsas)]
+        let (base, wrapped): (Method, Method) = gdas ? (.gdas, .gdasNSAS) : (.randomnas, .nsas)
+        var searches = [try search(base), try search(wrapped)]
         if compareUnshared {
-            let s = try search(.nsas)
+            let s = try search(wrapped)
             (s.spaceObject as? DARTSCNNSpace)?.sharesEdgeOps = false
             searches.append(s)
         }
-        let full = Double(1 + members)
         var out: [Round] = [], all = [[Double]](repeating: [], count: searches.count)
         func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
         for r in 0..<rounds {
@@ -85,18 +88,22 @@ public struct NSASStepBench {
             epochs.forEach { _ = $0.finish() }
             // Steps after the first 2 (warm-up) whose NSAS steps ran a full archive.
             let n = searches.map(\.stepTimes.count).min()!
-            let keep = (min(2, n)..<n).filter { k in searches.dropFirst().allSatisfy { $0.stepTimes[k].passes == full } }
+            // (A full NSAS step runs M passes more than its base's step: GDAS's steps are 2 passes.)
+            let keep = (min(2, n)..<n).filter { k in
+                searches.dropFirst().allSatisfy { $0.stepTimes[k].passes == searches[0].stepTimes[k].passes + Double(members) }
+            }
             guard !keep.isEmpty else { throw RunError.config("no NSAS step with a full archive in \(steps) steps") }
             let times = searches.map { s in keep.map { s.stepTimes[$0].seconds } }
             for i in times.indices { all[i] += times[i] }
             let m = times.map(mean)
-            out.append(Round(randomnasStep: m[0], nsasStep: m[1], ratio: m[1] / m[0], steps: keep.count,
+            out.append(Round(baseStep: m[0], nsasStep: m[1], ratio: m[1] / m[0], steps: keep.count,
                              unsharedStep: compareUnshared ? m[2] : nil, unsharedRatio: compareUnshared ? m[2] / m[0] : nil))
-            log(String(format: "round %d/%d: %d step pairs, RandomNAS %.3f s, NSAS %.3f s (%g paths): %.2fx", r + 1, rounds, keep.count, m[0], m[1], full, m[1] / m[0])
+            log(String(format: "round %d/%d: %d step pairs, %@ %.3f s, %@ %.3f s: %.2fx", r + 1, rounds, keep.count, base.rawValue, m[0], wrapped.rawValue, m[1], m[1] / m[0])
                 + (compareUnshared ? String(format: "; without shared ops %.3f s: %.2fx", m[2], m[2] / m[0]) : ""))
         }
         let m = all.map(mean)
-        return Result(rounds: out, ratio: m[1] / m[0], randomnasStep: m[0], nsasStep: m[1],
-                      unsharedStep: compareUnshared ? m[2] : nil, unsharedRatio: compareUnshared ? m[2] / m[0] : nil, passes: full)
+        return Result(rounds: out, ratio: m[1] / m[0], baseStep: m[0], nsasStep: m[1],
+                      unsharedStep: compareUnshared ? m[2] : nil, unsharedRatio: compareUnshared ? m[2] / m[0] : nil,
+                      passes: Double(1 + members))
     }
 }

@@ -47,6 +47,7 @@ struct NSASStep: ParsableCommand {
         With nothing shared between the paths the ratio would be about 1 + M. Run with -c release.
         """)
     @Option(help: "NSAS archive size M.") var members = 4
+    @Option(help: "The base method: randomnas (NSAS is nsas) or gdas (gdas-nsas).") var base = "randomnas"
     @Option(help: "Steps per epoch of each search.") var steps = 40
     @Option(help: "Rounds of RandomNAS-then-NSAS epochs.") var rounds = 3
     @Option(help: "Data set, as nsas-train's --data.") var data = "default"
@@ -60,6 +61,7 @@ struct NSASStep: ParsableCommand {
         guard (1...64).contains(members) else { throw ValidationError("--members must be between 1 and 64") }
         guard (members + 3...100_000).contains(steps) else { throw ValidationError("--steps must be between --members + 3 and 100000") }
         guard (1...50).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 50") }
+        guard ["randomnas", "gdas"].contains(base) else { throw ValidationError("--base must be randomnas or gdas, not \(base)") }
     }
 
     func run() throws {
@@ -67,6 +69,7 @@ struct NSASStep: ParsableCommand {
             let (be, line) = try backend.make()
             var bench = NSASStepBench()
             bench.steps = steps; bench.rounds = rounds; bench.members = members; bench.data = data; bench.compareUnshared = compareUnshared
+            bench.gdas = base == "gdas"
             let policy = archivePolicy
             bench.adjust = { $0.nsas?.policy = policy }
             if !json {
@@ -78,11 +81,13 @@ struct NSASStep: ParsableCommand {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
                 print(String(decoding: try enc.encode(r), as: UTF8.self))
             } else {
-                print(String(format: "NSAS step (M = %d) / RandomNAS step: %.2fx (rounds %@); mean RandomNAS step %.3f s, NSAS %.3f s; %g paths with nothing shared",
-                             members, r.ratio, r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", "),
-                             r.randomnasStep, r.nsasStep, r.passes))
+                let (b, n) = base == "gdas" ? ("GDAS", "GDAS-NSAS") : ("RandomNAS", "NSAS")
+                print(String(format: "%@ step (M = %d) / %@ step: %.2fx (rounds %@); mean %@ step %.3f s, %@ %.3f s",
+                             n, members, b, r.ratio, r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", "),
+                             b, r.baseStep, n, r.nsasStep)
+                      + (base == "gdas" ? "" : String(format: "; %g paths with nothing shared", r.passes)))
                 if let u = r.unsharedStep, let ur = r.unsharedRatio {
-                    print(String(format: "without ops shared between the paths: %.2fx (NSAS %.3f s); sharing them saves %.1f%% of an NSAS step",
+                    print(String(format: "without ops shared between the paths: %.2fx (%.3f s); sharing them saves %.1f%% of a step",
                                  ur, u, 100 * (1 - r.nsasStep / u)))
                 }
             }

@@ -4,17 +4,24 @@ import NSASSearchSpace
 import Testing
 
 @Suite struct NSASStepBenchTests {
-    /// A tiny network: the figures are timings (never checked), but which step pairs the means are
-    /// over and how the result pools the rounds are.
-    @Test func meansOverWarmFullArchiveStepPairsPooledOverRounds() throws {
+    /// 7 steps a round, an archive of 3, a network of 3 cells of C = 4, batches of 8.
+    func tinyBench() -> NSASStepBench {
         var bench = NSASStepBench()
-        bench.steps = 7; bench.rounds = 2; bench.members = 3; bench.compareUnshared = true
+        bench.steps = 7; bench.members = 3
         bench.adjust = { c in
             var o = DARTSCNNOptions()
             o.layers = 3; o.channels = 4
             c.network = try! JSONValue(encoding: o)
             c.batch = 8
         }
+        return bench
+    }
+
+    /// A tiny network: the figures are timings (never checked), but which step pairs the means are
+    /// over and how the result pools the rounds are.
+    @Test func meansOverWarmFullArchiveStepPairsPooledOverRounds() throws {
+        var bench = tinyBench()
+        bench.rounds = 2; bench.compareUnshared = true
         let r = try bench.run()
         #expect(r.passes == 4)
         #expect(r.rounds.count == 2)
@@ -34,14 +41,8 @@ import Testing
     /// Over GDAS (2 passes a step: the architecture step and the weight step), the full GDAS-NSAS
     /// steps are those with M passes more.
     @Test func overGDASTheFullStepsAreThoseWithMPassesMore() throws {
-        var bench = NSASStepBench()
-        bench.steps = 7; bench.rounds = 1; bench.members = 3; bench.gdas = true
-        bench.adjust = { c in
-            var o = DARTSCNNOptions()
-            o.layers = 3; o.channels = 4
-            c.network = try! JSONValue(encoding: o)
-            c.batch = 8
-        }
+        var bench = tinyBench()
+        bench.rounds = 1; bench.gdas = true
         let r = try bench.run()
         #expect(r.rounds.map(\.steps) == [4])
         #expect(r.ratio > 0 && r.unsharedStep == nil)

@@ -1,12 +1,17 @@
 import NSASBackends
 
 extension Tensor {
-    private func pool(_ kind: PoolKind, kernel: Int, stride: Int, padding: Int) throws -> Tensor {
-        let op = kind == .max ? "maxPool2d" : "avgPool2d"
+    /// The geometry of a pool of this (N,C,H,W) input, or a one-line error naming `op`.
+    private func poolGeometry(_ kind: PoolKind, kernel: Int, stride: Int, padding: Int, op: String) throws -> PoolGeometry {
         guard rank == 4 else { throw TensorError.shape(op: op, message: "input must be (N,C,H,W), got \(shape)") }
         let g = PoolGeometry(kind: kind, n: shape[0], c: shape[1], h: shape[2], w: shape[3],
                              kernel: kernel, stride: stride, padding: padding)
         if let problem = g.problem() { throw TensorError.shape(op: op, message: problem + " (input \(shape))") }
+        return g
+    }
+
+    private func pool(_ kind: PoolKind, kernel: Int, stride: Int, padding: Int) throws -> Tensor {
+        let g = try poolGeometry(kind, kernel: kernel, stride: stride, padding: padding, op: kind == .max ? "maxPool2d" : "avgPool2d")
         let b = Engine.backend
         let out = Tensor.result([g.n, g.c, g.outH, g.outW], [self]) { out in
             b.pool2dBackward(g, dx: self.gradPtr, dy: out.gradPtr, x: self.ptr)
@@ -33,10 +38,7 @@ extension Tensor {
     /// (`Backend.poolBatchNormBackward`).
     public func poolBatchNorm(max isMax: Bool, kernel: Int, stride: Int, padding: Int, stats: BatchNormStats) throws -> Tensor {
         let op = "poolBatchNorm"
-        guard rank == 4 else { throw TensorError.shape(op: op, message: "input must be (N,C,H,W), got \(shape)") }
-        let g = PoolGeometry(kind: isMax ? .max : .average, n: shape[0], c: shape[1], h: shape[2], w: shape[3],
-                             kernel: kernel, stride: stride, padding: padding)
-        if let problem = g.problem() { throw TensorError.shape(op: op, message: problem + " (input \(shape))") }
+        let g = try poolGeometry(isMax ? .max : .average, kernel: kernel, stride: stride, padding: padding, op: op)
         try InPlaceNorm.check(stats, channels: g.c, images: g.n, values: g.outH * g.outW, op: op)
         let b = Engine.backend, norm = InPlaceNorm(channels: g.c)
         let out = Tensor.result([g.n, g.c, g.outH, g.outW], [self]) { out in
